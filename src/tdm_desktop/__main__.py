@@ -1,0 +1,3 @@
+from tdm_desktop.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,79 @@
+"""Specific exceptions raised by the core; the edges (CLI, dialogs) turn them into one clear line.
+
+Every ``TdmError``'s ``str()`` is a complete one-line message naming the thing and the problem.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class TdmError(Exception):
+    """Base of every error the core raises on purpose."""
+
+
+class BadInputError(TdmError, ValueError):
+    """The user gave something unusable (a name, an ID, an option). The CLI exits 2."""
+
+
+class InvalidNameError(BadInputError):
+    """A name used in an S3 key or a path is outside the allow-list."""
+
+
+class ActorNotFoundError(BadInputError):
+    """No manifest exists for the actor ID."""
+
+
+class DataFileError(BadInputError):
+    """A JSON data file (manifest, prompt metadata) is not valid. It is never overwritten."""
+
+    def __init__(self, path: Path | str, problem: str) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+class ManifestError(DataFileError):
+    """A manifest file is not valid."""
+
+
+class PromptMetadataError(DataFileError):
+    """A prompt_metadata.json file is not valid."""
+
+
+class ImageNotInManifestError(BadInputError):
+    """A filename given by the user is not listed in the actor's manifest."""
+
+
+class DuplicateImageError(TdmError):
+    """The manifest already lists an image with that filename."""
+
+
+class ForeignImageError(TdmError):
+    """An s3_url outside the configured bucket and the actor's prefix, or malformed.
+
+    Such an image is shown as foreign and never fetched with credentials, overwritten or deleted.
+    """
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"foreign image {url!r}: {reason}")
+
+
+class S3Error(TdmError):
+    """An S3 request failed. ``code`` is the S3 error code or a short word (``Timeout``...)."""
+
+    def __init__(self, key: str, code: str, message: str) -> None:
+        self.key = key
+        self.code = code
+        self.message = message
+        super().__init__(f"s3 object {key!r}: {code}: {message}")
+
+
+class ObjectExistsError(S3Error):
+    """A write with If-None-Match: * found an object already at the key (HTTP 412)."""
+
+
+class GeneratorError(TdmError):
+    """An image generator failed (server unreachable, bad answer, not an image...)."""

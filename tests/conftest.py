@@ -1,0 +1,54 @@
+"""Shared test configuration: headless Qt, AWS isolated from the user's machine, moto S3."""
+
+from __future__ import annotations
+
+import os
+
+# Tests never need a display: force Qt's offscreen platform before anything imports Qt.
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+import pytest  # noqa: E402
+
+BUCKET = "story-boards-assets"
+FIXTURES = __import__("pathlib").Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture
+def aws_env(monkeypatch, tmp_path):
+    """Fake credentials; no profile, endpoint or config file of the user's leaks into a test."""
+    for name in list(os.environ):
+        if name.startswith("AWS_") or name.startswith("TDM_"):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+
+
+@pytest.fixture
+def s3_client(aws_env):
+    """A boto3 S3 client (made the app's way) on moto, with the bucket created."""
+    from moto import mock_aws
+
+    from tdm_desktop.core.s3_store import make_s3_client
+
+    with mock_aws():
+        client = make_s3_client(region="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        yield client
+
+
+@pytest.fixture
+def store(s3_client):
+    from tdm_desktop.core.s3_store import S3Store
+
+    return S3Store(s3_client, BUCKET)
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    path = tmp_path / "data"
+    (path / "actor_manifests").mkdir(parents=True)
+    (path / "actors").mkdir()
+    return path
