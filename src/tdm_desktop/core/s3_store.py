@@ -1,0 +1,354 @@
+"""The S3 store: the only place that talks to S3, through one shared (thread-safe) boto3 client.
+
+Every failure leaves as ``S3Error(key, code, message)`` where ``code`` is the S3 error code
+(``NoSuchKey``, ``AccessDenied``, ``NoSuchBucket``...) or one of ``Timeout``,
+``EndpointUnreachable``, ``NoCredentials``, ``ConnectionClosed``, ``IncompleteRead``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import boto3
+import botocore.exceptions as bce
+from botocore.config import Config
+
+from tdm_desktop.core.errors import (
+    ForeignImageError,
+    InvalidNameError,
+    ObjectExistsError,
+    S3Error,
+)
+from tdm_desktop.core.names import check_actor_name, check_filename
+from tdm_desktop.core.s3_urls import (
+    S3Location,
+    is_aws_endpoint,
+    is_valid_bucket_name,
+    parse_s3_url,
+)
+
+log = logging.getLogger(__name__)
+
+TRAINING_DATA_PREFIX = "system_actors/training_data"
+DELETE_CHUNK = 1000  # DeleteObjects accepts at most 1000 keys per request
+CONFLICT_RETRIES = 4  # extra attempts after a 409 ConditionalRequestConflict
+
+_T = TypeVar("_T")
+_HTTP_STATUS_CODES = {"403": "AccessDenied", "404": "NoSuchKey", "412": "PreconditionFailed"}
+
+
+def make_s3_client(
+    endpoint_url: str | None = None,
+    profile: str | None = None,
+    region: str | None = None,
+    max_pool_connections: int = 32,
+    access_key: str | None = None,
+    secret_key: str | None = None,
+    connect_timeout: float = 5,
+    read_timeout: float = 30,
+    max_attempts: int = 5,
+) -> Any:
+    """A boto3 S3 client from boto3's own chain (profile, env endpoint, region, credentials).
+
+    ``region`` falls back to ``AWS_REGION``, then to botocore's chain (``AWS_DEFAULT_REGION``,
+    the profile).
+    ``max_attempts`` is botocore's retry count (retries after the first try, ``standard`` mode).
+    Path addressing is used whenever the endpoint (given or from the environment) is not AWS.
+    Keys passed here go to the client only; nothing is stored. Raises
+    ``botocore.exceptions.ProfileNotFound`` for an unknown profile and ``ValueError`` for a
+    malformed endpoint URL.
+    """
+    session = boto3.session.Session(profile_name=profile)
+    # botocore reads only AWS_DEFAULT_REGION; AWS_REGION wins over it, as in the AWS CLI v2.
+    region = region or os.environ.get("AWS_REGION") or None
+
+    def build(path_style: bool) -> Any:
+        options: dict[str, Any] = {
+            "signature_version": "s3v4",
+            "retries": {"mode": "standard", "max_attempts": max_attempts},
+            "max_pool_connections": max_pool_connections,
+            "connect_timeout": connect_timeout,
+            "read_timeout": read_timeout,
+        }
+        if path_style:
+            options["s3"] = {"addressing_style": "path"}
+            if "request_checksum_calculation" in Config.OPTION_DEFAULTS:
+                # Some S3 servers reject the CRC checksums botocore adds by default.
+                options["request_checksum_calculation"] = "when_required"
+                options["response_checksum_validation"] = "when_required"
+        return session.client(
+            "s3",
+            endpoint_url=endpoint_url,
+            region_name=region,
+            aws_access_key_id=access_key,
+            aws_secret_access_key=secret_key,
+            config=Config(**options),
+        )
+
+    client = build(path_style=endpoint_url is not None and not is_aws_endpoint(endpoint_url))
+    if endpoint_url is None and not is_aws_endpoint(client.meta.endpoint_url):
+        # AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL / the profile set a custom endpoint.
+        client = build(path_style=True)
+    log.debug(
+        "S3 client: endpoint %s, region %s, profile %s",
+        client.meta.endpoint_url,
+        client.meta.region_name,
+        profile or "(default chain)",
+    )
+    return client
+
+
+@dataclass(frozen=True)
+class DeleteReport:
+    """What a batch delete did: keys S3 reported deleted, and ``key → "Code: Message"`` failures."""
+
+    deleted: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+class S3Store:
+    """Objects of one bucket, through one shared client. Thread-safe as the client is."""
+
+    def __init__(
+        self,
+        client: Any,
+        bucket: str,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        conflict_retries: int = CONFLICT_RETRIES,
+    ) -> None:
+        if not is_valid_bucket_name(bucket):
+            raise InvalidNameError(f"bucket {bucket!r}: not a valid S3 bucket name")
+        self._client = client
+        self._bucket = bucket
+        self._sleep = sleep
+        self._conflict_retries = conflict_retries
+        endpoint = client.meta.endpoint_url
+        self._endpoint_url = None if is_aws_endpoint(endpoint) else endpoint.rstrip("/")
+
+    @property
+    def bucket(self) -> str:
+        return self._bucket
+
+    @property
+    def endpoint_url(self) -> str | None:
+        """The custom endpoint the client talks to, or None on AWS."""
+        return self._endpoint_url
+
+    # -- names and URLs ---------------------------------------------------------------------
+
+    def key_for(self, actor_name: str, filename: str) -> str:
+        """``system_actors/training_data/{actor_name}/{filename}``; both names are checked."""
+        return f"{self._actor_prefix(actor_name)}{check_filename(filename)}"
+
+    def url_for(self, key: str) -> str:
+        """The URL a manifest records: virtual-hosted on AWS, path style on a custom endpoint."""
+        if self._endpoint_url is None:
+            return self.aws_url_for(key)
+        return f"{self._endpoint_url}/{self._bucket}/{key}"
+
+    def aws_url_for(self, key: str) -> str:
+        return f"https://{self._bucket}.s3.amazonaws.com/{key}"
+
+    def locate(self, s3_url: str, actor_name: str) -> S3Location:
+        """The object ``s3_url`` names, if it is one of ``actor_name``'s images in our bucket.
+
+        Raises ``ForeignImageError`` (with the reason) for anything else.
+        """
+        prefix = self._actor_prefix(actor_name)
+        location = parse_s3_url(s3_url, self._endpoint_url)
+        if location.bucket != self._bucket:
+            raise ForeignImageError(
+                s3_url,
+                f"bucket {location.bucket!r} is not the configured bucket {self._bucket!r}",
+            )
+        if not location.key.startswith(prefix):
+            raise ForeignImageError(s3_url, f"key is outside actor {actor_name}'s prefix {prefix}")
+        filename = location.key[len(prefix) :]
+        try:
+            check_filename(filename)
+        except InvalidNameError:
+            raise ForeignImageError(
+                s3_url, f"{filename!r} is not a valid image filename under {prefix}"
+            ) from None
+        return location
+
+    def _actor_prefix(self, actor_name: str) -> str:
+        return f"{TRAINING_DATA_PREFIX}/{check_actor_name(actor_name)}/"
+
+    # -- objects ----------------------------------------------------------------------------
+
+    def get_bytes(self, key: str) -> bytes:
+        def fetch() -> bytes:
+            response = self._client.get_object(Bucket=self._bucket, Key=key)
+            with response["Body"] as body:
+                return body.read()
+
+        data = self._call(key, fetch)
+        log.debug("Fetched s3://%s/%s (%d bytes)", self._bucket, key, len(data))
+        return data
+
+    def head_size(self, key: str) -> int:
+        """The object's size in bytes."""
+        response = self._call(key, lambda: self._client.head_object(Bucket=self._bucket, Key=key))
+        return int(response["ContentLength"])
+
+    def put_new(self, key: str, data: bytes, content_type: str) -> None:
+        """Create the object; never overwrite. An existing object raises ``ObjectExistsError``."""
+        for attempt in range(self._conflict_retries + 1):
+            try:
+                self._client.put_object(
+                    Bucket=self._bucket,
+                    Key=key,
+                    Body=data,
+                    ContentType=content_type,
+                    IfNoneMatch="*",
+                )
+            except bce.ClientError as err:
+                code = _client_error_code(err)
+                if code == "PreconditionFailed":
+                    raise ObjectExistsError(
+                        key, code, f"an object already exists at s3://{self._bucket}/{key}"
+                    ) from None
+                if code == "ConditionalRequestConflict" and attempt < self._conflict_retries:
+                    delay = 0.2 * 2**attempt
+                    log.debug("409 on s3://%s/%s, retry in %.1f s", self._bucket, key, delay)
+                    self._sleep(delay)
+                    continue
+                raise _s3_error(key, err) from None
+            except bce.BotoCoreError as err:
+                raise _s3_error(key, err) from None
+            log.info("[S3-ONLY] Uploaded s3://%s/%s (%.2f MB)", self._bucket, key, len(data) / 1e6)
+            return
+
+    def delete_keys(self, keys: Iterable[str]) -> DeleteReport:
+        """Delete with DeleteObjects, ≤1000 keys a request; a failed request does not stop the rest.
+
+        A key counts as deleted only when S3 says so; anything else is in ``failed``.
+        """
+        report = DeleteReport()
+        for chunk in _chunks(list(dict.fromkeys(keys)), DELETE_CHUNK):
+            self._delete_chunk(chunk, report)
+        if report.deleted:
+            log.info("[S3-ONLY] Deleted %d objects from S3", len(report.deleted))
+        if report.failed:
+            log.warning("[S3-ONLY] Failed to delete %d objects from S3", len(report.failed))
+        return report
+
+    def _delete_chunk(self, chunk: list[str], report: DeleteReport) -> None:
+        try:
+            response = self._client.delete_objects(
+                Bucket=self._bucket,
+                Delete={"Objects": [{"Key": key} for key in chunk], "Quiet": False},
+            )
+        except (bce.ClientError, bce.BotoCoreError) as err:
+            error = _s3_error(chunk[0], err)
+            log.debug("DeleteObjects of %d keys failed: %s", len(chunk), error)
+            report.failed.update(dict.fromkeys(chunk, f"{error.code}: {error.message}"))
+            return
+        deleted = {item["Key"] for item in response.get("Deleted", [])}
+        errors = {item["Key"]: _delete_error(item) for item in response.get("Errors", [])}
+        for key in chunk:
+            if key in errors:
+                report.failed[key] = errors[key]
+            elif key in deleted:
+                report.deleted.append(key)
+            else:
+                report.failed[key] = "NotReported: S3 did not report this key as deleted"
+
+    def list_keys(self, prefix: str) -> list[str]:
+        """Every key under ``prefix`` (all pages)."""
+
+        def collect() -> list[str]:
+            pages = self._client.get_paginator("list_objects_v2").paginate(
+                Bucket=self._bucket, Prefix=prefix
+            )
+            return [item["Key"] for page in pages for item in page.get("Contents", [])]
+
+        return self._call(prefix, collect)
+
+    def presign_get(self, key: str, expires: int = 3600) -> str:
+        """A time-limited GET URL for the object (no request is made)."""
+        return self._call(
+            key,
+            lambda: self._client.generate_presigned_url(
+                "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=expires
+            ),
+        )
+
+    def ensure_bucket(self) -> None:
+        """Create the bucket if it does not exist; an existing one of ours is fine."""
+        label = f"s3://{self._bucket}"
+        try:
+            self._client.head_bucket(Bucket=self._bucket)
+            return
+        except bce.ClientError as err:
+            if _client_error_code(err) not in ("NoSuchKey", "NoSuchBucket", "NotFound"):
+                raise _s3_error(label, err) from None
+        except bce.BotoCoreError as err:
+            raise _s3_error(label, err) from None
+        region = self._client.meta.region_name
+        options: dict[str, Any] = {}
+        if region and region != "us-east-1":
+            options["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        try:
+            self._client.create_bucket(Bucket=self._bucket, **options)
+        except bce.ClientError as err:
+            if _client_error_code(err) != "BucketAlreadyOwnedByYou":
+                raise _s3_error(label, err) from None
+        except bce.BotoCoreError as err:
+            raise _s3_error(label, err) from None
+        log.info("[S3-ONLY] Created bucket %s", self._bucket)
+
+    def _call(self, key: str, request: Callable[[], _T]) -> _T:
+        try:
+            return request()
+        except (bce.ClientError, bce.BotoCoreError) as err:
+            error = _s3_error(key, err)
+            log.debug("S3 request for %r failed: %s", key, error)
+            raise error from None
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _client_error_code(err: bce.ClientError) -> str:
+    """The S3 error code; a bare HTTP status (HEAD responses have no body) gets its usual name."""
+    code = str(err.response.get("Error", {}).get("Code", "") or "")
+    return _HTTP_STATUS_CODES.get(code, code)
+
+
+def _delete_error(item: dict[str, Any]) -> str:
+    code, message = item.get("Code") or "Error", item.get("Message") or ""
+    return f"{code}: {_one_line(message)}" if message else code
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _s3_error(key: str, err: Exception) -> S3Error:
+    """Map a botocore exception to ``S3Error`` with a useful code."""
+    if isinstance(err, bce.ClientError):
+        status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        code = _client_error_code(err) or f"HTTP{status or ''}"
+        message = err.response.get("Error", {}).get("Message") or f"HTTP status {status}"
+        return S3Error(key, code, _one_line(str(message)))
+    if isinstance(err, bce.ConnectTimeoutError | bce.ReadTimeoutError):
+        return S3Error(key, "Timeout", _one_line(str(err)))
+    if isinstance(err, bce.ConnectionError):  # EndpointConnectionError, proxy errors
+        return S3Error(key, "EndpointUnreachable", _one_line(str(err)))
+    if isinstance(err, bce.NoCredentialsError | bce.PartialCredentialsError):
+        return S3Error(key, "NoCredentials", _one_line(str(err)))
+    if isinstance(err, bce.ConnectionClosedError):
+        return S3Error(key, "ConnectionClosed", _one_line(str(err)))
+    if isinstance(err, bce.IncompleteReadError | bce.ResponseStreamingError):
+        return S3Error(key, "IncompleteRead", _one_line(str(err)))
+    return S3Error(key, type(err).__name__.removesuffix("Error") or "Error", _one_line(str(err)))
