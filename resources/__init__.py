@@ -1,0 +1,1 @@
+"""Resources shipped with tdm-desktop (installed as the package ``tdm_desktop.resources``)."""

@@ -1,0 +1,399 @@
+"""The per-actor training-data manifest: ``actor_manifests/{actor_id}_manifest.json``.
+
+The file has exactly the seed's structure and key order::
+
+    {"character_id": "0042", "character_name": "0042_european_30_male",
+     "training_data": [{"filename", "s3_url", "size_mb", "modified_date"}, ...],
+     "training_data_updated": "2025-10-17T16:30:00.000000",
+     "statistics": {"training_images_count": 17, "training_data_size_mb": 5.0}}
+
+Every read validates the whole file strictly; an invalid file raises ``ManifestError`` naming the
+file and the field, and is never overwritten. Every change takes the lock beside the file,
+re-reads it, applies the change, recomputes ``statistics`` and ``training_data_updated`` and
+writes atomically. Keys this module does not know (top level, per entry, in ``statistics``) are
+kept where they are. A change that changes nothing does not write.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, NoReturn, Self, TypeVar
+
+from tdm_desktop.core.errors import (
+    BadInputError,
+    DuplicateImageError,
+    InvalidNameError,
+    ManifestError,
+)
+from tdm_desktop.core.jsonfile import (
+    atomic_write_bytes,
+    dump_json,
+    locked,
+    parse_json_object,
+    read_bytes,
+    remove_stale_temp_files,
+)
+from tdm_desktop.core.names import check_actor_name, check_filename, normalize_actor_id
+from tdm_desktop.core.timestamps import Clock, api_timestamp, manifest_now
+
+logger = logging.getLogger(__name__)
+
+MANIFESTS_DIR = "actor_manifests"
+ENTRY_KEYS = ("filename", "s3_url", "size_mb", "modified_date")
+_FILE_NAME = re.compile(r"([0-9]{1,9})_manifest\.json")
+_DIGITS = re.compile(r"[0-9]{1,9}")
+_NAME_RULE = "letters, digits, '.', '_' and '-' only; no '/', '\\', '..'"
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """One image listed in a manifest. ``extra`` holds the entry's keys this app does not know."""
+
+    filename: str
+    s3_url: str
+    size_mb: float
+    modified_date: str
+    extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry as the manifest stores it: the seed's four keys first, then ``extra``."""
+        known = dict(zip(ENTRY_KEYS, self._known_values(), strict=True))
+        return known | {k: copy.deepcopy(v) for k, v in self.extra.items() if k not in known}
+
+    def _known_values(self) -> tuple[Any, ...]:
+        return (self.filename, self.s3_url, self.size_mb, self.modified_date)
+
+    @classmethod
+    def from_json(cls, item: Mapping[str, Any]) -> ManifestEntry:
+        extra = {k: copy.deepcopy(v) for k, v in item.items() if k not in ENTRY_KEYS}
+        return cls(
+            filename=item["filename"],
+            s3_url=item["s3_url"],
+            size_mb=item["size_mb"],
+            modified_date=item["modified_date"],
+            extra=MappingProxyType(extra),
+        )
+
+
+@dataclass
+class _Document:
+    data: dict[str, Any]
+    trailing_newline: bool
+
+
+class TrainingDataManifest:
+    """One actor's manifest file. Reads are lazy; every change is locked, fresh and atomic."""
+
+    def __init__(self, path: Path | str, clock: Clock | None = None) -> None:
+        self._path = Path(path)
+        self._clock = clock
+        self._doc: _Document | None = None
+
+    @classmethod
+    def for_actor(
+        cls, data_dir: Path | str, actor_id: str | int, clock: Clock | None = None
+    ) -> TrainingDataManifest:
+        """The manifest of ``actor_id`` (``42`` or ``"0042"``) in ``data_dir``."""
+        file_name = f"{normalize_actor_id(actor_id)}_manifest.json"
+        return cls(Path(data_dir) / MANIFESTS_DIR / file_name, clock=clock)
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    def exists(self) -> bool:
+        return self._path.is_file()
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def load(self) -> Self:
+        """(Re-)read and validate the file. Raises ``ManifestError`` if missing or invalid."""
+        self._doc = self._read()
+        return self
+
+    def get_all_images(self) -> list[ManifestEntry]:
+        """The listed images, in manifest order (as of the last load or change)."""
+        return [ManifestEntry.from_json(item) for item in self._loaded()["training_data"]]
+
+    def get_image(self, filename: str) -> ManifestEntry | None:
+        """The entry for ``filename``, or None when the manifest does not list it."""
+        return next((e for e in self.get_all_images() if e.filename == filename), None)
+
+    @property
+    def character_id(self) -> str:
+        return self._loaded()["character_id"]
+
+    @property
+    def character_name(self) -> str:
+        return self._loaded()["character_name"]
+
+    @property
+    def training_data_updated(self) -> str:
+        return self._loaded()["training_data_updated"]
+
+    # -- changing ----------------------------------------------------------------------------
+
+    def create(self, character_id: str | int, character_name: str) -> Self:
+        """Write a new manifest listing no images. Raises ``ManifestError`` if the file exists."""
+        character_id = normalize_actor_id(character_id)
+        check_actor_name(character_name)
+        self._check_id_matches_file(character_id)
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        with locked(self._path):
+            if self._path.exists():
+                raise ManifestError(self._path, "already exists; a new manifest never replaces it")
+            data: dict[str, Any] = {
+                "character_id": character_id,
+                "character_name": character_name,
+                "training_data": [],
+                "training_data_updated": "",
+                "statistics": {"training_images_count": 0, "training_data_size_mb": 0.0},
+            }
+            doc = _Document(data, trailing_newline=True)
+            self._refresh_derived(data)
+            self._write(doc)
+            self._doc = doc
+        logger.info("[S3-ONLY] Created manifest %s for %s", self._path, character_name)
+        return self
+
+    def save(self) -> None:
+        """Rewrite the file from its current content, under the lock.
+
+        Changes are saved by the methods that make them; this only normalizes the formatting
+        (a file already in the seed's format comes out byte for byte the same).
+        """
+        self._change(lambda data: (None, True), refresh=False, force_write=True)
+
+    def add_image(
+        self,
+        filename: str,
+        s3_url: str,
+        size_mb: float,
+        modified_date: str | None = None,
+    ) -> ManifestEntry:
+        """List a new image (``modified_date`` defaults to now). Raises ``DuplicateImageError``."""
+        date = manifest_now(self._clock) if modified_date is None else modified_date
+        return self.add_entry(ManifestEntry(filename, s3_url, size_mb, date))
+
+    def add_entry(self, entry: ManifestEntry, index: int | None = None) -> ManifestEntry:
+        """List ``entry`` (with its ``extra`` keys) at ``index`` (default: the end).
+
+        Undo of a delete uses this to put an entry back where it was.
+        """
+        _check_new_entry(entry)
+
+        def apply(data: dict[str, Any]) -> tuple[ManifestEntry, bool]:
+            items = data["training_data"]
+            if any(item["filename"] == entry.filename for item in items):
+                raise DuplicateImageError(
+                    f"{self._path}: already lists an image named {entry.filename!r}"
+                )
+            items.insert(len(items) if index is None else index, entry.to_json())
+            return entry, True
+
+        added = self._change(apply)
+        logger.info("[S3-ONLY] Added %s to manifest %s", entry.filename, self._path)
+        return added
+
+    def remove_image(self, filename: str) -> bool:
+        """Stop listing ``filename``. Returns False when it was not listed."""
+        return bool(self.remove_images([filename]))
+
+    def remove_images(self, filenames: Iterable[str]) -> list[str]:
+        """Stop listing ``filenames``; returns those that were listed (in the order given)."""
+        wanted = list(dict.fromkeys(filenames))
+
+        def apply(data: dict[str, Any]) -> tuple[list[str], bool]:
+            items = data["training_data"]
+            listed = {item["filename"] for item in items}
+            removed = [name for name in wanted if name in listed]
+            gone = set(removed)
+            items[:] = [item for item in items if item["filename"] not in gone]
+            return removed, bool(removed)
+
+        removed = self._change(apply)
+        if removed:
+            logger.info("[S3-ONLY] Removed %d images from manifest %s", len(removed), self._path)
+        return removed
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _loaded(self) -> dict[str, Any]:
+        if self._doc is None:
+            self.load()
+        assert self._doc is not None
+        return self._doc.data
+
+    def _read(self) -> _Document:
+        raw = read_bytes(self._path, ManifestError)
+        data = parse_json_object(self._path, raw, ManifestError)
+        _Validator(self._path).check(data)
+        return _Document(data, trailing_newline=raw.endswith(b"\n"))
+
+    def _change(
+        self,
+        apply: Callable[[dict[str, Any]], tuple[_T, bool]],
+        refresh: bool = True,
+        force_write: bool = False,
+    ) -> _T:
+        with locked(self._path):
+            doc = self._read()
+            result, changed = apply(doc.data)
+            if changed and refresh:
+                self._refresh_derived(doc.data)
+            if changed or force_write:
+                self._write(doc)
+            self._doc = doc
+        return result
+
+    def _refresh_derived(self, data: dict[str, Any]) -> None:
+        items = data["training_data"]
+        data["training_data_updated"] = manifest_now(self._clock)
+        statistics = data["statistics"]
+        statistics["training_images_count"] = len(items)
+        statistics["training_data_size_mb"] = round(float(sum(i["size_mb"] for i in items)), 2)
+
+    def _write(self, doc: _Document) -> None:
+        remove_stale_temp_files(self._path)
+        raw = dump_json(doc.data)
+        atomic_write_bytes(self._path, raw if doc.trailing_newline else raw[:-1])
+
+    def _check_id_matches_file(self, character_id: str) -> None:
+        match = _FILE_NAME.fullmatch(self._path.name)
+        if match and normalize_actor_id(match.group(1)) != character_id:
+            raise BadInputError(
+                f"{self._path}: character_id {character_id!r} does not match the file name"
+            )
+
+
+def _check_new_entry(entry: ManifestEntry) -> None:
+    check_filename(entry.filename)
+    problem = (
+        _url_problem(entry.s3_url)
+        or _size_problem(entry.size_mb)
+        or _timestamp_problem(entry.modified_date)
+    )
+    if problem:
+        raise BadInputError(f"image {entry.filename!r}: {problem}")
+
+
+def _url_problem(value: Any) -> str | None:
+    if isinstance(value, str) and value.strip():
+        return None
+    return f"s3_url must be a non-empty string, got {_shown(value)}"
+
+
+def _size_problem(value: Any, key: str = "size_mb") -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"{key} must be a number, got {_shown(value)}"
+    if not math.isfinite(value) or value < 0:
+        return f"{key} must be a number >= 0, got {_shown(value)}"
+    return None
+
+
+def _timestamp_problem(value: Any, key: str = "modified_date") -> str | None:
+    try:
+        api_timestamp(value)
+    except ValueError:
+        return f'{key} must be a timestamp like "2025-10-17T15:57:00.000000", got {_shown(value)}'
+    return None
+
+
+def _shown(value: Any) -> str:
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class _Validator:
+    """Checks a parsed manifest; the first problem raises ``ManifestError(path, field problem)``."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+
+    def check(self, data: dict[str, Any]) -> None:
+        self._check_character_id(self._field(data, "character_id", ""))
+        name = self._field(data, "character_name", "")
+        try:
+            check_actor_name(name)
+        except InvalidNameError:
+            self._fail(
+                f"character_name must be a valid actor name ({_NAME_RULE}), got {_shown(name)}"
+            )
+        items = self._field(data, "training_data", "")
+        if not isinstance(items, list):
+            self._fail(f"training_data must be an array, got {_shown(items)}")
+        seen: dict[str, int] = {}
+        for index, item in enumerate(items):
+            self._check_entry(item, f"training_data[{index}]", seen, index)
+        updated = self._field(data, "training_data_updated", "")
+        problem = _timestamp_problem(updated, "training_data_updated")
+        if problem:
+            self._fail(problem)
+        self._check_statistics(self._field(data, "statistics", ""))
+
+    def _check_character_id(self, value: Any) -> None:
+        if not isinstance(value, str) or not _DIGITS.fullmatch(value):
+            self._fail(f'character_id must be a string of digits like "0042", got {_shown(value)}')
+        match = _FILE_NAME.fullmatch(self._path.name)
+        if match and normalize_actor_id(match.group(1)) != normalize_actor_id(value):
+            self._fail(
+                f"character_id {_shown(value)} does not match the id in the file name "
+                f'"{match.group(1)}"'
+            )
+
+    def _check_entry(self, item: Any, where: str, seen: dict[str, int], index: int) -> None:
+        if not isinstance(item, dict):
+            self._fail(f"{where} must be an object {{...}}, got {_shown(item)}")
+        filename = self._field(item, "filename", where + ".")
+        try:
+            check_filename(filename)
+        except InvalidNameError:
+            self._fail(
+                f"{where}.filename must be a valid file name ({_NAME_RULE}), got {_shown(filename)}"
+            )
+        if filename in seen:
+            self._fail(
+                f"{where}.filename {_shown(filename)} is listed twice "
+                f"(also training_data[{seen[filename]}])"
+            )
+        seen[filename] = index
+        for problem in (
+            _url_problem(self._field(item, "s3_url", where + ".")),
+            _size_problem(self._field(item, "size_mb", where + ".")),
+            _timestamp_problem(self._field(item, "modified_date", where + ".")),
+        ):
+            if problem:
+                self._fail(f"{where}.{problem}")
+
+    def _check_statistics(self, statistics: Any) -> None:
+        if not isinstance(statistics, dict):
+            self._fail(f"statistics must be an object {{...}}, got {_shown(statistics)}")
+        count = self._field(statistics, "training_images_count", "statistics.")
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            self._fail(
+                f"statistics.training_images_count must be a whole number >= 0, got {_shown(count)}"
+            )
+        size = self._field(statistics, "training_data_size_mb", "statistics.")
+        problem = _size_problem(size, "statistics.training_data_size_mb")
+        if problem:
+            self._fail(problem)
+
+    def _field(self, obj: dict[str, Any], key: str, prefix: str) -> Any:
+        if key not in obj:
+            self._fail(f"{prefix}{key} is missing")
+        return obj[key]
+
+    def _fail(self, problem: str) -> NoReturn:
+        raise ManifestError(self._path, problem)

@@ -1,0 +1,404 @@
+"""Per-actor curation data, ``actors/{actor_name}/prompt_metadata.json``.
+
+The format is described in docs/PROMPT_METADATA.md.
+
+It holds the good/bad flag of each image (an image with no entry is good), how each generated
+image was made, and the actor's own prompt list. A missing file means: every image good, the
+default prompts. Writes follow the manifest's rules: lock beside the file, fresh re-read under it,
+atomic replace, unknown keys kept, strict validation (``PromptMetadataError`` naming file and
+field; an invalid file is never overwritten), and nothing is written when nothing changes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, NoReturn, Self, TypeVar
+
+from tdm_desktop.core.errors import BadInputError, InvalidNameError, PromptMetadataError
+from tdm_desktop.core.jsonfile import (
+    atomic_write_bytes,
+    dump_json,
+    locked,
+    parse_json_object,
+    remove_stale_temp_files,
+)
+from tdm_desktop.core.names import check_actor_name, check_filename
+from tdm_desktop.core.timestamps import Clock, api_timestamp, manifest_now
+
+logger = logging.getLogger(__name__)
+
+ACTORS_DIR = "actors"
+FILE_NAME = "prompt_metadata.json"
+_T = TypeVar("_T")
+
+
+class PromptMetadata:
+    """One actor's ``prompt_metadata.json``. Reads are lazy; every change is locked and fresh."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        actor_name: str,
+        clock: Clock | None = None,
+        default_prompts: Sequence[str] | None = None,
+    ) -> None:
+        self._path = Path(path)
+        self._actor_name = check_actor_name(actor_name)
+        self._clock = clock
+        self._default_templates = default_prompts
+        self._data: dict[str, Any] | None = None
+
+    @classmethod
+    def for_actor(
+        cls, data_dir: Path | str, actor_name: str, clock: Clock | None = None
+    ) -> PromptMetadata:
+        """``data_dir/actors/{actor_name}/prompt_metadata.json``."""
+        check_actor_name(actor_name)
+        return cls(Path(data_dir) / ACTORS_DIR / actor_name / FILE_NAME, actor_name, clock=clock)
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def actor_name(self) -> str:
+        return self._actor_name
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def load(self) -> Self:
+        """(Re-)read and validate the file; a missing file is an empty one."""
+        self._data = self._read()
+        return self
+
+    def is_good(self, filename: str) -> bool:
+        entry = self._loaded().get("images", {}).get(filename)
+        return entry is None or entry.get("good", True)
+
+    def flags(self) -> dict[str, bool]:
+        """``{filename: good}`` for every image with an entry; any other image is good."""
+        images = self._loaded().get("images", {})
+        return {name: entry.get("good", True) for name, entry in images.items()}
+
+    def generation(self, filename: str) -> dict[str, Any] | None:
+        """How ``filename`` was made (``prompt``, ``seed``...) as recorded, or None."""
+        entry = self._loaded().get("images", {}).get(filename)
+        return None if entry is None else {k: v for k, v in entry.items() if k != "good"}
+
+    def prompts(self) -> list[str]:
+        """The actor's own prompt list when it has a non-empty one, else the default prompts."""
+        own = self._loaded().get("prompts")
+        if own:
+            return list(own)
+        templates = self._default_templates
+        if templates is None:
+            templates = default_prompt_templates()
+        return fill_prompts(templates, self._actor_name)
+
+    # -- changing ----------------------------------------------------------------------------
+
+    def set_flags(self, flags: Mapping[str, bool]) -> list[str]:
+        """Set good (True) / bad (False) per filename; returns the filenames whose flag changed.
+
+        Writes only when a flag changes. Marking an image with no entry good changes nothing.
+        """
+        for filename, good in flags.items():
+            check_filename(filename)
+            if not isinstance(good, bool):
+                raise TypeError(f"flag for {filename!r} must be True or False, got {good!r}")
+
+        def apply(data: dict[str, Any]) -> list[str]:
+            images = data.setdefault("images", {})
+            changed = []
+            for filename, good in flags.items():
+                entry = images.get(filename)
+                if (entry is None and good) or (
+                    entry is not None and entry.get("good", True) == good
+                ):
+                    continue
+                if entry is None:
+                    images[filename] = {"good": good}
+                else:
+                    entry["good"] = good
+                changed.append(filename)
+            return changed
+
+        changed = self._change(apply)
+        if changed:
+            logger.info("[S3-ONLY] Flagged %d images of %s", len(changed), self._actor_name)
+        return changed
+
+    def record_generation(
+        self,
+        filename: str,
+        *,
+        prompt: str,
+        seed: int | None = None,
+        generator: str | None = None,
+        negative_prompt: str | None = None,
+        generated_at: str | None = None,
+    ) -> None:
+        """Record how ``filename`` was generated (keeping its flag; a new image is good)."""
+        check_filename(filename)
+        fields: dict[str, Any] = {
+            "prompt": prompt,
+            "negative_prompt": negative_prompt,
+            "seed": seed,
+            "generator": generator,
+            "generated_at": manifest_now(self._clock) if generated_at is None else generated_at,
+        }
+        fields = {key: value for key, value in fields.items() if value is not None}
+        problem = next(filter(None, (_FIELD_CHECKS[k](v) for k, v in fields.items())), None)
+        if problem:
+            raise BadInputError(f"{self._path}: image {filename!r}: {problem}")
+
+        def apply(data: dict[str, Any]) -> list[str]:
+            images = data.setdefault("images", {})
+            entry = images.setdefault(filename, {"good": True})
+            before = dict(entry)
+            entry.update(fields)
+            return [filename] if entry != before else []
+
+        self._change(apply)
+
+    def forget(self, filenames: Iterable[str]) -> list[str]:
+        """Drop the entries of ``filenames`` (deleted images); returns those that had one."""
+        wanted = list(dict.fromkeys(filenames))
+
+        def apply(data: dict[str, Any]) -> list[str]:
+            images = data.get("images", {})
+            dropped = [name for name in wanted if name in images]
+            for name in dropped:
+                del images[name]
+            return dropped
+
+        return self._change(apply)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _loaded(self) -> dict[str, Any]:
+        if self._data is None:
+            self.load()
+        assert self._data is not None
+        return self._data
+
+    def _new_document(self) -> dict[str, Any]:
+        return {"actor_name": self._actor_name, "prompts": [], "images": {}}
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            raw = self._path.read_bytes()
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            raise PromptMetadataError(
+                self._path, f"cannot be read: {exc.strerror or exc}"
+            ) from None
+        data = parse_json_object(self._path, raw, PromptMetadataError)
+        _Validator(self._path, self._actor_name).check(data)
+        return data
+
+    def _change(self, apply: Callable[[dict[str, Any]], list[_T]]) -> list[_T]:
+        if not self._path.exists() and not apply(self._new_document()):
+            self._data = {}
+            return []  # nothing to record: create neither the file, nor its folder, nor a lock
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        with locked(self._path):
+            data = self._read() or self._new_document()
+            changed = apply(data)
+            if changed:
+                remove_stale_temp_files(self._path)
+                atomic_write_bytes(self._path, dump_json(data))
+            self._data = data
+        return changed
+
+
+# -- validation ------------------------------------------------------------------------------
+
+
+def _optional_text(key: str) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        if value is None or isinstance(value, str):
+            return None
+        return f"{key} must be a string, got {_shown(value)}"
+
+    return check
+
+
+def _check_seed(value: Any) -> str | None:
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return None
+    return f"seed must be a whole number, got {_shown(value)}"
+
+
+def _check_generated_at(value: Any) -> str | None:
+    try:
+        api_timestamp(value)
+    except ValueError:
+        example = '"2025-10-17T15:57:00.000000"'
+        return f"generated_at must be a timestamp like {example}, got {_shown(value)}"
+    return None
+
+
+def _check_good(value: Any) -> str | None:
+    return None if isinstance(value, bool) else f"good must be true or false, got {_shown(value)}"
+
+
+_FIELD_CHECKS: dict[str, Callable[[Any], str | None]] = {
+    "good": _check_good,
+    "prompt": _optional_text("prompt"),
+    "negative_prompt": _optional_text("negative_prompt"),
+    "seed": _check_seed,
+    "generator": _optional_text("generator"),
+    "generated_at": _check_generated_at,
+}
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class _Validator:
+    def __init__(self, path: Path, actor_name: str) -> None:
+        self._path = path
+        self._actor_name = actor_name
+
+    def check(self, data: dict[str, Any]) -> None:
+        name = data.get("actor_name", self._actor_name)
+        if name != self._actor_name:
+            self._fail(
+                f"actor_name must be {_shown(self._actor_name)} (the folder), got {_shown(name)}"
+            )
+        prompts = data.get("prompts", [])
+        if not isinstance(prompts, list):
+            self._fail(f"prompts must be an array of strings, got {_shown(prompts)}")
+        for index, prompt in enumerate(prompts):
+            if not isinstance(prompt, str) or not prompt.strip():
+                self._fail(f"prompts[{index}] must be a non-empty string, got {_shown(prompt)}")
+        images = data.get("images", {})
+        if not isinstance(images, dict):
+            self._fail(f"images must be an object {{filename: {{...}}}}, got {_shown(images)}")
+        for filename, entry in images.items():
+            self._check_image(filename, entry)
+
+    def _check_image(self, filename: str, entry: Any) -> None:
+        where = f"images[{_shown(filename)}]"
+        try:
+            check_filename(filename)
+        except InvalidNameError:
+            self._fail(f"{where}: the key must be a valid file name (no '/', '\\', '..')")
+        if not isinstance(entry, dict):
+            self._fail(f"{where} must be an object {{...}}, got {_shown(entry)}")
+        for key, value in entry.items():
+            check = _FIELD_CHECKS.get(key)
+            problem = check(value) if check else None
+            if problem:
+                self._fail(f"{where}.{problem}")
+
+    def _fail(self, problem: str) -> NoReturn:
+        raise PromptMetadataError(self._path, problem)
+
+
+# -- default prompts -------------------------------------------------------------------------
+
+_GENDER_WORDS = {
+    "male": "man", "man": "man", "m": "man", "boy": "man",
+    "female": "woman", "woman": "woman", "f": "woman", "girl": "woman",
+}  # fmt: skip
+_NEUTRAL_GENDER_WORDS = {"nonbinary", "non-binary", "nb", "enby", "neutral", "other", "x"}
+_WORD = re.compile(r"[a-z][a-z-]*")
+
+
+@dataclass(frozen=True)
+class ActorLooks:
+    """What an actor name like ``0042_european_30_male`` says; None where it says nothing."""
+
+    ethnicity: str | None
+    age: int | None
+    gender: str | None  # "male" or "female"
+
+    @property
+    def person(self) -> str:
+        return {"male": "man", "female": "woman"}.get(self.gender or "", "person")
+
+    @property
+    def subject(self) -> str:
+        """``30 year old european man``; ``person`` when the name says nothing."""
+        words = [f"{self.age} year old"] if self.age is not None else []
+        words += [self.ethnicity] if self.ethnicity else []
+        return " ".join([*words, self.person])
+
+    @property
+    def a_subject(self) -> str:
+        """The subject with its article: ``a 30 year old european man``, ``an 80 year old...``."""
+        return f"{_article(self.subject)} {self.subject}"
+
+    def placeholders(self, actor_name: str) -> dict[str, str]:
+        return {
+            "actor_name": actor_name,
+            "ethnicity": self.ethnicity or "",
+            "age": "" if self.age is None else str(self.age),
+            "gender": self.gender or "",
+            "person": self.person,
+            "subject": self.subject,
+            "a_subject": self.a_subject,
+        }
+
+
+def parse_actor_name(actor_name: str) -> ActorLooks:
+    """Read ``{id}_{ethnicity}_{age}_{gender}`` leniently: each part is used when recognisable.
+
+    ``0042_european_30_male`` -> (european, 30, male); ``0007_south_asian_25_female`` ->
+    (south asian, 25, female); ``hero`` -> (None, None, None).
+    """
+    tokens = [t for t in actor_name.lower().split("_") if t]
+    if tokens and tokens[0].isdigit():
+        tokens = tokens[1:]
+    gender = None
+    said_gender = bool(tokens) and tokens[-1] in _GENDER_WORDS.keys() | _NEUTRAL_GENDER_WORDS
+    if said_gender:
+        word = _GENDER_WORDS.get(tokens.pop())
+        gender = {"man": "male", "woman": "female"}.get(word or "")
+    age = None
+    if tokens and tokens[-1].isdigit() and 1 <= int(tokens[-1]) <= 120:
+        age = int(tokens.pop())
+    ethnicity = " ".join(tokens) if tokens and all(_WORD.fullmatch(t) for t in tokens) else None
+    if not said_gender and age is None:
+        ethnicity = None  # a name that is not in the pattern at all: say nothing about looks
+    return ActorLooks(ethnicity=ethnicity, age=age, gender=gender)
+
+
+def _article(phrase: str) -> str:
+    first = phrase.split(" ", 1)[0]
+    if first.isdigit():
+        value = int(first)
+        return "an" if value in (8, 11, 18) or 80 <= value <= 89 else "a"
+    sounds_like_you = first.startswith(("eu", "uni", "uk", "ur", "one"))
+    return "an" if first[:1] and first[0] in "aeiou" and not sounds_like_you else "a"
+
+
+def fill_prompts(templates: Iterable[str], actor_name: str) -> list[str]:
+    """Fill ``{a_subject}``, ``{subject}``, ``{person}``, ``{ethnicity}``, ``{age}``,
+    ``{gender}``, ``{actor_name}`` from the actor name."""
+    values = parse_actor_name(actor_name).placeholders(actor_name)
+    return [" ".join(template.format_map(values).split()) for template in templates]
+
+
+@lru_cache(maxsize=1)
+def _load_default_templates() -> tuple[str, ...]:
+    resource = resources.files("tdm_desktop.resources").joinpath("default_prompts.json")
+    data = json.loads(resource.read_text(encoding="utf-8"))
+    return tuple(data["prompts"])
+
+
+def default_prompt_templates() -> list[str]:
+    """The bundled prompt templates (``resources/default_prompts.json``), unfilled."""
+    return list(_load_default_templates())

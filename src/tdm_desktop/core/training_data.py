@@ -1,0 +1,270 @@
+"""The training-data service: what the seed's API and its UI did, as plain calls.
+
+S3 is the single source of truth. The manifest lists the S3 URLs; ``prompt_metadata.json`` keeps the
+good/bad flags. Deleting goes to S3 first, then the manifest drops exactly what S3 reported deleted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tdm_desktop.core.actors import ActorCatalog
+from tdm_desktop.core.errors import (
+    DuplicateImageError,
+    ForeignImageError,
+    ImageNotInManifestError,
+    ObjectExistsError,
+)
+from tdm_desktop.core.manifest import ManifestEntry, TrainingDataManifest
+from tdm_desktop.core.names import normalize_actor_id
+from tdm_desktop.core.s3_store import S3Store
+from tdm_desktop.core.s3_urls import S3Location
+from tdm_desktop.core.timestamps import api_timestamp
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainingImage:
+    """One image of an actor, as the window and the API see it."""
+
+    index: int
+    filename: str
+    s3_url: str
+    size_mb: float
+    modified_date: str
+    good: bool
+    location: S3Location | None  # None: a foreign URL, never fetched with credentials
+    foreign_reason: str | None
+    entry: ManifestEntry
+
+    @property
+    def key(self) -> str | None:
+        return self.location.key if self.location else None
+
+
+@dataclass(frozen=True)
+class ActorTrainingData:
+    actor_id: str
+    actor_name: str
+    images: tuple[TrainingImage, ...]
+    manifest_updated: str
+    base_image: Path | None
+
+
+@dataclass(frozen=True)
+class DeleteOutcome:
+    """What a delete did: ``failed`` and ``refused`` (foreign) images are still listed."""
+
+    deleted: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool:
+        return not self.failed and not self.refused
+
+
+class TrainingDataService:
+    """The one service layer the window, the CLI and the tests share."""
+
+    def __init__(self, data_dir: Path | str, store: S3Store) -> None:
+        self.data_dir = Path(data_dir)
+        self.store = store
+        self.catalog = ActorCatalog(self.data_dir)
+
+    # -- paths, for file watchers -------------------------------------------------------------
+
+    def manifest_path(self, actor_id: str) -> Path:
+        return self.catalog.manifest_path(actor_id)
+
+    def prompt_metadata_path(self, actor_name: str) -> Path:
+        return self.catalog.prompt_metadata_path(actor_name)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def load_actor(self, actor_id: str) -> ActorTrainingData:
+        """The actor's images with their flags; a foreign URL gets a reason, not a location."""
+        manifest = self.catalog.manifest(actor_id)
+        return self._training_data(manifest)
+
+    def _training_data(self, manifest: TrainingDataManifest) -> ActorTrainingData:
+        name = manifest.character_name
+        flags = self.catalog.prompt_metadata(name).flags()
+        images = tuple(
+            self._image(index, entry, name, flags.get(entry.filename, True))
+            for index, entry in enumerate(manifest.get_all_images())
+        )
+        base = self.catalog.base_image_path(name)
+        return ActorTrainingData(
+            actor_id=manifest.character_id,
+            actor_name=name,
+            images=images,
+            manifest_updated=manifest.training_data_updated,
+            base_image=base if base.is_file() else None,
+        )
+
+    def _image(
+        self, index: int, entry: ManifestEntry, actor_name: str, good: bool
+    ) -> TrainingImage:
+        try:
+            location, reason = self.store.locate(entry.s3_url, actor_name), None
+            if location.key.rsplit("/", 1)[-1] != entry.filename:
+                location, reason = None, f"the URL names another file than {entry.filename!r}"
+        except ForeignImageError as err:
+            location, reason = None, err.reason
+        return TrainingImage(
+            index=index,
+            filename=entry.filename,
+            s3_url=entry.s3_url,
+            size_mb=entry.size_mb,
+            modified_date=entry.modified_date,
+            good=good,
+            location=location,
+            foreign_reason=reason,
+            entry=entry,
+        )
+
+    def get_training_data(self, actor_id: str) -> dict:
+        """``GET /api/actors/:actorId/training-data`` of the seed, exactly its response shape."""
+        actor_id = normalize_actor_id(actor_id)
+        log.info("[S3-ONLY] Loading training data for actor %s", actor_id)
+        log.info("[S3-ONLY] Loading manifest from %s", self.manifest_path(actor_id))
+        manifest = self.catalog.manifest(actor_id)
+        entries = manifest.get_all_images()
+        log.info("[S3-ONLY] Found %d images in manifest", len(entries))
+        name = manifest.character_name
+        flags = self.catalog.prompt_metadata(name).flags()
+        images = [
+            {
+                "index": index,
+                "filename": entry.filename,
+                "s3_url": entry.s3_url,
+                "size_mb": entry.size_mb,
+                "modified_date": api_timestamp(entry.modified_date),
+                "good": flags.get(entry.filename, True),
+            }
+            for index, entry in enumerate(entries)
+        ]
+        log.info("[S3-ONLY] Returning %d S3 images", len(images))
+        return {
+            "actor_id": int(actor_id),
+            "actor_name": name,
+            "training_images": images,
+            "base_image_path": f"/data/actors/{name}/base_image/{name}_base.png",
+            "total_count": len(images),
+            "manifest_updated": api_timestamp(manifest.training_data_updated),
+        }
+
+    def fetch_image_bytes(self, image: TrainingImage) -> bytes:
+        """The image's bytes from S3 through the configured client; never for a foreign URL."""
+        if image.location is None:
+            raise ForeignImageError(
+                image.s3_url, image.foreign_reason or "not in this actor's prefix"
+            )
+        return self.store.get_bytes(image.location.key)
+
+    # -- flags --------------------------------------------------------------------------------
+
+    def mark(self, actor_id: str, filenames: Iterable[str], good: bool) -> dict[str, bool]:
+        """Flag images good or bad. Returns their previous flags (for undo)."""
+        return self.set_flags(actor_id, dict.fromkeys(filenames, good))
+
+    def set_flags(self, actor_id: str, flags: Mapping[str, bool]) -> dict[str, bool]:
+        """Set each image's flag. Unknown filenames are refused before anything is written."""
+        manifest = self.catalog.manifest(actor_id)
+        self._require_listed(manifest, flags)
+        metadata = self.catalog.prompt_metadata(manifest.character_name)
+        before = metadata.flags()
+        previous = {name: before.get(name, True) for name in flags}
+        metadata.set_flags(dict(flags))
+        bad = sum(1 for good in flags.values() if not good)
+        log.info(
+            "[S3-ONLY] Flagged %d images of %s (%d good, %d bad)",
+            len(flags),
+            manifest.character_name,
+            len(flags) - bad,
+            bad,
+        )
+        return previous
+
+    @staticmethod
+    def _require_listed(manifest: TrainingDataManifest, filenames: Iterable[str]) -> None:
+        listed = {entry.filename for entry in manifest.get_all_images()}
+        missing = [name for name in filenames if name not in listed]
+        if missing:
+            raise ImageNotInManifestError(
+                f"actor {manifest.character_id} ({manifest.character_name}): "
+                f"not in the manifest: {', '.join(missing)}"
+            )
+
+    # -- deleting -----------------------------------------------------------------------------
+
+    def delete_images(self, actor_id: str, filenames: Iterable[str]) -> DeleteOutcome:
+        """Delete from S3 first; the manifest then drops exactly what S3 reported deleted."""
+        filenames = list(dict.fromkeys(filenames))
+        manifest = self.catalog.manifest(actor_id)
+        self._require_listed(manifest, filenames)
+        data = self._training_data(manifest)
+        by_name = {image.filename: image for image in data.images}
+        refused = {
+            name: f"foreign URL ({by_name[name].foreign_reason}): not deleted"
+            for name in filenames
+            if by_name[name].location is None
+        }
+        key_to_name = {
+            by_name[name].location.key: name for name in filenames if name not in refused
+        }
+        report = self.store.delete_keys(list(key_to_name))
+        deleted = [key_to_name[key] for key in report.deleted]
+        failed = {key_to_name[key]: reason for key, reason in report.failed.items()}
+        if deleted:
+            manifest.remove_images(deleted)
+            self.catalog.prompt_metadata(data.actor_name).forget(deleted)
+        log.info(
+            "[S3-ONLY] Deleted %d of %d images of %s from S3 and the manifest",
+            len(deleted),
+            len(filenames),
+            data.actor_name,
+        )
+        for name, reason in {**failed, **refused}.items():
+            log.warning("[S3-ONLY] Not deleted: %s: %s", name, reason)
+        return DeleteOutcome(deleted=deleted, failed=failed, refused=refused)
+
+    def delete_all(self, actor_id: str) -> DeleteOutcome:
+        """Delete every image the actor's manifest lists."""
+        manifest = self.catalog.manifest(actor_id)
+        return self.delete_images(actor_id, [e.filename for e in manifest.get_all_images()])
+
+    def restore_image(
+        self,
+        actor_id: str,
+        entry: ManifestEntry,
+        data: bytes,
+        good: bool,
+        index: int | None = None,
+    ) -> None:
+        """Undo of a delete: re-upload the original bytes (never overwriting) and list the entry
+        again, at ``index`` (its old place) when given, with its unknown keys."""
+        manifest = self.catalog.manifest(actor_id)
+        name = manifest.character_name
+        key = self.store.key_for(name, entry.filename)
+        try:
+            self.store.put_new(key, data, _content_type(entry.filename))
+        except ObjectExistsError:
+            if self.store.get_bytes(key) != data:
+                raise
+        with contextlib.suppress(DuplicateImageError):  # another process listed it already
+            manifest.add_entry(entry, index)
+        if not good:
+            self.catalog.prompt_metadata(name).set_flags({entry.filename: False})
+        log.info("[S3-ONLY] Restored %s of %s to S3 and the manifest", entry.filename, name)
+
+
+def _content_type(filename: str) -> str:
+    suffix = filename.rsplit(".", 1)[-1].lower()
+    return {"png": "image/png", "webp": "image/webp"}.get(suffix, "image/jpeg")

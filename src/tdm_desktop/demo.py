@@ -1,0 +1,209 @@
+"""``tdm-desktop demo``: the bundled local S3 with demo actors, seeded through the same core.
+
+Demo images are drawn by the offline ``placeholder`` generator, uploaded through ``S3Store`` (never
+overwriting) and recorded through ``TrainingDataManifest`` with production-style URLs
+(``https://story-boards-assets.s3.amazonaws.com/...``), which the store resolves to the local S3.
+Running it again reuses what exists and only fills what is missing.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from tdm_desktop.core.errors import ObjectExistsError
+from tdm_desktop.core.jsonfile import atomic_write_bytes
+from tdm_desktop.core.manifest import TrainingDataManifest
+from tdm_desktop.core.prompt_metadata import PromptMetadata
+from tdm_desktop.core.s3_store import S3Store
+from tdm_desktop.core.timestamps import manifest_now
+from tdm_desktop.generators.base import GenerationRequest, Generator
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DemoActor:
+    actor_id: str
+    actor_name: str
+    image_count: int
+
+
+DEMO_ACTORS = (
+    DemoActor("0042", "0042_european_30_male", 24),
+    DemoActor("0107", "0107_japanese_25_female", 18),
+    DemoActor("0213", "0213_african_40_male", 32),
+    DemoActor("0388", "0388_latina_35_female", 14),
+)
+
+
+def demo_root() -> Path:
+    return Path(platformdirs.user_data_dir("tdm-desktop")) / "demo"
+
+
+def _is_demo_bad(index: int) -> bool:
+    """A few images start flagged bad, so the demo shows both flags."""
+    return index % 7 == 3
+
+
+def seed_demo(
+    data_dir: Path,
+    store: S3Store,
+    generator: Generator,
+    actors: Sequence[DemoActor] = DEMO_ACTORS,
+    workers: int = 2,
+) -> int:
+    """Create what is missing of the demo actors. Returns the number of images uploaded."""
+    uploaded = 0
+    for actor in actors:
+        uploaded += _seed_actor(Path(data_dir), store, generator, actor, workers)
+    return uploaded
+
+
+def _seed_actor(
+    data_dir: Path, store: S3Store, generator: Generator, actor: DemoActor, workers: int
+) -> int:
+    manifest = TrainingDataManifest.for_actor(data_dir, actor.actor_id)
+    if not manifest.path.exists():
+        manifest.create(actor.actor_id, actor.actor_name)
+    manifest.load()
+    metadata = PromptMetadata.for_actor(data_dir, actor.actor_name)
+    prompts = metadata.prompts()
+    _ensure_base_image(data_dir, generator, actor, prompts[0])
+
+    listed = {entry.filename for entry in manifest.get_all_images()}
+    prefix = store.key_for(actor.actor_name, "x")[:-1]
+    in_s3 = set(store.list_keys(prefix))
+    todo = [
+        index
+        for index in range(actor.image_count)
+        if f"{actor.actor_name}_{index}.jpg" not in listed
+        or store.key_for(actor.actor_name, f"{actor.actor_name}_{index}.jpg") not in in_s3
+    ]
+    if not todo:
+        return 0
+    log.info("[S3-ONLY] Seeding %d demo images for %s", len(todo), actor.actor_name)
+
+    def make(index: int) -> tuple[int, str, int, bool]:
+        filename = f"{actor.actor_name}_{index}.jpg"
+        key = store.key_for(actor.actor_name, filename)
+        prompt = prompts[index % len(prompts)]
+        if key in in_s3:
+            return index, prompt, store.head_size(key), False
+        result = generator.generate(GenerationRequest(prompt=prompt, seed=1000 + index))
+        try:
+            store.put_new(key, result.image_bytes, "image/jpeg")
+        except ObjectExistsError:
+            return index, prompt, store.head_size(key), False
+        return index, prompt, len(result.image_bytes), True
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(make, todo))
+
+    uploaded = 0
+    for index, prompt, size, was_uploaded in results:
+        filename = f"{actor.actor_name}_{index}.jpg"
+        uploaded += was_uploaded
+        if filename in listed:
+            continue
+        key = store.key_for(actor.actor_name, filename)
+        manifest.add_image(
+            filename, store.aws_url_for(key), round(size / (1024 * 1024), 2), manifest_now()
+        )
+        metadata.record_generation(
+            filename,
+            prompt=prompt,
+            seed=1000 + index,
+            generator=generator.name,
+            negative_prompt="",
+            generated_at=manifest_now(),
+        )
+        if _is_demo_bad(index):
+            metadata.set_flags({filename: False})
+    return uploaded
+
+
+def _ensure_base_image(data_dir: Path, generator: Generator, actor: DemoActor, prompt: str) -> None:
+    from PIL import Image
+
+    path = data_dir / "actors" / actor.actor_name / "base_image" / f"{actor.actor_name}_base.png"
+    if path.is_file():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    result = generator.generate(
+        GenerationRequest(prompt=f"reference: {prompt}", seed=1, width=512, height=512)
+    )
+    png = io.BytesIO()
+    Image.open(io.BytesIO(result.image_bytes)).save(png, format="PNG")
+    atomic_write_bytes(path, png.getvalue())
+
+
+def run_demo(
+    data_dir: Path | None = None,
+    port: int | None = None,
+    bucket: str = "story-boards-assets",
+    open_window: bool = True,
+) -> int:
+    """Start the local S3, seed the demo actors, open the window (or wait). Stops S3 on the way out."""
+    from tdm_desktop import local_s3
+    from tdm_desktop.core.s3_store import make_s3_client
+    from tdm_desktop.core.training_data import TrainingDataService
+    from tdm_desktop.generators import get_generator
+
+    root = demo_root()
+    data_dir = Path(data_dir) if data_dir else root / "data"
+    config = local_s3.LocalS3Config(data_dir=root / "s3", bucket=bucket)
+    if port is not None:
+        config = local_s3.LocalS3Config(data_dir=root / "s3", bucket=bucket, port=port)
+    if open_window:
+        from tdm_desktop.ui.app import check_display
+
+        check_display()  # fail in one line before minutes of seeding, not after
+    with local_s3.LocalS3(config) as server:
+        client = make_s3_client(
+            endpoint_url=server.endpoint_url,
+            access_key=server.access_key,
+            secret_key=server.secret_key,
+            region="us-east-1",
+        )
+        store = S3Store(client, bucket)
+        print(f"Local S3 at {server.endpoint_url} (data in {config.data_dir})", flush=True)
+        uploaded = seed_demo(data_dir, store, get_generator("placeholder"))
+        print(f"Demo data dir: {data_dir} ({uploaded} new images uploaded)", flush=True)
+        _print_cli_hint(server, data_dir)
+        service = TrainingDataService(data_dir, store)
+        if open_window:
+            from tdm_desktop.ui.app import run_gui
+
+            return run_gui(service, actor_id=DEMO_ACTORS[0].actor_id)
+        return _wait_for_interrupt()
+
+
+def _print_cli_hint(server, data_dir: Path) -> None:
+    exports = " ".join(f"{name}={value}" for name, value in server.env().items())
+    print("Use the CLI on the demo from another terminal while this one runs:", flush=True)
+    print(f"  export {exports}", flush=True)
+    print(f"  tdm-desktop --data-dir {data_dir} actors", flush=True)
+    print(f"  tdm-desktop --data-dir {data_dir} training-data 0042", flush=True)
+
+
+def _wait_for_interrupt() -> int:
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print("Serving; press Ctrl+C to stop.", flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    print("Stopping the local S3...", file=sys.stderr, flush=True)
+    return 0

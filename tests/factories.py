@@ -1,0 +1,43 @@
+"""Builders for test data: real JPEGs in (moto or SeaweedFS) S3, listed in a real manifest."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from PIL import Image
+
+from tdm_desktop.core.manifest import TrainingDataManifest
+from tdm_desktop.core.s3_store import S3Store
+
+
+def jpeg_bytes(seed: int = 0, size: tuple[int, int] = (64, 48)) -> bytes:
+    """A small real JPEG whose pixels depend on ``seed``."""
+    image = Image.new("RGB", size, ((seed * 37) % 256, (seed * 91) % 256, (seed * 53) % 256))
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=80)
+    return out.getvalue()
+
+
+def make_actor(
+    data_dir: Path,
+    store: S3Store,
+    actor_id: str = "0042",
+    actor_name: str = "0042_european_30_male",
+    count: int = 3,
+    *,
+    aws_urls: bool = True,
+) -> list[str]:
+    """An actor with ``count`` images uploaded to S3 and listed. Returns the filenames."""
+    manifest = TrainingDataManifest.for_actor(data_dir, actor_id)
+    manifest.create(actor_id, actor_name)
+    names = []
+    for index in range(count):
+        filename = f"{actor_name}_{index}.jpg"
+        data = jpeg_bytes(index)
+        key = store.key_for(actor_name, filename)
+        store.put_new(key, data, "image/jpeg")
+        url = store.aws_url_for(key) if aws_urls else store.url_for(key)
+        manifest.add_image(filename, url, round(len(data) / (1024 * 1024), 2))
+        names.append(filename)
+    return names

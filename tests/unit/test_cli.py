@@ -1,0 +1,203 @@
+"""The command line: what it prints, its exit codes, and what it leaves in S3 and on disk."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tdm_desktop.cli import main
+from tdm_desktop.core.manifest import TrainingDataManifest
+from tests.conftest import BUCKET, FIXTURES
+from tests.factories import make_actor
+
+ACTOR = "0042_european_30_male"
+
+
+@pytest.fixture
+def run(data_dir, s3_client, capsys):
+    """Run the CLI in-process against moto; returns (exit code, stdout, stderr)."""
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = main(["--data-dir", str(data_dir), *argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def error_lines(err: str) -> list[str]:
+    """stderr without the design's [S3-ONLY] progress lines: what remains are the errors."""
+    return [line for line in err.splitlines() if not line.startswith("[S3-ONLY]")]
+
+
+def listed(data_dir, actor_id="0042") -> list[str]:
+    manifest = TrainingDataManifest.for_actor(data_dir, actor_id)
+    manifest.load()
+    return [e.filename for e in manifest.get_all_images()]
+
+
+def test_training_data_prints_the_seeds_response(run, data_dir):
+    shutil.copy(
+        FIXTURES / "seed_manifest.json", data_dir / "actor_manifests" / "0042_manifest.json"
+    )
+    for actor_id in ("0042", "42"):
+        code, out, err = run("training-data", actor_id)
+        assert code == 0
+        response = json.loads(out)
+        assert response["actor_id"] == 42
+        assert response["training_images"][0]["modified_date"] == "2025-10-17T15:57:00.000Z"
+        assert "[S3-ONLY] Returning 1 S3 images" in err
+
+
+def test_actors_lists_valid_ones_and_names_the_broken_one(run, data_dir, store):
+    make_actor(data_dir, store, count=2)
+    broken = data_dir / "actor_manifests" / "0043_manifest.json"
+    broken.write_text("{ not json")
+
+    code, out, err = run("actors")
+    assert code == 1
+    assert out.splitlines() == ["0042  0042_european_30_male  2 images"]
+    assert err.count("\n") == 1 and "actor 0043 is broken" in err and "0043_manifest.json" in err
+    assert broken.read_text() == "{ not json"
+
+    code, out, _ = run("actors", "--json")
+    rows = json.loads(out)
+    assert [(r["actor_id"], r["image_count"], r["problem"] is None) for r in rows] == [
+        ("0042", 2, True),
+        ("0043", 0, False),
+    ]
+
+
+def test_mark_flags_images_and_refuses_unknown_ones(run, data_dir, store):
+    names = make_actor(data_dir, store, count=3)
+    code, out, _ = run("mark", "42", names[0], names[2], "--bad")
+    assert code == 0 and out == "marked 2 image(s) bad\n"
+    meta = json.loads((data_dir / "actors" / ACTOR / "prompt_metadata.json").read_text())
+    assert {n: v["good"] for n, v in meta["images"].items()} == {names[0]: False, names[2]: False}
+
+    code, out, err = run("mark", "0042", "missing.jpg", "--good")
+    assert code == 2 and out == ""
+    assert err.strip().endswith("not in the manifest: missing.jpg") and err.count("\n") == 1
+
+
+def test_mark_requires_good_or_bad(run):
+    code, _, err = run("mark", "0042", "x.jpg")
+    assert code == 2 and "one of the arguments --good --bad is required" in err
+    assert err.count("\n") == 1
+
+
+def test_delete_and_delete_all(run, data_dir, store):
+    names = make_actor(data_dir, store, count=3)
+    code, out, _ = run("delete", "0042", names[1])
+    assert code == 0 and f"deleted  {names[1]}" in out
+    assert listed(data_dir) == [names[0], names[2]]
+
+    code, _, err = run("delete-all", "0042")
+    assert code == 2 and "add --yes" in err and "2 images" in err
+    assert listed(data_dir) == [names[0], names[2]]
+
+    code, out, _ = run("delete-all", "0042", "--yes")
+    assert code == 0 and "2 deleted from S3 and the manifest, 0 kept" in out
+    assert listed(data_dir) == []
+    assert store.list_keys(f"system_actors/training_data/{ACTOR}/") == []
+
+
+def test_delete_partial_failure_exits_1_and_says_what_was_kept(run, data_dir, store, s3_client):
+    names = make_actor(data_dir, store, count=2)
+    key = store.key_for(ACTOR, names[0])
+    s3_client.put_bucket_policy(
+        Bucket=BUCKET,
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:DeleteObject",
+                        "Resource": f"arn:aws:s3:::{BUCKET}/{key}",
+                    }
+                ],
+            }
+        ),
+    )
+    code, out, _ = run("delete-all", "0042", "--yes")
+    assert code == 1
+    assert f"KEPT     {names[0]}: AccessDenied" in out
+    assert "1 deleted from S3 and the manifest, 1 kept" in out
+    assert listed(data_dir) == [names[0]]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["training-data", "abc"], "actor ID 'abc': must be digits"),
+        (["training-data", "0099"], "actor 0099: no manifest"),
+        (["delete", "0042", "../../etc/passwd"], "not in the manifest"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(run, data_dir, store, argv, message):
+    make_actor(data_dir, store, count=1)
+    code, _out, err = run(*argv)
+    assert code == 2, err
+    assert len(error_lines(err)) == 1 and message in error_lines(err)[0]
+    assert "Traceback" not in err
+
+
+def test_invalid_manifest_exits_2_and_is_unchanged(run, data_dir):
+    path = data_dir / "actor_manifests" / "0042_manifest.json"
+    path.write_text('{"character_id": "0042"}')
+    code, _, err = run("training-data", "0042")
+    assert code == 2 and len(error_lines(err)) == 1 and "0042_manifest.json" in error_lines(err)[0]
+    assert path.read_text() == '{"character_id": "0042"}'
+
+
+def test_unreachable_endpoint_is_one_line_exit_1(data_dir, aws_env, capsys):
+    shutil.copy(
+        FIXTURES / "seed_manifest.json", data_dir / "actor_manifests" / "0042_manifest.json"
+    )
+    names_before = (data_dir / "actor_manifests" / "0042_manifest.json").read_bytes()
+    code = main(
+        [
+            "--data-dir",
+            str(data_dir),
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+            "delete-all",
+            "42",
+            "--yes",
+        ]
+    )
+    out, err = capsys.readouterr()
+    # The seed's URL is malformed, so it is refused as foreign: nothing is deleted or rewritten.
+    assert code == 1 and "KEPT" in out and "Traceback" not in err
+    assert (data_dir / "actor_manifests" / "0042_manifest.json").read_bytes() == names_before
+
+
+def test_python_dash_m_runs_as_a_real_process(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "tdm_desktop", "--data-dir", str(tmp_path), "training-data", "x"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr == "tdm-desktop: error: actor ID 'x': must be digits, e.g. 0042 or 42\n"
+    help_text = subprocess.run(
+        [sys.executable, "-m", "tdm_desktop", "--help"], capture_output=True, text=True, timeout=60
+    ).stdout
+    for command in (
+        "actors",
+        "training-data",
+        "mark",
+        "delete-all",
+        "generate",
+        "local-s3",
+        "demo",
+    ):
+        assert command in help_text
