@@ -1,0 +1,240 @@
+"""The list model behind the thumbnail grid, and the good/bad filter in front of it."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+
+if TYPE_CHECKING:
+    from tdm_desktop.core.training_data import TrainingImage
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+
+
+def image_key(image: TrainingImage) -> str:
+    """The S3 key the thumbnail loader fetches, or "" for a foreign URL (never fetched)."""
+    return image.location.key if image.location is not None else ""
+
+
+def image_error(image: TrainingImage) -> str | None:
+    """The error the model itself knows of: a foreign URL."""
+    if image.location is None:
+        return f"foreign URL: {image.foreign_reason or 'not in this actor’s S3 folder'}"
+    return None
+
+
+class ImageGridModel(QAbstractListModel):
+    """One row per ``TrainingImage`` of the open actor, in manifest order."""
+
+    ImageRole = Qt.ItemDataRole.UserRole + 1
+    KeyRole = Qt.ItemDataRole.UserRole + 2
+    GoodRole = Qt.ItemDataRole.UserRole + 3
+    ErrorRole = Qt.ItemDataRole.UserRole + 4
+
+    counts_changed = Signal(int, int)  # good, bad
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._images: list[TrainingImage] = []
+        self._rows: dict[str, int] = {}
+
+    # -- Qt model API ----------------------------------------------------------------------------
+
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008 (Qt's default)
+        return 0 if parent.isValid() else len(self._images)
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._images):
+            return None
+        image = self._images[index.row()]
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            return image.filename
+        if role == self.ImageRole:
+            return image
+        if role == self.KeyRole:
+            return image_key(image)
+        if role == self.GoodRole:
+            return image.good
+        if role == self.ErrorRole:
+            return image_error(image)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return _tooltip(image)
+        return None
+
+    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        flag = Qt.ItemFlag
+        return flag.ItemIsEnabled | flag.ItemIsSelectable | flag.ItemNeverHasChildren
+
+    def roleNames(self) -> dict[int, Any]:
+        names = dict(super().roleNames())
+        names.update({self.ImageRole: b"image", self.KeyRole: b"key"})
+        names.update({self.GoodRole: b"good", self.ErrorRole: b"error"})
+        return names
+
+    # -- our API ---------------------------------------------------------------------------------
+
+    def images(self) -> list[TrainingImage]:
+        return list(self._images)
+
+    def image_at(self, row: int) -> TrainingImage | None:
+        return self._images[row] if 0 <= row < len(self._images) else None
+
+    def row_of(self, filename: str) -> int:
+        """The row of ``filename``, or -1."""
+        return self._rows.get(filename, -1)
+
+    def good_bad_counts(self) -> tuple[int, int]:
+        good = sum(1 for image in self._images if image.good)
+        return good, len(self._images) - good
+
+    def set_images(self, images: Sequence[TrainingImage]) -> None:
+        """Show another list (another actor): a reset; selection and current row are lost."""
+        self.beginResetModel()
+        self._images = list(images)
+        self._reindex()
+        self.endResetModel()
+        self._emit_counts()
+
+    def update_images(self, images: Sequence[TrainingImage]) -> None:
+        """Show a refreshed list of the same actor without a reset.
+
+        Rows are matched by filename: gone ones are removed, new ones inserted, changed ones
+        updated, so the selection and the current row survive a refresh.
+        """
+        new = list(images)
+        new_names = [image.filename for image in new]
+        if len(set(new_names)) != len(new_names):  # cannot be diffed by name: fall back
+            self.set_images(new)
+            return
+        wanted = set(new_names)
+        self._remove_rows([row for row, im in enumerate(self._images) if im.filename not in wanted])
+        self._reorder([name for name in new_names if name in self._rows])
+        self._insert_missing(new)
+        self._replace_changed(new)
+        self._emit_counts()
+
+    def set_good(self, flags: Mapping[str, bool]) -> None:
+        """Change good/bad flags of listed filenames (unknown names are ignored)."""
+        changed = False
+        for filename, good in flags.items():
+            row = self._rows.get(filename, -1)
+            if row < 0 or self._images[row].good == bool(good):
+                continue
+            self._images[row] = dataclasses.replace(self._images[row], good=bool(good))
+            index = self.index(row)
+            self.dataChanged.emit(index, index, [self.GoodRole, Qt.ItemDataRole.ToolTipRole])
+            changed = True
+        if changed:
+            self._emit_counts()
+
+    # -- diffing ---------------------------------------------------------------------------------
+
+    def _reindex(self) -> None:
+        self._rows = {image.filename: row for row, image in enumerate(self._images)}
+
+    def _emit_counts(self) -> None:
+        self.counts_changed.emit(*self.good_bad_counts())
+
+    def _remove_rows(self, rows: list[int]) -> None:
+        for first, last in reversed(_runs(rows)):
+            self.beginRemoveRows(QModelIndex(), first, last)
+            del self._images[first : last + 1]
+            self.endRemoveRows()
+        self._reindex()
+
+    def _reorder(self, order: list[str]) -> None:
+        old_names = [image.filename for image in self._images]
+        if old_names == order:
+            return
+        self.layoutAboutToBeChanged.emit()
+        self._images = [self._images[self._rows[name]] for name in order]
+        self._reindex()
+        persistent = self.persistentIndexList()
+        moved = [self.index(self._rows[old_names[index.row()]]) for index in persistent]
+        self.changePersistentIndexList(persistent, moved)
+        self.layoutChanged.emit()
+
+    def _insert_missing(self, new: list[TrainingImage]) -> None:
+        row = 0
+        while row < len(new):
+            if row < len(self._images) and self._images[row].filename == new[row].filename:
+                row += 1
+                continue
+            end = row
+            while end < len(new) and new[end].filename not in self._rows:
+                end += 1
+            self.beginInsertRows(QModelIndex(), row, end - 1)
+            self._images[row:row] = new[row:end]
+            self.endInsertRows()
+            self._reindex()
+            row = end
+
+    def _replace_changed(self, new: list[TrainingImage]) -> None:
+        changed = [row for row, image in enumerate(new) if self._images[row] != image]
+        self._images = new
+        for first, last in _runs(changed):
+            self.dataChanged.emit(self.index(first), self.index(last))
+
+
+def _runs(rows: list[int]) -> list[tuple[int, int]]:
+    """Sorted rows as inclusive (first, last) runs of consecutive numbers."""
+    runs: list[tuple[int, int]] = []
+    for row in sorted(rows):
+        if runs and runs[-1][1] == row - 1:
+            runs[-1] = (runs[-1][0], row)
+        else:
+            runs.append((row, row))
+    return runs
+
+
+def _tooltip(image: TrainingImage) -> str:
+    flag = "good" if image.good else "bad"
+    where = image.s3_url if image.location is not None else f"{image_error(image)}\n{image.s3_url}"
+    return f"{image.filename} ({flag})\n{image.size_mb:.2f} MB, {image.modified_date}\n{where}"
+
+
+FLAG_FILTERS = ("all", "good", "bad")
+
+
+class FlagFilterProxy(QSortFilterProxyModel):
+    """Shows all images, only the good ones or only the bad ones."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._flag_filter = "all"
+        self.setDynamicSortFilter(True)
+
+    def flag_filter(self) -> str:
+        return self._flag_filter
+
+    def set_flag_filter(self, name: str) -> None:
+        if name not in FLAG_FILTERS:
+            raise ValueError(f"flag filter {name!r}: must be one of {', '.join(FLAG_FILTERS)}")
+        if name == self._flag_filter:
+            return
+        if hasattr(self, "beginFilterChange"):  # Qt >= 6.9
+            self.beginFilterChange()
+            self._flag_filter = name
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            self._flag_filter = name
+            self.invalidateFilter()
+
+    def filterAcceptsRow(self, source_row: int, source_parent: AnyIndex) -> bool:
+        if self._flag_filter == "all":
+            return True
+        good = self.sourceModel().index(source_row, 0, source_parent).data(ImageGridModel.GoodRole)
+        return bool(good) == (self._flag_filter == "good")

@@ -1,0 +1,344 @@
+"""ThumbnailLoader: fetch + decode off the GUI thread, screen-ordered queue, bounded caches."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QThreadPool
+from PySide6.QtGui import QColor, QImage
+
+from tdm_desktop.core.errors import ForeignImageError, S3Error
+from tdm_desktop.ui.thumbnail_loader import ThumbnailLoader, decode_thumbnail
+
+
+def jpeg_bytes(width: int = 120, height: int = 80, color: str = "#3a7") -> bytes:
+    image = QImage(width, height, QImage.Format.Format_RGB32)
+    image.fill(QColor(color))
+    array = QByteArray()
+    buffer = QBuffer(array)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    assert image.save(buffer, "JPEG", 85)
+    buffer.close()
+    return bytes(array.data())
+
+
+JPEG = jpeg_bytes()
+
+
+class FakeS3:
+    """A thread-safe fake of the S3 GET that counts calls and can hold workers at a gate."""
+
+    def __init__(self, objects: dict[str, bytes] | None = None, default: bytes | None = JPEG):
+        self.objects = dict(objects or {})
+        self.default = default
+        self.errors: dict[str, Exception] = {}
+        self.calls: list[str] = []
+        self.threads: set[int] = set()
+        self.gate: threading.Event | None = None
+        self.started = threading.Semaphore(0)
+        self._lock = threading.Lock()
+
+    def __call__(self, key: str) -> bytes:
+        with self._lock:
+            self.calls.append(key)
+            self.threads.add(threading.get_ident())
+        self.started.release()
+        if self.gate is not None:
+            assert self.gate.wait(timeout=10), "test gate never opened"
+        if key in self.errors:
+            raise self.errors[key]
+        if key in self.objects:
+            return self.objects[key]
+        if self.default is None:
+            raise S3Error(key, "NoSuchKey", "The specified key does not exist.")
+        return self.default
+
+    def count(self, key: str) -> int:
+        with self._lock:
+            return self.calls.count(key)
+
+
+@pytest.fixture
+def make_loader(qtbot):
+    loaders: list[ThumbnailLoader] = []
+
+    def make(fetch, **kwargs) -> ThumbnailLoader:
+        loader = ThumbnailLoader(fetch, **kwargs)
+        loaders.append(loader)
+        return loader
+
+    yield make
+    for loader in loaders:
+        loader.shutdown()
+        if loader._owns_pool:
+            assert loader._pool.activeThreadCount() == 0
+
+
+def wait_all_ready(qtbot, loader: ThumbnailLoader, keys, size: int, timeout: int = 5000) -> None:
+    qtbot.waitUntil(
+        lambda: all(loader.is_cached(k, size) or loader.error(k) for k in keys),
+        timeout=timeout,
+    )
+
+
+def test_delivers_thumbnails_fitted_to_the_size(qtbot, make_loader):
+    fetch = FakeS3()
+    loader = make_loader(fetch)
+    keys = [f"system_actors/training_data/a/a_{i}.jpg" for i in range(12)]
+    ready: list[str] = []
+    loader.thumbnail_ready.connect(ready.append)
+
+    loader.request(keys, 64)
+    wait_all_ready(qtbot, loader, keys, 64)
+
+    assert sorted(ready) == sorted(keys)
+    for key in keys:
+        pixmap = loader.pixmap(key, 64)
+        assert (pixmap.width(), pixmap.height()) == (64, 42)  # 120x80 fitted in 64x64
+        assert loader.error(key) is None
+    assert loader.cache_bytes() == sum(64 * 42 * loader.pixmap(k, 64).depth() // 8 for k in keys)
+    assert loader.compressed_cache_bytes() == len(JPEG) * len(keys)
+
+
+def test_fetch_and_decode_run_off_the_gui_thread(qtbot, make_loader):
+    fetch = FakeS3()
+    decode_threads: set[int] = set()
+
+    def decode(data: bytes, size: int) -> QImage:
+        decode_threads.add(threading.get_ident())
+        return decode_thumbnail(data, size)
+
+    loader = make_loader(fetch, decode=decode)
+    keys = [f"k{i}" for i in range(6)]
+    loader.request(keys, 96)
+    wait_all_ready(qtbot, loader, keys, 96)
+
+    main = threading.get_ident()
+    assert fetch.threads and main not in fetch.threads
+    assert decode_threads and main not in decode_threads
+    assert all(loader.pixmap(k, 96) is not None for k in keys)
+
+
+def test_in_flight_requests_are_fetched_once(qtbot, make_loader):
+    fetch = FakeS3()
+    fetch.gate = threading.Event()
+    loader = make_loader(fetch)
+    loader.request(["same"] * 20, 64)
+    for _ in range(19):
+        loader.request(["same"], 64)
+    assert fetch.started.acquire(timeout=5)
+    fetch.gate.set()
+    wait_all_ready(qtbot, loader, ["same"], 64)
+    loader.request(["same"], 64)  # cached now: nothing to do
+    qtbot.wait(20)
+
+    assert fetch.count("same") == 1
+
+
+def test_reprioritising_drops_keys_no_longer_requested(qtbot, make_loader):
+    fetch = FakeS3()
+    fetch.gate = threading.Event()
+    loader = make_loader(fetch, max_workers=2)
+    first = [f"old{i}" for i in range(8)]
+    loader.request(first, 64)
+    assert fetch.started.acquire(timeout=5) and fetch.started.acquire(timeout=5)
+    assert loader.pending_count() == 6  # the pool only ever holds max_workers jobs
+
+    loader.request(["new0", "new1", "new2"], 64)
+    fetch.gate.set()
+    wait_all_ready(qtbot, loader, ["new0", "new1", "new2"], 64)
+
+    running = set(fetch.calls[:2])
+    assert running == {"old0", "old1"}
+    assert set(fetch.calls) == running | {"new0", "new1", "new2"}
+    # in-flight work completed and was cached although no longer asked for
+    assert loader.pixmap("old0", 64) is not None and loader.pixmap("old1", 64) is not None
+    assert loader.pixmap("old5", 64) is None
+
+
+def test_pixmap_cache_never_exceeds_its_budget(qtbot, make_loader):
+    fetch = FakeS3()
+    tile = 64 * 42 * 4
+    budget = 10 * tile + 100
+    loader = make_loader(fetch, pixmap_budget_bytes=budget, compressed_budget_bytes=5 * len(JPEG))
+    seen: list[int] = []
+    loader.thumbnail_ready.connect(lambda _key: seen.append(loader.cache_bytes()))
+    keys = [f"img{i}" for i in range(200)]
+
+    loader.request(keys, 64)
+    qtbot.waitUntil(lambda: len(seen) == 200, timeout=10000)
+
+    assert max(seen) <= budget
+    assert loader.cache_bytes() == 10 * tile  # full, not empty
+    assert loader.compressed_cache_bytes() <= 5 * len(JPEG)
+    assert loader.pixmap("img199", 64) is not None  # the newest kept, the oldest evicted
+    assert loader.pixmap("img0", 64) is None
+
+    loader.set_pixmap_budget(3 * tile)
+    assert loader.cache_bytes() == 3 * tile
+
+
+def test_size_change_redecodes_from_compressed_bytes(qtbot, make_loader):
+    fetch = FakeS3(default=jpeg_bytes(600, 400))
+    loader = make_loader(fetch)
+    keys = ["a", "b", "c"]
+    loader.request(keys, 64)
+    wait_all_ready(qtbot, loader, keys, 64)
+    assert len(fetch.calls) == 3
+
+    loader.request(keys, 256)
+    # until the new size is decoded, the nearest cached size is shown rather than nothing
+    assert loader.pixmap("a", 256).width() in (64, 256)
+    wait_all_ready(qtbot, loader, keys, 256)
+
+    assert len(fetch.calls) == 3
+    assert loader.pixmap("a", 256).width() == 256
+    assert loader.pixmap("a", 64).width() == 64
+
+
+def test_a_size_change_while_fetching_waits_for_the_one_fetch(qtbot, make_loader):
+    fetch = FakeS3()
+    fetch.gate = threading.Event()
+    loader = make_loader(fetch)
+    loader.request(["a"], 64)
+    assert fetch.started.acquire(timeout=5)
+    loader.request(["a"], 128)
+    fetch.gate.set()
+    wait_all_ready(qtbot, loader, ["a"], 128)
+    assert fetch.count("a") == 1
+
+
+def test_failures_are_reported_and_others_still_load(qtbot, make_loader):
+    fetch = FakeS3()
+    fetch.errors["denied"] = S3Error("denied", "AccessDenied", "Access Denied")
+    fetch.errors["gone"] = S3Error("gone", "NoSuchKey", "The specified key does not exist.")
+    fetch.errors["slow"] = S3Error("slow", "Timeout", "read timed out")
+    fetch.errors["foreign"] = ForeignImageError("https://evil.example/x.jpg", "unknown host")
+    fetch.objects["text"] = b"this is not an image at all"
+    failed: dict[str, str] = {}
+    loader = make_loader(fetch)
+    loader.thumbnail_failed.connect(failed.__setitem__)
+    keys = ["ok1", "denied", "gone", "text", "slow", "foreign", "ok2"]
+
+    loader.request(keys, 64)
+    wait_all_ready(qtbot, loader, keys, 64)
+
+    assert failed == {
+        "denied": "forbidden",
+        "gone": "missing",
+        "text": "not an image",
+        "slow": "timeout",
+        "foreign": "foreign URL: unknown host",
+    }
+    assert loader.error("denied") == "forbidden"
+    assert loader.pixmap("ok1", 64) is not None and loader.pixmap("ok2", 64) is not None
+    assert loader.pixmap("denied", 64) is None
+
+    # errors are remembered: asking again does not refetch
+    loader.request(keys, 64)
+    qtbot.wait(20)
+    assert fetch.count("denied") == 1
+
+
+def test_retry_refetches(qtbot, make_loader):
+    fetch = FakeS3()
+    fetch.errors["flaky"] = S3Error("flaky", "EndpointUnreachable", "connection refused")
+    loader = make_loader(fetch)
+    loader.request(["flaky"], 64)
+    wait_all_ready(qtbot, loader, ["flaky"], 64)
+    assert loader.error("flaky") == "unreachable"
+
+    del fetch.errors["flaky"]
+    loader.retry(["flaky"])
+    qtbot.waitUntil(lambda: loader.pixmap("flaky", 64) is not None, timeout=5000)
+
+    assert fetch.count("flaky") == 2
+    assert loader.error("flaky") is None
+
+
+def test_invalidate_reloads_a_changed_object(qtbot, make_loader):
+    fetch = FakeS3(objects={"a": jpeg_bytes(100, 100)})
+    loader = make_loader(fetch)
+    loader.request(["a"], 64)
+    qtbot.waitUntil(lambda: loader.pixmap("a", 64) is not None, timeout=5000)
+    assert loader.pixmap("a", 64).height() == 64
+
+    fetch.objects["a"] = jpeg_bytes(128, 32)
+    loader.invalidate(["a"])
+    qtbot.waitUntil(lambda: loader.pixmap("a", 64) is not None, timeout=5000)
+
+    assert loader.pixmap("a", 64).height() == 16
+    assert fetch.count("a") == 2
+
+
+def test_clear_drops_everything_and_late_results(qtbot, make_loader):
+    fetch = FakeS3()
+    fetch.gate = threading.Event()
+    loader = make_loader(fetch)
+    loader.request(["a", "b"], 64)
+    assert fetch.started.acquire(timeout=5)
+    loader.clear()
+    fetch.gate.set()
+    loader._pool.waitForDone()
+    qtbot.wait(20)  # let the queued results arrive and be discarded
+
+    assert loader.pixmap("a", 64) is None
+    assert loader.cache_bytes() == 0 and loader.compressed_cache_bytes() == 0
+
+
+def test_shared_pool_is_not_cleared_and_shutdown_joins(qtbot, make_loader):
+    pool = QThreadPool()
+    pool.setMaxThreadCount(2)
+    fetch = FakeS3()
+    loader = make_loader(fetch, pool=pool, max_workers=2)
+    keys = [f"k{i}" for i in range(5)]
+    loader.request(keys, 64)
+    wait_all_ready(qtbot, loader, keys, 64)
+    loader.shutdown()
+    assert pool.activeThreadCount() == 0
+    loader.request(["late"], 64)  # after shutdown nothing starts
+    assert "late" not in fetch.calls
+
+
+def test_latency_fetch_to_ready_is_measured_not_asserted(qtbot, make_loader):
+    """Records figures for the report (benchmarks own timing goals)."""
+    fetch = FakeS3(default=jpeg_bytes(1024, 1024))
+    loader = make_loader(fetch)
+    done: dict[str, float] = {}
+    loader.thumbnail_ready.connect(lambda key: done.setdefault(key, time.perf_counter()))
+    start = time.perf_counter()
+    keys = [f"k{i}" for i in range(16)]
+    loader.request(keys, 256)
+    qtbot.waitUntil(lambda: len(done) == 16, timeout=10000)
+    first_ms = (min(done.values()) - start) * 1000
+    all_ms = (max(done.values()) - start) * 1000
+    print(f"\nfetch->ready 1024px JPEG at 256: first {first_ms:.1f} ms, 16 in {all_ms:.1f} ms")
+    assert loader.pixmap("k0", 256).width() == 256
+
+
+def test_thumbnails_of_a_real_actor_in_moto_s3(qtbot, make_loader, data_dir, store, s3_client):
+    """The service's fetch on moto: listed images load; one deleted behind our back is missing."""
+    from tdm_desktop.core.training_data import TrainingDataService
+    from tdm_desktop.ui.grid_model import ImageGridModel
+    from tests.factories import make_actor
+
+    make_actor(data_dir, store, "0042", "0042_european_30_male", 4)
+    service = TrainingDataService(data_dir, store)
+    images = service.load_actor("0042").images
+    model = ImageGridModel()
+    model.set_images(images)
+    by_key = {image.location.key: image for image in images}
+    keys = [model.index(row, 0).data(ImageGridModel.KeyRole) for row in range(model.rowCount())]
+    assert set(keys) == set(by_key)
+    s3_client.delete_object(Bucket=store.bucket, Key=keys[2])
+
+    loader = make_loader(lambda key: service.fetch_image_bytes(by_key[key]), max_workers=2)
+    loader.request(keys, 32)
+    wait_all_ready(qtbot, loader, keys, 32)
+
+    assert loader.error(keys[2]) == "missing"
+    for key in (keys[0], keys[1], keys[3]):
+        assert (loader.pixmap(key, 32).width(), loader.pixmap(key, 32).height()) == (32, 24)
+        assert loader.compressed_bytes(key) == store.get_bytes(key)
