@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from tdm_desktop.core.manifest import TrainingDataManifest
+from tdm_desktop.core.manifest import TrainingDataManifest, size_mb
 from tdm_desktop.core.s3_store import S3Store
 
 
@@ -38,6 +38,6 @@ def make_actor(
         key = store.key_for(actor_name, filename)
         store.put_new(key, data, "image/jpeg")
         url = store.aws_url_for(key) if aws_urls else store.url_for(key)
-        manifest.add_image(filename, url, round(len(data) / (1024 * 1024), 2))
+        manifest.add_image(filename, url, size_mb(len(data)))
         names.append(filename)
     return names

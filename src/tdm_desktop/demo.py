@@ -22,7 +22,7 @@ import platformdirs
 
 from tdm_desktop.core.errors import ObjectExistsError
 from tdm_desktop.core.jsonfile import atomic_write_bytes
-from tdm_desktop.core.manifest import TrainingDataManifest
+from tdm_desktop.core.manifest import TrainingDataManifest, size_mb
 from tdm_desktop.core.prompt_metadata import PromptMetadata
 from tdm_desktop.core.s3_store import S3Store
 from tdm_desktop.core.timestamps import manifest_now
@@ -116,9 +116,7 @@ def _seed_actor(
         if filename in listed:
             continue
         key = store.key_for(actor.actor_name, filename)
-        manifest.add_image(
-            filename, store.aws_url_for(key), round(size / (1024 * 1024), 2), manifest_now()
-        )
+        manifest.add_image(filename, store.aws_url_for(key), size_mb(size), manifest_now())
         metadata.record_generation(
             filename,
             prompt=prompt,

@@ -187,7 +187,7 @@ def test_locate_refuses_what_is_not_this_actors_image(store, url, reason):
 
 
 def test_put_new_then_get_and_head(store, caplog):
-    data = b"\xff\xd8" + b"x" * 310_000
+    data = b"\xff\xd8" + b"x" * 325_000
     with caplog.at_level(logging.INFO, logger="tdm_desktop"):
         store.put_new(key(0), data, "image/jpeg")
     assert f"[S3-ONLY] Uploaded s3://{BUCKET}/{key(0)} (0.31 MB)" in caplog.messages

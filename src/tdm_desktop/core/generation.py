@@ -25,7 +25,7 @@ from tdm_desktop.core.errors import (
     ObjectExistsError,
     TdmError,
 )
-from tdm_desktop.core.manifest import TrainingDataManifest
+from tdm_desktop.core.manifest import TrainingDataManifest, size_mb
 from tdm_desktop.core.names import check_actor_name, check_filename, normalize_actor_id
 from tdm_desktop.core.prompt_metadata import PromptMetadata
 from tdm_desktop.core.s3_store import TRAINING_DATA_PREFIX, S3Store
@@ -154,7 +154,7 @@ class GenerationService:
         image = GeneratedImage(
             filename=filename,
             s3_url=self.store.url_for(key),
-            size_mb=_size_mb(data),
+            size_mb=size_mb(len(data)),
             seed=result.seed,
             prompt=prompt,
             generator=self.generator.name,
@@ -219,7 +219,7 @@ class GenerationService:
                 manifest.add_image(
                     filename,
                     self.store.url_for(key),
-                    size_mb=_size_mb(data),
+                    size_mb=size_mb(len(data)),
                     modified_date=manifest_now(self._clock),
                 )
             except DuplicateImageError:
@@ -375,10 +375,6 @@ def _next_number(actor_name: str, taken: Iterable[str]) -> int:
     pattern = re.compile(rf"{re.escape(actor_name)}_(\d+)\.(?:jpe?g|png)", re.IGNORECASE)
     numbers = [int(m.group(1)) for name in taken if (m := pattern.fullmatch(name))]
     return max(numbers) + 1 if numbers else 0
-
-
-def _size_mb(data: bytes) -> float:
-    return round(len(data) / (1024 * 1024), 2)
 
 
 def _as_jpeg(result: GenerationResult, generator_name: str) -> bytes:

@@ -54,6 +54,11 @@ _NAME_RULE = "letters, digits, '.', '_' and '-' only; no '/', '\\', '..'"
 _T = TypeVar("_T")
 
 
+def size_mb(num_bytes: int) -> float:
+    """A size as the manifest records it: MiB, two decimals."""
+    return round(num_bytes / (1024 * 1024), 2)
+
+
 @dataclass(frozen=True)
 class ManifestEntry:
     """One image listed in a manifest. ``extra`` holds the entry's keys this app does not know."""

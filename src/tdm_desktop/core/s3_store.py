@@ -24,6 +24,7 @@ from tdm_desktop.core.errors import (
     ObjectExistsError,
     S3Error,
 )
+from tdm_desktop.core.manifest import size_mb
 from tdm_desktop.core.names import check_actor_name, check_filename
 from tdm_desktop.core.s3_urls import (
     S3Location,
@@ -223,7 +224,9 @@ class S3Store:
                 raise _s3_error(key, err) from None
             except bce.BotoCoreError as err:
                 raise _s3_error(key, err) from None
-            log.info("[S3-ONLY] Uploaded s3://%s/%s (%.2f MB)", self._bucket, key, len(data) / 1e6)
+            log.info(
+                "[S3-ONLY] Uploaded s3://%s/%s (%.2f MB)", self._bucket, key, size_mb(len(data))
+            )
             return
 
     def delete_keys(self, keys: Iterable[str]) -> DeleteReport:

@@ -1,0 +1,482 @@
+"""The curator's decisions (flag, delete, delete all), as undoable commands, without any window.
+
+``CurationController`` writes through the ``TrainingDataService`` and keeps the ``ImageGridModel`` (the
+source model, never a filter proxy) in step. Each user action is one ``QUndoCommand`` on the current
+actor's ``QUndoStack`` (one stack per actor in a ``QUndoGroup``), named the way the Edit menu reads it:
+"Mark Bad (3 images)". Flag writes are small and happen at once on the GUI thread; S3 work (delete,
+undo of a delete, delete all) runs on a one-thread ``JobRunner`` so it stays in order.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoCommand, QUndoGroup, QUndoStack
+from PySide6.QtWidgets import QCheckBox, QMessageBox, QWidget
+
+from tdm_desktop.core.errors import S3Error, TdmError
+from tdm_desktop.ui.jobs import JobRunner
+
+if TYPE_CHECKING:
+    from tdm_desktop.core.manifest import ManifestEntry
+    from tdm_desktop.core.training_data import TrainingImage
+
+log = logging.getLogger(__name__)
+
+ConfirmDelete = Callable[[Sequence[str], str], bool]
+"""``(filenames, actor_name) -> go ahead?``"""
+ConfirmDeleteAll = Callable[[str, int], bool]
+"""``(actor_name, image_count) -> go ahead?``"""
+
+
+def images_phrase(count: int) -> str:
+    return f"{count} image" if count == 1 else f"{count} images"
+
+
+def command_text(action: str, count: int) -> str:
+    """``command_text("Mark Bad", 3) == "Mark Bad (3 images)"``."""
+    return f"{action} ({images_phrase(count)})"
+
+
+def next_after(ordered: Sequence[str], selected: Collection[str]) -> str | None:
+    """The image to move to after acting on ``selected``: the first unselected one after the last
+    selected one, else the last unselected one before it; None when everything was selected."""
+    chosen = set(selected)
+    positions = [i for i, name in enumerate(ordered) if name in chosen]
+    if not positions:
+        return None
+    last = positions[-1]
+    for name in ordered[last + 1 :]:
+        if name not in chosen:
+            return name
+    for name in reversed(ordered[:last]):
+        if name not in chosen:
+            return name
+    return None
+
+
+@dataclass(frozen=True)
+class DeletedImage:
+    """What undo needs to bring an image back: its manifest row, its bytes and its flag."""
+
+    entry: ManifestEntry
+    data: bytes
+    good: bool
+
+
+@dataclass(frozen=True)
+class DeleteResult:
+    """What a delete did, image by image. ``failed`` and ``refused`` images are still listed."""
+
+    deleted: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def problems(self) -> dict[str, str]:
+        return {**self.failed, **self.refused}
+
+
+class FlagCommand(QUndoCommand):
+    """Mark Good / Mark Bad / Toggle Flag on some images; undo writes the previous flags back."""
+
+    def __init__(
+        self,
+        controller: CurationController,
+        actor_id: str,
+        new_flags: dict[str, bool],
+        old_flags: dict[str, bool],
+        text: str,
+    ) -> None:
+        super().__init__(text)
+        self._controller = controller
+        self._actor_id = actor_id
+        self._new = dict(new_flags)
+        self._old = dict(old_flags)
+
+    def redo(self) -> None:
+        if not self._controller.write_flags(self._actor_id, self._new):
+            self.setObsolete(True)  # a failed first write never reaches the stack
+
+    def undo(self) -> None:
+        self._controller.write_flags(self._actor_id, self._old)
+
+
+class DeleteCommand(QUndoCommand):
+    """A finished delete. Its first redo is the delete that already ran; undo re-uploads the bytes."""
+
+    def __init__(
+        self,
+        controller: CurationController,
+        actor_id: str,
+        filenames: list[str],
+        kept: dict[str, DeletedImage],
+    ) -> None:
+        super().__init__(command_text("Delete", len(filenames)))
+        self._controller = controller
+        self._actor_id = actor_id
+        self._filenames = list(filenames)
+        self._kept = dict(kept)
+        self._already_done = True
+
+    def redo(self) -> None:
+        if self._already_done:
+            self._already_done = False
+            return
+        restorable = [f for f in self._filenames if f in self._kept]
+        self._controller.run_delete_again(self._actor_id, restorable)
+
+    def undo(self) -> None:
+        self._controller.run_restore(self._actor_id, self._filenames, self._kept)
+
+
+class CurationController(QObject):
+    """Flag, delete and delete-all for the actor shown in ``model``; one undo stack per actor."""
+
+    error_reported = Signal(str)
+    """One clear line for the banner and the log."""
+    delete_started = Signal(int)
+    delete_finished = Signal(object)
+    """A ``DeleteResult`` (also for Delete All)."""
+    delete_all_started = Signal(str, int)
+    delete_all_finished = Signal(object)
+    restore_finished = Signal(object)
+    """A ``DeleteResult`` whose ``deleted`` lists the images brought back."""
+    busy_changed = Signal(bool)
+    files_written = Signal()
+    """Our own write reached the files (a file watcher may take their state as seen)."""
+
+    def __init__(
+        self,
+        service: Any,
+        model: Any,
+        *,
+        jobs: JobRunner | None = None,
+        confirm_delete: ConfirmDelete | None = None,
+        confirm_delete_all: ConfirmDeleteAll | None = None,
+        undo_group: QUndoGroup | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._service = service
+        self._model = model
+        self._jobs = jobs if jobs is not None else JobRunner(max_threads=1, parent=self)
+        self._confirm_delete = confirm_delete or (lambda _names, _actor: True)
+        self._confirm_delete_all = confirm_delete_all or (lambda _actor, _count: True)
+        self.undo_group = undo_group if undo_group is not None else QUndoGroup(self)
+        self._stacks: dict[str, QUndoStack] = {}
+        self._actor_id: str | None = None
+        self._actor_name = ""
+        self._busy = 0
+        self._last_write_ok = False
+        self.write_serial = 0
+        """Bumped on every write of ours, so a reload started before it can be told stale."""
+
+    # -- the current actor ---------------------------------------------------------------------
+
+    @property
+    def actor_id(self) -> str | None:
+        return self._actor_id
+
+    @property
+    def actor_name(self) -> str:
+        return self._actor_name
+
+    def set_actor(self, actor_id: str | None, actor_name: str = "") -> None:
+        """The model now shows this actor; its undo stack becomes the active one."""
+        self._actor_id = actor_id
+        self._actor_name = actor_name
+        if actor_id is None:
+            self.undo_group.setActiveStack(None)
+            return
+        stack = self._stacks.get(actor_id)
+        if stack is None:
+            stack = QUndoStack(self.undo_group)
+            self._stacks[actor_id] = stack
+        self.undo_group.setActiveStack(stack)
+
+    @property
+    def undo_stack(self) -> QUndoStack | None:
+        return self.undo_group.activeStack()
+
+    def is_busy(self) -> bool:
+        return self._busy > 0
+
+    def wait_for_jobs(self, msecs: int = -1) -> bool:
+        return self._jobs.wait_for_done(msecs)
+
+    # -- flags ---------------------------------------------------------------------------------
+
+    def mark(self, filenames: Sequence[str], good: bool) -> bool:
+        """Mark Good / Mark Bad; returns whether it was done (and is on the undo stack)."""
+        images = self._images(filenames)
+        new = {img.filename: good for img in images}
+        return self._push_flags(new, images, "Mark Good" if good else "Mark Bad")
+
+    def toggle(self, filenames: Sequence[str]) -> bool:
+        images = self._images(filenames)
+        new = {img.filename: not img.good for img in images}
+        return self._push_flags(new, images, "Toggle Flag")
+
+    def _push_flags(self, new: dict[str, bool], images: list[TrainingImage], action: str) -> bool:
+        stack = self.undo_stack
+        if not new or stack is None or self._actor_id is None:
+            return False
+        old = {img.filename: img.good for img in images}
+        command = FlagCommand(self, self._actor_id, new, old, command_text(action, len(new)))
+        self._last_write_ok = False
+        stack.push(command)  # runs redo(), which writes
+        return self._last_write_ok
+
+    def write_flags(self, actor_id: str, flags: dict[str, bool]) -> bool:
+        """Write flags through the service; update the model if it shows that actor."""
+        try:
+            self._service.set_flags(actor_id, flags)
+        except TdmError as err:
+            self._report(f"Could not save the flags of {images_phrase(len(flags))}: {err}")
+            return False
+        self._last_write_ok = True
+        self.write_serial += 1
+        self.files_written.emit()
+        if actor_id == self._actor_id:
+            self._model.set_good(flags)
+        return True
+
+    # -- delete --------------------------------------------------------------------------------
+
+    def delete(self, filenames: Sequence[str]) -> bool:
+        """Ask, then delete in the background; returns whether a delete was started."""
+        images = self._images(filenames)
+        if not images or self._actor_id is None:
+            return False
+        names = [img.filename for img in images]
+        if not self._confirm_delete(names, self._actor_name):
+            return False
+        actor_id = self._actor_id
+        service = self._service
+
+        def work() -> tuple[DeleteResult, dict[str, DeletedImage]]:
+            kept, not_kept = _keep_copies(service, images)
+            to_delete = [n for n in names if n not in not_kept]
+            outcome = service.delete_images(actor_id, to_delete) if to_delete else None
+            return _result(outcome, extra_failed=not_kept), kept
+
+        self.write_serial += 1
+        self._start_job(work, lambda r: self._delete_done(actor_id, r))
+        self.delete_started.emit(len(names))
+        return True
+
+    def _delete_done(
+        self, actor_id: str, payload: tuple[DeleteResult, dict[str, DeletedImage]]
+    ) -> None:
+        result, kept = payload
+        self.write_serial += 1
+        if result.deleted:
+            self._remove_rows(actor_id, result.deleted)
+            stack = self._stacks.get(actor_id)
+            if stack is not None:
+                kept = {f: kept[f] for f in result.deleted if f in kept}
+                stack.push(DeleteCommand(self, actor_id, result.deleted, kept))
+        for filename, reason in result.problems.items():
+            log.warning("not deleted: %s: %s", filename, reason)
+        self.delete_finished.emit(result)
+
+    def run_restore(
+        self, actor_id: str, filenames: list[str], kept: dict[str, DeletedImage]
+    ) -> None:
+        """Undo of a delete: re-upload the kept bytes, re-list the images, reload the actor."""
+        service = self._service
+
+        def work() -> tuple[DeleteResult, Any]:
+            restored: list[str] = []
+            failed: dict[str, str] = {}
+            for filename in filenames:
+                copy = kept.get(filename)
+                if copy is None:
+                    failed[filename] = "no copy was kept (it was already missing from S3)"
+                    continue
+                try:
+                    service.restore_image(actor_id, copy.entry, copy.data, copy.good)
+                    restored.append(filename)
+                except TdmError as err:
+                    failed[filename] = str(err)
+            return DeleteResult(deleted=restored, failed=failed), service.load_actor(actor_id)
+
+        self.write_serial += 1
+        self._start_job(work, lambda r: self._restore_done(actor_id, r))
+
+    def _restore_done(self, actor_id: str, payload: tuple[DeleteResult, Any]) -> None:
+        result, data = payload
+        self.write_serial += 1
+        if actor_id == self._actor_id:
+            self._model.update_images(data.images)
+        for filename, reason in result.failed.items():
+            self._report(f"Could not restore {filename}: {reason}")
+        self.restore_finished.emit(result)
+
+    def run_delete_again(self, actor_id: str, filenames: list[str]) -> None:
+        """Redo of a delete (after its undo): the bytes are still kept in the command."""
+        service = self._service
+
+        def work() -> tuple[DeleteResult, Any]:
+            outcome = service.delete_images(actor_id, filenames) if filenames else None
+            return _result(outcome), service.load_actor(actor_id)
+
+        self.write_serial += 1
+        self._start_job(work, lambda r: self._redo_delete_done(actor_id, r))
+
+    def _redo_delete_done(self, actor_id: str, payload: tuple[DeleteResult, Any]) -> None:
+        result, data = payload
+        self.write_serial += 1
+        if actor_id == self._actor_id:
+            self._model.update_images(data.images)
+        self.delete_finished.emit(result)
+
+    # -- delete all ----------------------------------------------------------------------------
+
+    def delete_all(self) -> bool:
+        """Ask with the actor's name and count, then delete every image in the background."""
+        if self._actor_id is None:
+            return False
+        count = self._model.rowCount()
+        if not self._confirm_delete_all(self._actor_name, count):
+            return False
+        actor_id = self._actor_id
+        service = self._service
+
+        def work() -> tuple[DeleteResult, Any]:
+            return _result(service.delete_all(actor_id)), service.load_actor(actor_id)
+
+        self.write_serial += 1
+        self.delete_all_started.emit(self._actor_name, count)
+        self._start_job(work, lambda r: self._delete_all_done(actor_id, r))
+        return True
+
+    def _delete_all_done(self, actor_id: str, payload: tuple[DeleteResult, Any]) -> None:
+        result, data = payload
+        self.write_serial += 1
+        if actor_id == self._actor_id:
+            self._model.update_images(data.images)
+        for filename, reason in result.problems.items():
+            log.warning("not deleted: %s: %s", filename, reason)
+        self.delete_all_finished.emit(result)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _images(self, filenames: Sequence[str]) -> list[TrainingImage]:
+        images = []
+        for name in dict.fromkeys(filenames):
+            row = self._model.row_of(name)
+            if row is not None and row >= 0:
+                images.append(self._model.image_at(row))
+        return images
+
+    def _remove_rows(self, actor_id: str, filenames: Collection[str]) -> None:
+        if actor_id != self._actor_id:
+            return
+        gone = set(filenames)
+        rows = range(self._model.rowCount())
+        remaining = [self._model.image_at(r) for r in rows]
+        self._model.update_images([img for img in remaining if img.filename not in gone])
+
+    def _start_job(self, work: Callable[[], Any], on_result: Callable[[Any], None]) -> None:
+        self._set_busy(+1)
+
+        def done(result: Any) -> None:
+            self._set_busy(-1)
+            self.files_written.emit()
+            on_result(result)
+
+        def failed(error: BaseException) -> None:
+            self._set_busy(-1)
+            self._report(
+                str(error) if isinstance(error, TdmError) else f"Unexpected error: {error!r}"
+            )
+            if not isinstance(error, TdmError):
+                log.error("curation job failed", exc_info=error)
+
+        self._jobs.run(work, on_result=done, on_error=failed)
+
+    def _set_busy(self, delta: int) -> None:
+        was = self._busy > 0
+        self._busy += delta
+        if was != (self._busy > 0):
+            self.busy_changed.emit(self._busy > 0)
+
+    def _report(self, message: str) -> None:
+        log.error("%s", message)
+        self.error_reported.emit(message)
+
+
+def _keep_copies(
+    service: Any, images: list[TrainingImage]
+) -> tuple[dict[str, DeletedImage], dict[str, str]]:
+    """Fetch each image's bytes before deleting it, for undo. An image whose bytes cannot be read
+    (other than "already missing") is not deleted: without a copy the delete could not be undone."""
+    kept: dict[str, DeletedImage] = {}
+    not_kept: dict[str, str] = {}
+    for img in images:
+        if img.location is None:
+            continue  # foreign: the service refuses it and says why
+        try:
+            kept[img.filename] = DeletedImage(img.entry, service.fetch_image_bytes(img), img.good)
+        except S3Error as err:
+            if err.code != "NoSuchKey":
+                not_kept[img.filename] = f"kept in S3: could not copy it for undo ({err.code})"
+        except TdmError as err:
+            not_kept[img.filename] = f"kept in S3: could not copy it for undo ({err})"
+    return kept, not_kept
+
+
+def _result(outcome: Any, extra_failed: dict[str, str] | None = None) -> DeleteResult:
+    """A ``DeleteResult`` from the service's ``DeleteOutcome`` (or None when nothing was asked)."""
+    failed = dict(extra_failed or {})
+    if outcome is None:
+        return DeleteResult(failed=failed)
+    failed.update(outcome.failed)
+    return DeleteResult(list(outcome.deleted), failed, dict(outcome.refused))
+
+
+class SessionDeleteConfirmer:
+    """The Delete question, with "Don't ask again this session"."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        self._parent = parent
+        self.ask = True
+
+    def __call__(self, filenames: Sequence[str], actor_name: str) -> bool:
+        if not self.ask:
+            return True
+        box = QMessageBox(self._parent)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("Delete images")
+        what = filenames[0] if len(filenames) == 1 else images_phrase(len(filenames))
+        box.setText(f"Delete {what} of {actor_name} from S3 and the manifest?")
+        box.setInformativeText("Edit ▸ Undo brings them back while the app stays open.")
+        box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Yes)
+        check = QCheckBox("Don't ask again this session")
+        box.setCheckBox(check)
+        go = box.exec() == QMessageBox.StandardButton.Yes
+        if go and check.isChecked():
+            self.ask = False
+        return go
+
+
+def confirm_delete_all_dialog(parent: QWidget | None) -> ConfirmDeleteAll:
+    def confirm(actor_name: str, count: int) -> bool:
+        answer = QMessageBox.warning(
+            parent,
+            "Delete all images",
+            f"Delete all {images_phrase(count)} of {actor_name} from S3 and the manifest?\n\n"
+            "This cannot be undone.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    return confirm

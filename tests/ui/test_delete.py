@@ -1,0 +1,170 @@
+"""Deleting from the window: S3 and the manifest lose the image, undo brings both back, Delete All
+reports what it could not delete."""
+
+from __future__ import annotations
+
+import json
+
+from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtWidgets import QProgressDialog
+
+from tdm_desktop.core.manifest import TrainingDataManifest
+from tests.conftest import BUCKET
+from tests.factories import jpeg_bytes
+from tests.ui.conftest import ACTOR_A, grid_focus, wait_idle
+
+ACTOR_ID, NAME, COUNT = ACTOR_A
+
+
+def s3_key(filename: str) -> str:
+    return f"system_actors/training_data/{NAME}/{filename}"
+
+
+def in_s3(s3_client, filename: str) -> bool:
+    listed = s3_client.list_objects_v2(Bucket=BUCKET, Prefix=s3_key(filename))
+    return listed.get("KeyCount", 0) > 0
+
+
+def listed(data_dir) -> list[str]:
+    manifest = TrainingDataManifest.for_actor(data_dir, ACTOR_ID).load()
+    return [entry.filename for entry in manifest.get_all_images()]
+
+
+def deny_delete(s3_client, filename: str) -> None:
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:DeleteObject",
+                "Resource": [f"arn:aws:s3:::{BUCKET}/{s3_key(filename)}"],
+            }
+        ],
+    }
+    s3_client.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(policy))
+
+
+def test_delete_key_removes_from_s3_and_manifest_and_undo_restores(
+    qtbot, window, dialogs, s3_client, data_dir, actors
+):
+    names = actors[ACTOR_ID]
+    victim = names[1]
+    window.select_filename(victim)
+    grid_focus(qtbot, window)
+    qtbot.keyClick(window.grid, Qt.Key.Key_Delete)
+    wait_idle(qtbot, window)
+
+    assert dialogs.delete_questions == [([victim], NAME)]
+    assert not in_s3(s3_client, victim)
+    assert victim not in listed(data_dir)
+    assert window.model.row_of(victim) == -1
+    assert window.image_count_label.text() == f"{COUNT - 1} images in S3"
+    assert window.current_filename() == names[2]
+    assert window.controller.undo_stack.undoText() == "Delete (1 image)"
+
+    qtbot.keyClick(window.grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    wait_idle(qtbot, window)
+    body = s3_client.get_object(Bucket=BUCKET, Key=s3_key(victim))["Body"].read()
+    assert body == jpeg_bytes(1)
+    assert victim in listed(data_dir)
+    assert window.model.row_of(victim) >= 0
+    assert window.image_count_label.text() == f"{COUNT} images in S3"
+
+    window.controller.undo_stack.redo()  # and once more, from the kept bytes
+    wait_idle(qtbot, window)
+    assert not in_s3(s3_client, victim)
+    assert victim not in listed(data_dir)
+
+
+def test_undo_brings_back_a_bad_flag_too(qtbot, window, s3_client, data_dir, actors):
+    victims = actors[ACTOR_ID][:2]
+    window.controller.mark(victims, False)
+    sel = window.grid.selectionModel()
+    sel.clearSelection()
+    for name in victims:
+        index = window.proxy.mapFromSource(window.model.index(window.model.row_of(name), 0))
+        sel.select(index, QItemSelectionModel.SelectionFlag.Select)
+    window.delete_selected()
+    wait_idle(qtbot, window)
+    assert [in_s3(s3_client, n) for n in victims] == [False, False]
+    window.controller.undo_stack.undo()
+    wait_idle(qtbot, window)
+    assert [in_s3(s3_client, n) for n in victims] == [True, True]
+    restored = [window.model.image_at(window.model.row_of(n)) for n in victims]
+    assert [image.good for image in restored] == [False, False]
+
+
+def test_declining_the_question_deletes_nothing(qtbot, window, dialogs, s3_client, data_dir):
+    dialogs.answer = False
+    grid_focus(qtbot, window)
+    qtbot.keyClick(window.grid, Qt.Key.Key_Delete)
+    wait_idle(qtbot, window)
+    assert len(dialogs.delete_questions) == 1
+    assert len(listed(data_dir)) == COUNT
+    assert in_s3(s3_client, f"{NAME}_0.jpg")
+    assert window.controller.undo_stack.count() == 0
+
+
+def test_delete_all_reports_the_key_s3_refused_and_keeps_it_listed(
+    qtbot, window, dialogs, s3_client, data_dir, actors
+):
+    names = actors[ACTOR_ID]
+    kept = names[3]
+    deny_delete(s3_client, kept)
+    with qtbot.waitSignal(window.controller.delete_all_finished, timeout=10000):
+        window.findChild(type(window.action_delete_all), "actionDeleteAll").trigger()
+        assert window.findChild(QProgressDialog, "deleteAllProgress") is not None
+
+    assert dialogs.delete_all_questions == [(NAME, COUNT)]
+    assert listed(data_dir) == [kept]
+    assert [n for n in names if in_s3(s3_client, n)] == [kept]
+    assert window.visible_filenames() == [kept]
+    assert window.image_count_label.text() == "1 images in S3"
+    assert len(dialogs.reports) == 1
+    title, problems = dialogs.reports[0]
+    assert title == "Delete All"
+    assert list(problems) == [kept]
+    assert "AccessDenied" in problems[kept]
+
+
+def test_delete_failure_of_one_image_is_reported_image_by_image(
+    qtbot, window, dialogs, s3_client, data_dir, actors
+):
+    names = actors[ACTOR_ID]
+    deny_delete(s3_client, names[0])
+    window.grid.selectAll()
+    window.delete_selected()
+    wait_idle(qtbot, window)
+    assert listed(data_dir) == [names[0]]
+    assert list(dialogs.reports[0][1]) == [names[0]]
+    assert window.visible_filenames() == [names[0]]
+
+
+def test_the_delete_question_can_stop_asking_for_the_session(qtbot):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from tdm_desktop.ui.curation import SessionDeleteConfirmer
+
+    asked = []
+
+    def answer_yes_and_stop_asking():
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, answer_yes_and_stop_asking)
+            return
+        asked.append(box.text())
+        box.checkBox().setChecked(True)
+        box.button(QMessageBox.StandardButton.Yes).click()
+
+    confirm = SessionDeleteConfirmer()
+    QTimer.singleShot(0, answer_yes_and_stop_asking)
+    assert confirm([f"{NAME}_1.jpg", f"{NAME}_2.jpg"], NAME)
+    assert asked == [f"Delete 2 images of {NAME} from S3 and the manifest?"]
+    guard = QTimer(singleShot=True, interval=3000)  # a box here would block: reject it
+    guard.timeout.connect(lambda: QApplication.activeModalWidget().reject())
+    guard.start()
+    assert confirm([f"{NAME}_3.jpg"], NAME)  # no box this time
+    guard.stop()
+    assert len(asked) == 1
