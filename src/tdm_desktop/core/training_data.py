@@ -89,8 +89,15 @@ class TrainingDataService:
 
     def load_actor(self, actor_id: str) -> ActorTrainingData:
         """The actor's images with their flags; a foreign URL gets a reason, not a location."""
-        manifest = self.catalog.manifest(actor_id)
-        return self._training_data(manifest)
+        actor_id = normalize_actor_id(actor_id)
+        log.info("[S3-ONLY] Loading training data for actor %s", actor_id)
+        log.info("[S3-ONLY] Loading manifest from %s", self.manifest_path(actor_id))
+        data = self._training_data(self.catalog.manifest(actor_id))
+        log.info("[S3-ONLY] Found %d images in manifest", len(data.images))
+        foreign = sum(1 for image in data.images if image.location is None)
+        if foreign:
+            log.warning("[S3-ONLY] %d foreign URLs will not be fetched", foreign)
+        return data
 
     def _training_data(self, manifest: TrainingDataManifest) -> ActorTrainingData:
         name = manifest.character_name

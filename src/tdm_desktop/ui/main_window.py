@@ -532,15 +532,9 @@ class MainWindow(QMainWindow):
         serial = self._open_serial
         service = self._service
 
-        def work() -> ActorTrainingData:
-            log.info("[S3-ONLY] Loading training data for actor %s", actor_id)
-            data = service.load_actor(actor_id)
-            log.info("[S3-ONLY] Found %d images in manifest", len(data.images))
-            return data
-
         self.statusBar().showMessage(f"Opening actor {actor_id}…")
         self._jobs.run(
-            work,
+            lambda: service.load_actor(actor_id),
             on_result=lambda data: self._on_actor_loaded(serial, data),
             on_error=lambda err: self._on_actor_failed(serial, actor_id, err),
         )
