@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 from PIL import Image
@@ -41,3 +42,20 @@ def make_actor(
         manifest.add_image(filename, url, size_mb(len(data)))
         names.append(filename)
     return names
+
+
+def deny_delete(s3_client, bucket: str, *keys: str) -> None:
+    """A bucket policy denying s3:DeleteObject on ``keys``: DeleteObjects then reports them
+    AccessDenied one by one while deleting the others (moto and real S3 alike)."""
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:DeleteObject",
+                "Resource": [f"arn:aws:s3:::{bucket}/{key}" for key in keys],
+            }
+        ],
+    }
+    s3_client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))

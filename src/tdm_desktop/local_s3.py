@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from tdm_desktop.core.errors import BadInputError, TdmError
+from tdm_desktop.core.jsonfile import atomic_write_bytes, write_synced_temp
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +145,7 @@ def _create_credentials_file(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     access_key = "TDM" + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(17))
     data = {"access_key": access_key, "secret_key": secrets.token_urlsafe(30)}
-    temp = _write_private_temp(path, json.dumps(data, indent=2).encode() + b"\n")
+    temp = write_synced_temp(path, json.dumps(data, indent=2).encode() + b"\n", 0o600)
     try:
         os.link(temp, path)  # fails if another process created it meanwhile: theirs wins
         log.info("created local S3 credentials in %s", path)
@@ -180,20 +181,6 @@ def _read_credentials_file(path: Path) -> LocalS3Credentials:
     return LocalS3Credentials(access_key, secret_key)
 
 
-def _write_private_temp(path: Path, data: bytes) -> Path:
-    """Write ``data`` to a new 0600 temp file beside ``path``, synced; return its path."""
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
-    return Path(name)
-
-
 def _write_identities(path: Path, credentials: LocalS3Credentials) -> None:
     """weed's ``-s3.config``: one identity that may do everything; anything else gets 403."""
     config = {
@@ -208,8 +195,7 @@ def _write_identities(path: Path, credentials: LocalS3Credentials) -> None:
         ]
     }
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temp = _write_private_temp(path, json.dumps(config, indent=2).encode() + b"\n")
-    os.replace(temp, path)
+    atomic_write_bytes(path, json.dumps(config, indent=2).encode() + b"\n", mode=0o600)
 
 
 # --- ports -------------------------------------------------------------------------------------

@@ -3,14 +3,12 @@ reports what it could not delete."""
 
 from __future__ import annotations
 
-import json
-
 from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtWidgets import QProgressDialog
 
 from tdm_desktop.core.manifest import TrainingDataManifest
 from tests.conftest import BUCKET
-from tests.factories import jpeg_bytes
+from tests.factories import deny_delete, jpeg_bytes
 from tests.ui.conftest import ACTOR_A, grid_focus, wait_idle
 
 ACTOR_ID, NAME, COUNT = ACTOR_A
@@ -30,19 +28,8 @@ def listed(data_dir) -> list[str]:
     return [entry.filename for entry in manifest.get_all_images()]
 
 
-def deny_delete(s3_client, filename: str) -> None:
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:DeleteObject",
-                "Resource": [f"arn:aws:s3:::{BUCKET}/{s3_key(filename)}"],
-            }
-        ],
-    }
-    s3_client.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(policy))
+def deny_delete_of(s3_client, filename: str) -> None:
+    deny_delete(s3_client, BUCKET, s3_key(filename))
 
 
 def test_delete_key_removes_from_s3_and_manifest_and_undo_restores(
@@ -111,7 +98,7 @@ def test_delete_all_reports_the_key_s3_refused_and_keeps_it_listed(
 ):
     names = actors[ACTOR_ID]
     kept = names[3]
-    deny_delete(s3_client, kept)
+    deny_delete_of(s3_client, kept)
     with qtbot.waitSignal(window.controller.delete_all_finished, timeout=10000):
         window.findChild(type(window.action_delete_all), "actionDeleteAll").trigger()
         assert window.findChild(QProgressDialog, "deleteAllProgress") is not None
@@ -132,7 +119,7 @@ def test_delete_failure_of_one_image_is_reported_image_by_image(
     qtbot, window, dialogs, s3_client, data_dir, actors
 ):
     names = actors[ACTOR_ID]
-    deny_delete(s3_client, names[0])
+    deny_delete_of(s3_client, names[0])
     window.grid.selectAll()
     window.delete_selected()
     wait_idle(qtbot, window)

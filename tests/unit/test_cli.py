@@ -12,7 +12,7 @@ import pytest
 from tdm_desktop.cli import main
 from tdm_desktop.core.manifest import TrainingDataManifest
 from tests.conftest import BUCKET, FIXTURES
-from tests.factories import make_actor
+from tests.factories import deny_delete, make_actor
 
 ACTOR = "0042_european_30_male"
 
@@ -109,22 +109,7 @@ def test_delete_and_delete_all(run, data_dir, store):
 def test_delete_partial_failure_exits_1_and_says_what_was_kept(run, data_dir, store, s3_client):
     names = make_actor(data_dir, store, count=2)
     key = store.key_for(ACTOR, names[0])
-    s3_client.put_bucket_policy(
-        Bucket=BUCKET,
-        Policy=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Deny",
-                        "Principal": "*",
-                        "Action": "s3:DeleteObject",
-                        "Resource": f"arn:aws:s3:::{BUCKET}/{key}",
-                    }
-                ],
-            }
-        ),
-    )
+    deny_delete(s3_client, BUCKET, key)
     code, out, _ = run("delete-all", "0042", "--yes")
     assert code == 1
     assert f"KEPT     {names[0]}: AccessDenied" in out

@@ -18,7 +18,7 @@ from tdm_desktop.core.errors import (
 from tdm_desktop.core.manifest import TrainingDataManifest
 from tdm_desktop.core.training_data import TrainingDataService
 from tests.conftest import BUCKET, FIXTURES
-from tests.factories import jpeg_bytes, make_actor
+from tests.factories import deny_delete, jpeg_bytes, make_actor
 
 ACTOR = "0042_european_30_male"
 
@@ -140,22 +140,7 @@ def test_delete_removes_from_s3_then_the_manifest(data_dir, store, service, s3_c
 def test_delete_with_one_key_denied_keeps_exactly_what_remains(data_dir, store, service, s3_client):
     names = make_actor(data_dir, store, count=4)
     denied_key = store.key_for(ACTOR, names[2])
-    s3_client.put_bucket_policy(
-        Bucket=BUCKET,
-        Policy=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Deny",
-                        "Principal": "*",
-                        "Action": "s3:DeleteObject",
-                        "Resource": f"arn:aws:s3:::{BUCKET}/{denied_key}",
-                    }
-                ],
-            }
-        ),
-    )
+    deny_delete(s3_client, BUCKET, denied_key)
 
     outcome = service.delete_all("0042")
 

@@ -30,27 +30,39 @@ logger = logging.getLogger(__name__)
 LOCK_TIMEOUT_S = 30.0
 
 
-def atomic_write_bytes(path: Path | str, data: bytes) -> None:
+def atomic_write_bytes(path: Path | str, data: bytes, mode: int | None = None) -> None:
     """Replace ``path``'s content with ``data`` atomically and durably.
 
-    The file keeps its permission bits; a new file gets the usual ``0o666 & ~umask``.
+    The file keeps its permission bits (or gets ``mode``); a new file gets ``0o666 & ~umask``.
     """
     path = Path(path)
-    mode = _mode_for(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    temp = write_synced_temp(path, data, _mode_for(path) if mode is None else mode)
+    try:
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+    logger.debug("wrote %s (%d bytes)", path, len(data))
+
+
+def write_synced_temp(path: Path, data: bytes, mode: int) -> Path:
+    """Write ``data`` to a new temp file beside ``path`` with ``mode``, fsynced; return its path.
+
+    The caller moves it into place (``os.replace``, or ``os.link`` for create-only).
+    """
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as tmp:
             tmp.write(data)
             tmp.flush()
             os.fsync(tmp.fileno())
-        os.chmod(tmp_name, mode)
-        os.replace(tmp_name, path)
+        os.chmod(name, mode)
     except BaseException:
         with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
+            os.unlink(name)
         raise
-    _fsync_dir(path.parent)
-    logger.debug("wrote %s (%d bytes)", path, len(data))
+    return Path(name)
 
 
 def remove_stale_temp_files(path: Path | str) -> int:
