@@ -97,21 +97,6 @@ def test_menus_list_every_action_with_its_shortcut(window):
     assert window.findChild(QAction, "actionDeleteAll") is not None
 
 
-def test_generation_actions_wait_for_their_feature(window):
-    from PySide6.QtGui import QAction
-
-    single = window.findChild(QAction, "actionGenerateSingle")
-    every = window.findChild(QAction, "actionGenerateAll")
-    assert not single.isEnabled() and not every.isEnabled()
-    assert single.toolTip() == "coming with the generation feature"
-    calls = []
-    window.set_generation_handler(lambda: calls.append("one"), lambda: calls.append("all"))
-    assert single.isEnabled() and every.isEnabled()
-    single.trigger()
-    every.trigger()
-    assert calls == ["one", "all"]
-
-
 def test_settings_keep_size_filter_and_last_actor(qtbot, make_window, settings):
     first = make_window()
     with qtbot.waitSignal(first.actor_opened, timeout=5000):

@@ -71,13 +71,19 @@ def run_gui(
     actor_id: str | None = None,
     settings: Any | None = None,
     argv: Sequence[str] | None = None,
+    generator_factory: Callable[[Any], Any] | None = None,
 ) -> int:
-    """Show the main window (on ``actor_id`` if given) and run the event loop; returns its exit code."""
+    """Show the main window (on ``actor_id`` if given) and run the event loop; returns its exit code.
+
+    ✨ / 🎨 build a ``GenerationService`` from ``service.data_dir`` and ``service.store`` with the
+    generator ``generator_factory(AppSettings)`` returns (default: the one the Settings choose,
+    ``TDM_GENERATOR`` when nothing is saved).
+    """
     check_display()
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from tdm_desktop.ui.main_window import MainWindow
+    from tdm_desktop.ui.main_window import APP_ICON, MainWindow, load_icon
 
     app = QApplication.instance()
     if app is None:
@@ -88,7 +94,12 @@ def run_gui(
     QApplication.setApplicationDisplayName(APP_NAME)
     QApplication.setOrganizationName(ORG_NAME)
     QApplication.setOrganizationDomain("tdm-desktop.local")
-    window = MainWindow(service, settings=settings if settings is not None else QSettings())
+    app.setWindowIcon(load_icon(APP_ICON))
+    window = MainWindow(
+        service,
+        settings=settings if settings is not None else QSettings(),
+        generator_factory=generator_factory,
+    )
     if actor_id is not None:
         window.open_actor(actor_id)
     window.show()

@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
@@ -26,6 +28,7 @@ from PySide6.QtGui import (
     QAction,
     QCloseEvent,
     QGuiApplication,
+    QIcon,
     QImage,
     QKeySequence,
     QPixmap,
@@ -60,16 +63,39 @@ from tdm_desktop.ui.curation import (
     images_phrase,
     next_after,
 )
+from tdm_desktop.ui.generation import (
+    ALL_TITLE,
+    SINGLE_TITLE,
+    GenerateAllProgressDialog,
+    GenerateSingleDialog,
+    GenerationController,
+    GenerationDialogs,
+    GeneratorFactory,
+    generator_label,
+    make_generator,
+    message_box_dialogs,
+    one_line,
+)
 from tdm_desktop.ui.grid_delegate import ThumbnailDelegate
 from tdm_desktop.ui.grid_model import FlagFilterProxy, ImageGridModel
 from tdm_desktop.ui.grid_view import ThumbnailGridView
 from tdm_desktop.ui.jobs import JobRunner
 from tdm_desktop.ui.preview import PreviewDialog
+from tdm_desktop.ui.settings_dialog import (
+    KEY_BUDGET,
+    MIB,
+    AppSettings,
+    SettingsDialog,
+    load_settings,
+    save_settings,
+)
 from tdm_desktop.ui.thumbnail_loader import ThumbnailLoader
 from tdm_desktop.ui.watcher import ActorFileWatcher
 
 if TYPE_CHECKING:
+    from tdm_desktop.core.generation import GeneratedImage, GenerationReport, GenerationService
     from tdm_desktop.core.training_data import ActorTrainingData, TrainingImage
+    from tdm_desktop.generators.base import Generator
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +104,7 @@ MIN_THUMB, MAX_THUMB, DEFAULT_THUMB = 64, 512, 160
 FILTERS = (("All", "all"), ("Good", "good"), ("Bad", "bad"))
 GENERATION_TOOLTIP = "coming with the generation feature"
 BASE_THUMB = 64
+APP_ICON = "tdm-desktop.svg"
 
 LoaderFactory = Callable[[Callable[[str], bytes]], ThumbnailLoader]
 ShowProblems = Callable[[str, Mapping[str, str]], None]
@@ -90,6 +117,20 @@ class WindowDialogs:
     confirm_delete: ConfirmDelete
     confirm_delete_all: ConfirmDeleteAll
     show_problems: ShowProblems
+
+
+def load_icon(name: str) -> QIcon:
+    """An SVG icon from the installed ``tdm_desktop.resources/icons`` (empty if missing)."""
+    resource = resources.files("tdm_desktop.resources").joinpath("icons", name)
+    if isinstance(resource, Path):
+        return QIcon(str(resource)) if resource.is_file() else QIcon()
+    try:  # a zipped install: render the SVG from its bytes
+        data = resource.read_bytes()
+    except OSError:
+        return QIcon()
+    pixmap = QPixmap()
+    pixmap.loadFromData(data, "SVG")
+    return QIcon(pixmap)
 
 
 def problems_text(problems: Mapping[str, str]) -> str:
@@ -145,11 +186,14 @@ class MainWindow(QMainWindow):
         settings: QSettings | None = None,
         *,
         dialogs: WindowDialogs | None = None,
+        generator_factory: GeneratorFactory | None = None,
+        generation_dialogs: GenerationDialogs | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.setWindowTitle(APP_TITLE)
+        self.setWindowIcon(load_icon(APP_ICON))
         self._service = service
         self._settings = settings if settings is not None else QSettings()
         self._dialogs = dialogs or WindowDialogs(
@@ -171,6 +215,14 @@ class MainWindow(QMainWindow):
         self._progress: QProgressDialog | None = None
         self._generate_single: Callable[[], None] | None = None
         self._generate_all: Callable[[], None] | None = None
+        self._generator_factory = generator_factory or make_generator
+        self._generation_dialogs = generation_dialogs or message_box_dialogs(self)
+        self.generation = GenerationController(parent=self)
+        self._generation_busy: QProgressDialog | None = None
+        self.generate_all_progress: GenerateAllProgressDialog | None = None
+        self.settings_dialog: SettingsDialog | None = None
+        self.generate_single_dialog: GenerateSingleDialog | None = None
+        self._select_after_refresh: str | None = None
 
         self.model = ImageGridModel(self)
         self.proxy = FlagFilterProxy(self)
@@ -193,6 +245,7 @@ class MainWindow(QMainWindow):
         self._build_status_and_log()
         self._connect()
         self._restore_settings()
+        self.set_generation_handler(self.generate_single, self.generate_all)
         self.reload_actor_list()
 
     # -- building ------------------------------------------------------------------------------
@@ -327,8 +380,21 @@ class MainWindow(QMainWindow):
         )
         self.action_delete_all = a("actionDeleteAll", "🗑️ Delete All", self.delete_all)
         self.action_quit = a("actionQuit", "&Quit", self.close, ["Ctrl+Q"])
-        self.action_generate_single = a("actionGenerateSingle", "✨ Generate Single Image", None)
-        self.action_generate_all = a("actionGenerateAll", "🎨 Generate All Prompts", None)
+        self.action_settings = a("actionSettings", "&Settings…", self.open_settings, ["Ctrl+,"])
+        self.action_generate_single = a("actionGenerateSingle", SINGLE_TITLE, None)
+        self.action_generate_all = a("actionGenerateAll", ALL_TITLE, None)
+        # The toolbar shows SVG icons and emoji-free labels (emoji need an emoji font);
+        # the menus and tooltips keep the design's emoji names.
+        for action, icon, label in (
+            (self.action_generate_single, "sparkle.svg", "Generate Single Image"),
+            (self.action_generate_all, "palette.svg", "Generate All Prompts"),
+            (self.action_delete_all, "trash.svg", "Delete All"),
+            (self.action_refresh, "refresh.svg", "Refresh"),
+            (self.action_settings, "settings.svg", "Settings"),
+        ):
+            action.setIcon(load_icon(icon))
+            action.setIconText(label)
+        self.action_delete_all.setToolTip("🗑️ Delete All: delete every image of this actor")
         self.action_generate_single.triggered.connect(self._on_generate_single)
         self.action_generate_all.triggered.connect(self._on_generate_all)
         self.set_generation_handler(None, None)
@@ -355,6 +421,8 @@ class MainWindow(QMainWindow):
         edit_menu.addActions([self.action_select_all, self.action_copy_url])
         edit_menu.addSeparator()
         edit_menu.addActions([self.action_delete, self.action_delete_all])
+        edit_menu.addSeparator()
+        edit_menu.addAction(self.action_settings)
         self.view_menu = bar.addMenu("&View")
         self.view_menu.addActions([self.action_zoom_in, self.action_zoom_out, self.action_preview])
         image_menu = bar.addMenu("&Image")
@@ -365,8 +433,11 @@ class MainWindow(QMainWindow):
         image_menu.addActions([self.action_generate_single, self.action_generate_all])
 
         tb = self.toolbar
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         tb.addActions([self.action_generate_single, self.action_generate_all])
         tb.addAction(self.action_delete_all)
+        tb.addSeparator()
+        tb.addAction(self.action_refresh)
         tb.addSeparator()
         tb.addWidget(QLabel(" Size "))
         self.size_slider = QSlider(Qt.Orientation.Horizontal)
@@ -436,6 +507,11 @@ class MainWindow(QMainWindow):
         self.watcher.files_changed.connect(self.reload_actor)
         self.controller.files_written.connect(self.watcher.remember_current_state)
         self.actor_list.activated.connect(lambda _index: self.grid.setFocus())
+        self.generation.busy_changed.connect(self._on_generation_busy)
+        self.generation.single_finished.connect(self._on_single_generated)
+        self.generation.image_landed.connect(self._on_image_landed)
+        self.generation.all_finished.connect(self._on_all_generated)
+        self.generation.generation_failed.connect(self._on_generation_failed)
 
     # -- settings ------------------------------------------------------------------------------
 
@@ -463,6 +539,8 @@ class MainWindow(QMainWindow):
         self.flag_filter.setCurrentIndex(values.index(wanted) if wanted in values else 0)
         last = s.value("session/lastActor")
         self._pending_actor = self._settings_actor = str(last) if last else None
+        if s.contains(KEY_BUDGET):
+            self._apply_pixmap_budget(load_settings(s).thumbnail_budget_mib)
 
     def save_settings(self) -> None:
         s = self._settings
@@ -543,6 +621,7 @@ class MainWindow(QMainWindow):
         if serial != self._open_serial:
             return
         self._actor_id, self._actor_name = data.actor_id, data.actor_name
+        self._select_after_refresh = None
         self.hide_error()
         self.loader.clear()
         self._loaded_keys.clear()
@@ -560,6 +639,7 @@ class MainWindow(QMainWindow):
         )
         self._settings.setValue("session/lastActor", data.actor_id)
         self.statusBar().showMessage(f"Opened {data.actor_name}", 3000)
+        self._update_generation_actions()
         self._make_current_row(0)
         typing = self.search_box.hasFocus() and bool(self.search_box.text())
         if not (typing or self.actor_panel.browsing_with_keyboard()):
@@ -577,6 +657,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{actor_id} — {APP_TITLE}")
         self.actor_name_label.setText(f"Actor {actor_id}")
         self.base_image_label.clear()
+        self._update_generation_actions()
         message = f"Could not open actor {actor_id}: {_one_line(error)}"
         self.show_error(message)
         self.statusBar().clearMessage()
@@ -646,7 +727,10 @@ class MainWindow(QMainWindow):
         self.hide_error()
         self.model.update_images(data.images)
         self.actor_panel.update_count(data.actor_id, data.actor_name, len(data.images))
-        if not self.grid.currentIndex().isValid() and self.proxy.rowCount():
+        select, self._select_after_refresh = self._select_after_refresh, None
+        if select is not None and self.select_filename(select):
+            self.grid.setFocus(Qt.FocusReason.OtherFocusReason)
+        elif not self.grid.currentIndex().isValid() and self.proxy.rowCount():
             self._make_current_row(0)
         self.refreshed.emit()
 
@@ -856,21 +940,34 @@ class MainWindow(QMainWindow):
         menu.addActions([self.action_delete, self.action_copy_url, self.action_retry])
         menu.exec(self.grid.viewport().mapToGlobal(pos))
 
-    # -- generation (wired by the generation feature) ------------------------------------------
+    # -- generation ------------------------------------------------------------------------------
 
     def set_generation_handler(
         self,
         generate_single: Callable[[], None] | None,
         generate_all: Callable[[], None] | None = None,
     ) -> None:
-        """Enable ✨ / 🎨 with these callbacks (None: disabled, "coming with the generation feature")."""
+        """Wire ✨ / 🎨 to these callbacks (None: disabled, "coming with the generation feature").
+
+        The window wires its own (``generate_single`` / ``generate_all``); the actions are
+        enabled while an actor is open and no generation runs.
+        """
         self._generate_single, self._generate_all = generate_single, generate_all
+        self._update_generation_actions()
+
+    def _update_generation_actions(self) -> None:
+        busy = self.generation.is_busy()
         for action, handler, tip in (
-            (self.action_generate_single, generate_single, "Generate one image from a prompt"),
-            (self.action_generate_all, generate_all, "Generate an image for every prompt"),
+            (self.action_generate_single, self._generate_single, "one image from a prompt"),
+            (self.action_generate_all, self._generate_all, "an image for every prompt"),
         ):
-            action.setEnabled(handler is not None)
-            action.setToolTip(tip if handler is not None else GENERATION_TOOLTIP)
+            if handler is None:
+                action.setEnabled(False)
+                action.setToolTip(GENERATION_TOOLTIP)
+            else:
+                action.setEnabled(self._actor_id is not None and not busy)
+                note = "a generation is running" if busy else tip
+                action.setToolTip(f"{action.text()}: {note}")
             action.setStatusTip(action.toolTip())
 
     def _on_generate_single(self) -> None:
@@ -880,6 +977,173 @@ class MainWindow(QMainWindow):
     def _on_generate_all(self) -> None:
         if self._generate_all is not None:
             self._generate_all()
+
+    def _generation_service(self) -> GenerationService | None:
+        """A GenerationService over the window's data dir and store, with the generator the
+        settings choose (built afresh, so a settings change counts from the next run)."""
+        from tdm_desktop.core.generation import GenerationService
+
+        try:
+            generator: Generator = self._generator_factory(load_settings(self._settings))
+        except (TdmError, ValueError) as err:
+            self._generation_dialogs.show_error("Generator", one_line(err))
+            return None
+        return GenerationService(self._service.data_dir, self._service.store, generator)
+
+    def generate_single(self) -> None:
+        """✨: ask for a prompt, seed and negative prompt, then generate in the background."""
+        actor_id, actor_name = self._actor_id, self._actor_name
+        if actor_id is None or self.generation.is_busy():
+            return
+        service = self._generation_service()
+        if service is None:
+            return
+        try:
+            prompts = service.actor_prompts(actor_id)
+        except TdmError as err:  # the dialog still lets the curator write a prompt
+            log.warning("prompts of %s: %s", actor_name, err)
+            prompts = []
+        base = service.base_image_path(actor_name)
+        dialog = GenerateSingleDialog(
+            actor_name,
+            prompts,
+            base if base.is_file() else None,
+            generator_label(service.generator),
+            parent=self,
+        )
+        self.generate_single_dialog = dialog
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def accepted() -> None:
+            self.generate_single_dialog = None
+            if self._actor_id != actor_id:
+                return
+            request = dialog.request()
+            if self.generation.generate_single(service, actor_id, request):
+                self._show_generation_busy(actor_name, service.generator)
+
+        dialog.accepted.connect(accepted)
+        dialog.rejected.connect(lambda: setattr(self, "generate_single_dialog", None))
+        dialog.open()
+
+    def _show_generation_busy(self, actor_name: str, generator: Generator) -> None:
+        busy = QProgressDialog(
+            f"Generating an image for {actor_name} with {generator_label(generator)}…",
+            "",
+            0,
+            0,
+            self,
+        )
+        busy.setObjectName("generateSingleProgress")
+        busy.setCancelButton(None)
+        busy.setWindowTitle(SINGLE_TITLE)
+        busy.setWindowModality(Qt.WindowModality.WindowModal)
+        busy.setMinimumDuration(0)
+        busy.show()
+        self._generation_busy = busy
+        self.statusBar().showMessage(f"Generating an image for {actor_name}…")
+
+    def _close_generation_busy(self) -> None:
+        if self._generation_busy is not None:
+            self._generation_busy.close()
+            self._generation_busy.deleteLater()
+            self._generation_busy = None
+
+    def generate_all(self) -> None:
+        """🎨: confirm, then one image per prompt in the background with a progress dialog."""
+        actor_id, actor_name = self._actor_id, self._actor_name
+        if actor_id is None or self.generation.is_busy():
+            return
+        service = self._generation_service()
+        if service is None:
+            return
+        try:
+            prompts = service.actor_prompts(actor_id)
+        except TdmError as err:
+            self._generation_dialogs.show_error(ALL_TITLE, one_line(err))
+            return
+        name = generator_label(service.generator)
+        if not prompts:
+            self._generation_dialogs.show_error(ALL_TITLE, f"{actor_name} has no prompts")
+            return
+        if not self._generation_dialogs.confirm_all(actor_name, len(prompts), name):
+            return
+        if not self.generation.generate_all(service, actor_id, prompts):
+            return
+        progress = GenerateAllProgressDialog(
+            self.generation, actor_name, name, len(prompts), parent=self
+        )
+        progress.destroyed.connect(lambda *_: setattr(self, "generate_all_progress", None))
+        self.generate_all_progress = progress
+        progress.show()
+        self.statusBar().showMessage(f"Generating {len(prompts)} images for {actor_name}…")
+
+    def _on_generation_busy(self, busy: bool) -> None:
+        self._update_generation_actions()
+        if not busy:
+            self._close_generation_busy()
+
+    def _show_landed(self, actor_id: str, select: str | None = None) -> None:
+        """A generated image is in the manifest: re-read the actor (one job, newest read wins);
+        ``update_images`` inserts only the new rows, so the watcher's own reload adds nothing."""
+        if actor_id != self._actor_id:
+            return
+        if select is not None:
+            self._select_after_refresh = select
+        self.watcher.remember_current_state()
+        self.reload_actor()
+
+    def _on_single_generated(self, actor_id: str, image: GeneratedImage) -> None:
+        self.statusBar().showMessage(
+            f"Generated {image.filename} (seed {image.seed}, {image.size_mb:.2f} MB)", 8000
+        )
+        self._show_landed(actor_id, select=image.filename)
+        if image.metadata_error:
+            self.show_error(image.metadata_error)
+
+    def _on_image_landed(self, actor_id: str, image: GeneratedImage) -> None:
+        self._show_landed(actor_id)
+
+    def _on_all_generated(self, actor_id: str, report: GenerationReport) -> None:
+        self.statusBar().showMessage(report.summary(), 10_000)
+        self._show_landed(actor_id)
+        actor_name = self._actor_name if actor_id == self._actor_id else f"actor {actor_id}"
+        self._generation_dialogs.show_report(actor_name, report)
+
+    def _on_generation_failed(self, title: str, message: str) -> None:
+        self.statusBar().showMessage(f"{title} failed", 8000)
+        self._generation_dialogs.show_error(title, message)
+
+    # -- settings dialog -------------------------------------------------------------------------
+
+    def open_settings(self) -> None:
+        """Settings… (Ctrl+,): generator, A1111 URL, steps, denoising, thumbnail cache budget."""
+        if self.settings_dialog is not None:
+            self.settings_dialog.raise_()
+            return
+        values = load_settings(self._settings)
+        dialog = SettingsDialog(values, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.settings_dialog = dialog
+
+        def accepted() -> None:
+            self.apply_settings(dialog.values())
+
+        dialog.accepted.connect(accepted)
+        dialog.finished.connect(lambda _result: setattr(self, "settings_dialog", None))
+        dialog.open()
+
+    def apply_settings(self, values: AppSettings) -> None:
+        """Keep ``values`` in the settings; the thumbnail budget applies at once, the generator
+        from the next generation."""
+        save_settings(self._settings, values)
+        self._apply_pixmap_budget(values.thumbnail_budget_mib)
+        self.statusBar().showMessage(f"Settings saved: generator {values.generator}", 5000)
+
+    def _apply_pixmap_budget(self, mib: int) -> None:
+        set_budget = getattr(self.loader, "set_pixmap_budget", None)
+        if callable(set_budget):
+            set_budget(mib * MIB)
 
     # -- status, errors, thumbnails --------------------------------------------------------------
 
@@ -961,6 +1225,8 @@ class MainWindow(QMainWindow):
         self.watcher.clear()
         self._app_logger.removeHandler(self._log_handler)
         self.loader.shutdown()
+        self.generation.cancel()
+        self.generation.wait_for_jobs(30_000)
         self.controller.wait_for_jobs(10_000)
         self._jobs.wait_for_done(10_000)
         super().closeEvent(event)
