@@ -132,7 +132,7 @@ class PromptMetadata:
 
         changed = self._change(apply)
         if changed:
-            logger.info("[S3-ONLY] Flagged %d images of %s", len(changed), self._actor_name)
+            logger.debug("[S3-ONLY] Flagged %d images of %s", len(changed), self._actor_name)
         return changed
 
     def record_generation(
