@@ -213,12 +213,18 @@ def _logging_to_stderr(verbose: int):
 def cmd_actors(args: argparse.Namespace) -> int:
     from tdm_desktop.core.actors import ActorCatalog
 
-    actors = ActorCatalog(data_dir_of(args)).list_actors()
+    data_dir = data_dir_of(args)
+    if not data_dir.is_dir():
+        raise BadInputError(
+            f"data dir {data_dir}: not found (set --data-dir or TDM_DATA_DIR; "
+            "`tdm-desktop demo` prints the demo's)"
+        )
+    actors = ActorCatalog(data_dir).list_actors()
     if args.json:
         print(json.dumps([a.__dict__ for a in actors], indent=2))
     else:
         if not actors:
-            print(f"no actors in {data_dir_of(args) / 'actor_manifests'}")
+            print(f"no actors in {data_dir / 'actor_manifests'}")
         for actor in actors:
             if actor.problem is None:
                 print(f"{actor.actor_id}  {actor.actor_name}  {actor.image_count} images")
@@ -358,6 +364,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("tdm-desktop: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `tdm-desktop training-data 42 | head`: the reader left
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
     except Exception as err:  # the edge: one line, never a traceback (-v logs it)
         log.debug("unexpected error", exc_info=True)
         print(f"tdm-desktop: unexpected error: {type(err).__name__}: {err}", file=sys.stderr)

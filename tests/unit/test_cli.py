@@ -186,3 +186,22 @@ def test_python_dash_m_runs_as_a_real_process(tmp_path):
         "demo",
     ):
         assert command in help_text
+
+
+def test_a_missing_data_dir_is_named(run, tmp_path):
+    code = main(["--data-dir", str(tmp_path / "nope"), "actors"])
+    assert code == 2
+
+
+def test_output_piped_into_a_reader_that_leaves_is_not_an_error(tmp_path):
+    data_dir = tmp_path / "data"
+    (data_dir / "actor_manifests").mkdir(parents=True)
+    shutil.copy(
+        FIXTURES / "seed_manifest.json", data_dir / "actor_manifests" / "0042_manifest.json"
+    )
+    command = f"{sys.executable} -m tdm_desktop --data-dir {data_dir} training-data 42 | head -c 1"
+    result = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout == "{"
+    assert "Error" not in result.stderr and "Traceback" not in result.stderr
