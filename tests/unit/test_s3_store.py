@@ -321,6 +321,12 @@ def test_delete_chunks_of_at_most_1000_and_a_failed_chunk_does_not_stop_the_next
             http_status_code=500,
             expected_params=expected(chunks[1]),
         )
+        # After a failed request the store asks what is left: here, all of that chunk.
+        stub.add_response(
+            "list_objects_v2",
+            {"Contents": [{"Key": k} for k in chunks[1]], "IsTruncated": False},
+            {"Bucket": BUCKET, "Prefix": PREFIX},
+        )
         stub.add_response(
             "delete_objects",
             {
@@ -455,3 +461,34 @@ def test_explicit_keys_sign_the_requests(aws_env, monkeypatch):
     )
     credentials = client._request_signer._credentials
     assert (credentials.access_key, credentials.secret_key) == ("AKIDLOCAL", "s3cr3t-value")
+
+
+def test_a_delete_request_that_dies_midway_counts_what_s3_no_longer_lists(offline_client):
+    """The server deleted part of the chunk, then the answer was lost: the listing tells."""
+    keys = [key(n) for n in range(4)]
+    store = S3Store(offline_client, BUCKET)
+    with Stubber(offline_client) as stub:
+        stub.add_client_error(
+            "delete_objects", service_error_code="InternalError", http_status_code=500
+        )
+        stub.add_response(
+            "list_objects_v2",
+            {"Contents": [{"Key": keys[1]}, {"Key": keys[3]}], "IsTruncated": False},
+            {"Bucket": BUCKET, "Prefix": PREFIX},
+        )
+        report = store.delete_keys(keys)
+        stub.assert_no_pending_responses()
+    assert report.deleted == [keys[0], keys[2]]
+    assert sorted(report.failed) == [keys[1], keys[3]]
+
+
+def test_when_the_listing_fails_too_every_key_stays_failed(offline_client):
+    keys = [key(n) for n in range(3)]
+    store = S3Store(offline_client, BUCKET)
+    with Stubber(offline_client) as stub:
+        stub.add_client_error("delete_objects", service_error_code="SlowDown", http_status_code=503)
+        stub.add_client_error(
+            "list_objects_v2", service_error_code="SlowDown", http_status_code=503
+        )
+        report = store.delete_keys(keys)
+    assert report.deleted == [] and sorted(report.failed) == keys

@@ -232,7 +232,10 @@ class S3Store:
     def delete_keys(self, keys: Iterable[str]) -> DeleteReport:
         """Delete with DeleteObjects, ≤1000 keys a request; a failed request does not stop the rest.
 
-        A key counts as deleted only when S3 says so; anything else is in ``failed``.
+        A key counts as deleted only when S3 says so: in DeleteObjects' answer or, when a request
+        fails without one (a timeout, a dropped connection, a server that died mid-request, which
+        may have deleted part of the chunk), by a listing that no longer has it. Anything else is
+        in ``failed``, so a manifest that drops only ``deleted`` keys never loses a stored object.
         """
         report = DeleteReport()
         for chunk in _chunks(list(dict.fromkeys(keys)), DELETE_CHUNK):
@@ -252,7 +255,12 @@ class S3Store:
         except (bce.ClientError, bce.BotoCoreError) as err:
             error = _s3_error(chunk[0], err)
             log.debug("DeleteObjects of %d keys failed: %s", len(chunk), error)
-            report.failed.update(dict.fromkeys(chunk, f"{error.code}: {error.message}"))
+            gone = self._keys_gone(chunk)
+            for key in chunk:
+                if key in gone:
+                    report.deleted.append(key)
+                else:
+                    report.failed[key] = f"{error.code}: {error.message}"
             return
         deleted = {item["Key"] for item in response.get("Deleted", [])}
         errors = {item["Key"]: _delete_error(item) for item in response.get("Errors", [])}
@@ -263,6 +271,18 @@ class S3Store:
                 report.deleted.append(key)
             else:
                 report.failed[key] = "NotReported: S3 did not report this key as deleted"
+
+    def _keys_gone(self, keys: list[str]) -> set[str]:
+        """Which of ``keys`` S3 no longer lists (one listing of their common prefix); none when
+        the listing fails too."""
+        prefix = os.path.commonprefix(keys)  # noqa: RUF071 (by character, then cut at a "/")
+        prefix = prefix[: prefix.rfind("/") + 1]
+        try:
+            present = set(self.list_keys(prefix))
+        except S3Error as err:
+            log.debug("cannot tell which keys are gone: %s", err)
+            return set()
+        return set(keys) - present
 
     def list_keys(self, prefix: str) -> list[str]:
         """Every key under ``prefix`` (all pages)."""
