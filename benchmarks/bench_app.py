@@ -1,0 +1,335 @@
+"""The app: the real MainWindow, offscreen at 1280×800, opening the benchmark actor.
+
+Run by ``grid_load.py`` in its own process. A 5 ms ``Qt.PreciseTimer`` heartbeat measures how late
+the GUI event loop is, phase by phase:
+
+- ``load``: from selecting the actor in the actor list (as a click would) until every image is
+  decoded (with prefetch of everything) or, without it, until the screen and its prefetch band are;
+- ``scroll``: the vertical scroll bar driven from top to bottom, one step every 16 ms;
+- ``resize``: the size slider dragged 160 → 512 → 64 → 160 px, one step of 8 px every 16 ms.
+
+"Prefetch everything" sets ``grid_view.PREFETCH_SCREENS`` (the view's prefetch band, in screens)
+so large that the band covers the whole actor (the view has no other knob for it) during the load
+phase only; scroll and resize run with the view's default band.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+from PySide6.QtCore import QEvent, QEventLoop, QObject, QSettings, Qt, QTimer
+from PySide6.QtWidgets import QApplication
+
+from bench_common import emit, peak_rss_mb, percentile, store_from_env
+from bench_dataset import BENCH_ACTOR_ID, IDLE_ACTOR_ID, sample_key
+from tdm_desktop.core.training_data import TrainingDataService
+from tdm_desktop.ui import grid_view
+from tdm_desktop.ui.grid_delegate import request_size
+from tdm_desktop.ui.grid_model import ImageGridModel
+from tdm_desktop.ui.main_window import MainWindow
+from tdm_desktop.ui.thumbnail_loader import ThumbnailLoader
+
+FRAME_MS = 16
+COMPRESSED_BUDGET = inspect.signature(ThumbnailLoader).parameters["compressed_budget_bytes"].default
+HEARTBEAT_MS = 5
+
+
+class Heartbeat:
+    """A 5 ms precise timer; each tick's lateness (ms beyond 5) is filed under the current phase."""
+
+    def __init__(self) -> None:
+        self._timer = QTimer()
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.setInterval(HEARTBEAT_MS)
+        self._timer.timeout.connect(self._tick)
+        self._last = 0.0
+        self._phase = "idle"
+        self._phase_began = 0.0
+        self.lateness: dict[str, list[float]] = {}
+        self.spikes: list[tuple[str, float, float]] = []  # (phase, ms into it, lateness) > 50 ms
+        self.ticks: list[float] = []  # perf_counter of every tick
+
+    @property
+    def phase(self) -> str:
+        return self._phase
+
+    @phase.setter
+    def phase(self, name: str) -> None:
+        self._phase, self._phase_began = name, time.perf_counter()
+
+    def start(self) -> None:
+        self._last = time.perf_counter()
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        late = max(0.0, (now - self._last) * 1000 - HEARTBEAT_MS)
+        self._last = now
+        self.ticks.append(now)
+        self.lateness.setdefault(self._phase, []).append(late)
+        if late > 50:
+            into = (now - self._phase_began) * 1000 - late
+            self.spikes.append((self._phase, round(into, 1), round(late, 1)))
+
+    def stats(self, phase: str) -> dict[str, float]:
+        values = self.lateness.get(phase, [])
+        return {
+            "p99_ms": round(percentile(values, 99), 2),
+            "max_ms": round(max(values, default=0.0), 2),
+            "ticks": len(values),
+        }
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    """Run the event loop until ``condition()`` holds; raise TimeoutError after ``timeout`` s."""
+    if condition():
+        return
+    loop = QEventLoop()
+    deadline = time.perf_counter() + timeout
+    poll = QTimer()
+    poll.setInterval(10)
+
+    def check() -> None:
+        if condition() or time.perf_counter() > deadline:
+            loop.quit()
+
+    poll.timeout.connect(check)
+    poll.start()
+    loop.exec()
+    poll.stop()
+    if not condition():
+        raise TimeoutError(f"benchmark: {what} did not happen within {timeout:.0f} s")
+
+
+def idle(ms: int) -> None:
+    """Run the event loop for ``ms`` milliseconds."""
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def drive(steps: list[Callable[[], None]]) -> None:
+    """Run one step every frame (16 ms, precise timer) until all have run."""
+    pending = list(reversed(steps))
+    timer = QTimer()
+    timer.setTimerType(Qt.TimerType.PreciseTimer)
+    timer.setInterval(FRAME_MS)
+
+    def step() -> None:
+        if pending:
+            pending.pop()()
+
+    timer.timeout.connect(step)
+    timer.start()
+    wait_for(lambda: not pending, timeout=len(steps) * 1.0 + 30, what="scripted input")
+    timer.stop()
+
+
+class PaintCounter(QObject):
+    """Counts the grid viewport's paint events, per heartbeat phase."""
+
+    def __init__(self, beat: Heartbeat) -> None:
+        super().__init__()
+        self._beat = beat
+        self.counts: dict[str, int] = {}
+
+    def eventFilter(self, _watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            self.counts[self._beat.phase] = self.counts.get(self._beat.phase, 0) + 1
+        return False
+
+
+def repaint_ms(window: MainWindow, times: int = 20) -> float:
+    """Median time of one synchronous repaint of the grid's viewport (everything cached)."""
+    viewport = window.grid.viewport()
+    samples = []
+    for _ in range(times):
+        began = time.perf_counter()
+        viewport.repaint()
+        samples.append((time.perf_counter() - began) * 1000)
+    return round(sorted(samples)[len(samples) // 2], 2)
+
+
+class LoadWatch:
+    """Timestamps of the open: actor opened, first thumbnail, viewport full, everything settled."""
+
+    def __init__(self, window: MainWindow, size: int) -> None:
+        self.window = window
+        self.size = size
+        self.t0 = 0.0
+        self.opened_at: float | None = None
+        self.first_at: float | None = None
+        self.full_at: float | None = None
+        self.last_at: float | None = None
+        self.settled: set[str] = set()
+        self.failed: dict[str, str] = {}
+        self._visible: list[str] = []
+        window.actor_opened.connect(self._on_opened)
+        window.loader.thumbnail_ready.connect(self._on_ready)
+        window.loader.thumbnail_failed.connect(self._on_failed)
+
+    def start(self) -> None:
+        self.t0 = time.perf_counter()
+
+    def _on_opened(self, actor_id: str) -> None:
+        if actor_id == BENCH_ACTOR_ID and self.opened_at is None:
+            self.opened_at = time.perf_counter()
+
+    def _on_ready(self, key: str) -> None:
+        if self.opened_at is None:
+            return
+        now = time.perf_counter()
+        self.first_at = self.first_at or now
+        self.last_at = now
+        self.settled.add(key)
+        if self.full_at is None and self._viewport_full():
+            self.full_at = now
+
+    def _on_failed(self, key: str, reason: str) -> None:
+        if self.opened_at is not None:
+            self.settled.add(key)
+            self.failed[key] = reason
+            self.last_at = time.perf_counter()
+
+    def _viewport_full(self) -> bool:
+        if not self._visible:
+            grid = self.window.grid
+            model = grid.model()
+            self._visible = [
+                model.index(row, 0).data(ImageGridModel.KeyRole) for row in grid.visible_rows()
+            ]
+        loader = self.window.loader
+        return bool(self._visible) and all(loader.is_cached(k, self.size) for k in self._visible)
+
+    def ms(self, at: float | None) -> float | None:
+        return None if at is None else round((at - self.t0) * 1000, 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--images", type=int, required=True)
+    parser.add_argument("--sample", type=int, required=True)
+    parser.add_argument("--prefetch-all", action="store_true")
+    parser.add_argument("--timeout", type=float, default=900)
+    args = parser.parse_args()
+
+    app = QApplication([sys.argv[0]])
+    store = store_from_env()
+    service = TrainingDataService(args.data_dir, store)
+
+    def loader_factory(fetch: Callable[[str], bytes]) -> ThumbnailLoader:
+        if args.sample >= args.images:
+            return ThumbnailLoader(fetch)
+        return ThumbnailLoader(lambda key: store.get_bytes(sample_key(key, args.sample)))
+
+    settings_dir = tempfile.TemporaryDirectory(prefix="tdm-bench-settings-")
+    settings = QSettings(str(Path(settings_dir.name) / "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue("session/lastActor", IDLE_ACTOR_ID)
+    default_band = grid_view.PREFETCH_SCREENS
+    if args.prefetch_all:
+        grid_view.PREFETCH_SCREENS = args.images  # the band covers every row
+
+    window = MainWindow(service, loader_factory=loader_factory, settings=settings)
+    window.resize(1280, 800)
+    window.show()
+    wait_for(lambda: window.actor_id == IDLE_ACTOR_ID, 60, "opening the idle actor")
+    size = request_size(window.grid.thumbnail_size(), window.grid.devicePixelRatioF())
+    watch = LoadWatch(window, size)
+    beat = Heartbeat()
+    paints = PaintCounter(beat)
+    window.grid.viewport().installEventFilter(paints)
+    beat.start()
+    wait_for(lambda: len(beat.ticks) > 20, 5, "the heartbeat")
+
+    # -- load -----------------------------------------------------------------------------------
+    beat.phase = "load"
+    watch.start()
+    window.actor_panel.select_actor(BENCH_ACTOR_ID)
+    loader = window.loader
+    if args.prefetch_all:
+        wait_for(lambda: len(watch.settled) >= args.images, args.timeout, "loading every image")
+    else:
+        wait_for(lambda: watch.full_at is not None, args.timeout, "a full viewport")
+        wait_for(lambda: loader.pending_count() == 0, args.timeout, "the prefetch band")
+    load_end = time.perf_counter()
+    interactive_at = next((t for t in beat.ticks if watch.opened_at and t > watch.opened_at), None)
+    beat.phase = "settle"
+    grid_view.PREFETCH_SCREENS = default_band  # scroll and resize with the product's own band
+    full_repaint_ms = repaint_ms(window)
+
+    # -- scroll ---------------------------------------------------------------------------------
+    bar = window.grid.verticalScrollBar()
+    bar.setValue(0)
+    idle(300)  # the synchronous repaints above stay out of the scroll figures
+    total = bar.maximum()
+    step = max(window.grid.viewport().height(), -(-total // 300))
+    positions = [min(p, total) for p in range(step, total + step, step)]
+    beat.phase = "scroll"
+    scroll_began = time.perf_counter()
+    drive([lambda v=p: bar.setValue(v) for p in positions])
+    scroll_s = time.perf_counter() - scroll_began
+
+    # -- slider drags ---------------------------------------------------------------------------
+    slider = window.size_slider
+    start_value = slider.value()
+    values = [
+        *range(start_value, 513, 8),
+        *range(512, 63, -8),
+        *range(64, start_value + 1, 8),
+    ]
+    beat.phase = "resize"
+    drive([lambda v=v: slider.setValue(v) for v in values])
+    beat.phase = "done"
+    beat.stop()
+
+    load_seconds = load_end - watch.t0
+    loaded = len(watch.settled) - len(watch.failed)
+    result = {
+        "images": args.images,
+        "objects": min(args.sample, args.images),
+        "prefetch_all": args.prefetch_all,
+        "open_ms": watch.ms(watch.opened_at),
+        "interactive_ms": watch.ms(interactive_at),
+        "first_thumb_ms": watch.ms(watch.first_at),
+        "viewport_full_ms": watch.ms(watch.full_at),
+        "load_ms": round(load_seconds * 1000, 1),
+        "decoded": loaded,
+        "failed": len(watch.failed),
+        "failures": sorted(set(watch.failed.values())),
+        "app_ips": loaded / load_seconds if args.prefetch_all and load_seconds > 0 else None,
+        "stall": {phase: beat.stats(phase) for phase in ("load", "scroll", "resize")},
+        "paints": paints.counts,
+        "stall_spikes": {
+            phase: sorted((s[1:] for s in beat.spikes if s[0] == phase), key=lambda s: -s[1])[:5]
+            for phase in ("load", "scroll", "resize")
+        },
+        "full_repaint_ms": full_repaint_ms,
+        "scroll_steps": len(positions),
+        "scroll_ms": round(scroll_s * 1000, 1),
+        "resize_steps": len(values),
+        "cache_mb": round((loader.cache_bytes() + loader.compressed_cache_bytes()) / 2**20, 1),
+        "pixmap_cache_mb": round(loader.cache_bytes() / 2**20, 1),
+        "cache_budget_mb": round((loader.pixmap_budget() + COMPRESSED_BUDGET) / 2**20, 1),
+    }
+    window.close()
+    app.processEvents()
+    result["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    settings_dir.cleanup()
+    emit(result)
+
+
+if __name__ == "__main__":
+    main()
