@@ -1,0 +1,261 @@
+"""The window's ✨ / 🎨 glue: when the actions are enabled, the prompt dialog, the busy and progress
+dialogs, and what happens when an image lands. The work itself runs in ``GenerationController``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QProgressDialog, QWidget
+
+from tdm_desktop.core.errors import TdmError
+from tdm_desktop.ui.generation import (
+    ALL_TITLE,
+    SINGLE_TITLE,
+    GenerateAllProgressDialog,
+    GenerateSingleDialog,
+    GenerationController,
+    GenerationDialogs,
+    GeneratorFactory,
+    generator_label,
+    make_generator,
+    message_box_dialogs,
+    one_line,
+)
+from tdm_desktop.ui.settings_dialog import load_settings
+
+if TYPE_CHECKING:
+    from tdm_desktop.core.generation import GeneratedImage, GenerationReport, GenerationService
+    from tdm_desktop.generators.base import Generator
+
+log = logging.getLogger(__name__)
+
+GENERATION_TOOLTIP = "coming with the generation feature"
+
+Handler = Callable[[], None]
+
+
+class OpenActor(Protocol):
+    """Which actor is open (``ActorSession``)."""
+
+    @property
+    def actor_id(self) -> str | None: ...
+    @property
+    def actor_name(self) -> str: ...
+
+
+class GenerationPanel(QObject):
+    """Drives ``actionGenerateSingle`` / ``actionGenerateAll`` for the open actor.
+
+    ``status_message(text, timeout_ms)`` for the status bar, ``error_reported(message)`` for the
+    banner, ``landed(actor_id, select)`` when the grid should re-read the actor (``select``: a
+    filename to make current, or None).
+    """
+
+    status_message = Signal(str, int)
+    error_reported = Signal(str)
+    landed = Signal(str, object)
+
+    def __init__(
+        self,
+        window: QWidget,
+        service: Any,
+        settings: QSettings,
+        actor: OpenActor,
+        single_action: QAction,
+        all_action: QAction,
+        *,
+        generator_factory: GeneratorFactory | None = None,
+        dialogs: GenerationDialogs | None = None,
+    ) -> None:
+        super().__init__(window)
+        self._window = window
+        self._service = service
+        self._settings = settings
+        self._actor = actor
+        self._single_action = single_action
+        self._all_action = all_action
+        self._generator_factory = generator_factory or make_generator
+        self._dialogs = dialogs or message_box_dialogs(window)
+        self.generation = GenerationController(parent=window)
+        self.generate_single_dialog: GenerateSingleDialog | None = None
+        self.generate_all_progress: GenerateAllProgressDialog | None = None
+        self._busy_dialog: QProgressDialog | None = None
+        self._generate_single: Handler | None = None
+        self._generate_all: Handler | None = None
+
+        single_action.triggered.connect(self._on_generate_single)
+        all_action.triggered.connect(self._on_generate_all)
+        self.generation.busy_changed.connect(self._on_busy)
+        self.generation.single_finished.connect(self._on_single_generated)
+        self.generation.image_landed.connect(self._on_image_landed)
+        self.generation.all_finished.connect(self._on_all_generated)
+        self.generation.generation_failed.connect(self._on_generation_failed)
+        self.set_handlers(None, None)
+
+    # -- the actions -----------------------------------------------------------------------------
+
+    def set_handlers(self, generate_single: Handler | None, generate_all: Handler | None) -> None:
+        """Wire ✨ / 🎨 to these callbacks (None: disabled, "coming with the generation feature")."""
+        self._generate_single, self._generate_all = generate_single, generate_all
+        self.update_actions()
+
+    def update_actions(self) -> None:
+        """Enabled while an actor is open and no generation runs; the tooltip says which."""
+        busy = self.generation.is_busy()
+        for action, handler, tip in (
+            (self._single_action, self._generate_single, "one image from a prompt"),
+            (self._all_action, self._generate_all, "an image for every prompt"),
+        ):
+            if handler is None:
+                action.setEnabled(False)
+                action.setToolTip(GENERATION_TOOLTIP)
+            else:
+                action.setEnabled(self._actor.actor_id is not None and not busy)
+                note = "a generation is running" if busy else tip
+                action.setToolTip(f"{action.text()}: {note}")
+            action.setStatusTip(action.toolTip())
+
+    def _on_generate_single(self) -> None:
+        if self._generate_single is not None:
+            self._generate_single()
+
+    def _on_generate_all(self) -> None:
+        if self._generate_all is not None:
+            self._generate_all()
+
+    # -- starting --------------------------------------------------------------------------------
+
+    def _generation_service(self) -> GenerationService | None:
+        """A GenerationService over the window's data dir and store, with the generator the
+        settings choose (built afresh, so a settings change counts from the next run)."""
+        from tdm_desktop.core.generation import GenerationService
+
+        try:
+            generator: Generator = self._generator_factory(load_settings(self._settings))
+        except (TdmError, ValueError) as err:
+            self._dialogs.show_error("Generator", one_line(err))
+            return None
+        return GenerationService(self._service.data_dir, self._service.store, generator)
+
+    def generate_single(self) -> None:
+        """✨: ask for a prompt, seed and negative prompt, then generate in the background."""
+        actor_id, actor_name = self._actor.actor_id, self._actor.actor_name
+        if actor_id is None or self.generation.is_busy():
+            return
+        service = self._generation_service()
+        if service is None:
+            return
+        try:
+            prompts = service.actor_prompts(actor_id)
+        except TdmError as err:  # the dialog still lets the curator write a prompt
+            log.warning("prompts of %s: %s", actor_name, err)
+            prompts = []
+        base = service.base_image_path(actor_name)
+        dialog = GenerateSingleDialog(
+            actor_name,
+            prompts,
+            base if base.is_file() else None,
+            generator_label(service.generator),
+            parent=self._window,
+        )
+        self.generate_single_dialog = dialog
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def accepted() -> None:
+            self.generate_single_dialog = None
+            if self._actor.actor_id != actor_id:
+                return
+            request = dialog.request()
+            if self.generation.generate_single(service, actor_id, request):
+                self._show_busy(actor_name, service.generator)
+
+        dialog.accepted.connect(accepted)
+        dialog.rejected.connect(lambda: setattr(self, "generate_single_dialog", None))
+        dialog.open()
+
+    def generate_all(self) -> None:
+        """🎨: confirm, then one image per prompt in the background with a progress dialog."""
+        actor_id, actor_name = self._actor.actor_id, self._actor.actor_name
+        if actor_id is None or self.generation.is_busy():
+            return
+        service = self._generation_service()
+        if service is None:
+            return
+        try:
+            prompts = service.actor_prompts(actor_id)
+        except TdmError as err:
+            self._dialogs.show_error(ALL_TITLE, one_line(err))
+            return
+        name = generator_label(service.generator)
+        if not prompts:
+            self._dialogs.show_error(ALL_TITLE, f"{actor_name} has no prompts")
+            return
+        if not self._dialogs.confirm_all(actor_name, len(prompts), name):
+            return
+        if not self.generation.generate_all(service, actor_id, prompts):
+            return
+        progress = GenerateAllProgressDialog(
+            self.generation, actor_name, name, len(prompts), parent=self._window
+        )
+        progress.destroyed.connect(lambda *_: setattr(self, "generate_all_progress", None))
+        self.generate_all_progress = progress
+        progress.show()
+        self.status_message.emit(f"Generating {len(prompts)} images for {actor_name}…", 0)
+
+    # -- the busy dialog of ✨ -------------------------------------------------------------------
+
+    def _show_busy(self, actor_name: str, generator: Generator) -> None:
+        busy = QProgressDialog(
+            f"Generating an image for {actor_name} with {generator_label(generator)}…",
+            "",
+            0,
+            0,
+            self._window,
+        )
+        busy.setObjectName("generateSingleProgress")
+        busy.setCancelButton(None)
+        busy.setWindowTitle(SINGLE_TITLE)
+        busy.setWindowModality(Qt.WindowModality.WindowModal)
+        busy.setMinimumDuration(0)
+        busy.show()
+        self._busy_dialog = busy
+        self.status_message.emit(f"Generating an image for {actor_name}…", 0)
+
+    def _close_busy(self) -> None:
+        if self._busy_dialog is not None:
+            self._busy_dialog.close()
+            self._busy_dialog.deleteLater()
+            self._busy_dialog = None
+
+    def _on_busy(self, busy: bool) -> None:
+        self.update_actions()
+        if not busy:
+            self._close_busy()
+
+    # -- results ---------------------------------------------------------------------------------
+
+    def _on_single_generated(self, actor_id: str, image: GeneratedImage) -> None:
+        self.status_message.emit(
+            f"Generated {image.filename} (seed {image.seed}, {image.size_mb:.2f} MB)", 8000
+        )
+        self.landed.emit(actor_id, image.filename)
+        if image.metadata_error:
+            self.error_reported.emit(image.metadata_error)
+
+    def _on_image_landed(self, actor_id: str, image: GeneratedImage) -> None:
+        self.landed.emit(actor_id, None)
+
+    def _on_all_generated(self, actor_id: str, report: GenerationReport) -> None:
+        self.status_message.emit(report.summary(), 10_000)
+        self.landed.emit(actor_id, None)
+        actor = self._actor
+        actor_name = actor.actor_name if actor_id == actor.actor_id else f"actor {actor_id}"
+        self._dialogs.show_report(actor_name, report)
+
+    def _on_generation_failed(self, title: str, message: str) -> None:
+        self.status_message.emit(f"{title} failed", 8000)
+        self._dialogs.show_error(title, message)

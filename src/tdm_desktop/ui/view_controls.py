@@ -1,0 +1,80 @@
+"""The toolbar's view controls: the thumbnail size slider (kept in step with Ctrl+= / Ctrl+- /
+Ctrl+wheel on the grid) and the Good / Bad filter, both remembered in the settings."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QSettings
+from PySide6.QtWidgets import QComboBox, QSlider
+
+from tdm_desktop.ui.actions import DEFAULT_THUMB, FILTERS, MAX_THUMB, MIN_THUMB
+from tdm_desktop.ui.grid_model import FlagFilterProxy
+from tdm_desktop.ui.grid_selection import GridSelection
+from tdm_desktop.ui.grid_view import ThumbnailGridView
+
+SIZE_KEY = "grid/thumbnailSize"
+FILTER_KEY = "grid/flagFilter"
+
+
+def as_int(value: object, default: int) -> int:
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return default
+
+
+class ViewControls(QObject):
+    """Connects ``size_slider`` and ``flag_filter`` to ``grid`` / ``proxy``; changing the filter
+    keeps the current image when it is still shown, else the first one becomes current."""
+
+    def __init__(
+        self,
+        grid: ThumbnailGridView,
+        proxy: FlagFilterProxy,
+        selection: GridSelection,
+        size_slider: QSlider,
+        flag_filter: QComboBox,
+        settings: QSettings,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._grid = grid
+        self._proxy = proxy
+        self._selection = selection
+        self._slider = size_slider
+        self._filter = flag_filter
+        self._settings = settings
+        size_slider.valueChanged.connect(self._on_slider)
+        grid.thumbnail_size_changed.connect(self._on_grid_size)
+        flag_filter.currentIndexChanged.connect(self._on_filter)
+
+    def restore(self) -> None:
+        s = self._settings
+        size = max(MIN_THUMB, min(MAX_THUMB, as_int(s.value(SIZE_KEY), DEFAULT_THUMB)))
+        self._slider.setValue(size)
+        self._grid.set_thumbnail_size(size)
+        values = [value for _label, value in FILTERS]
+        wanted = str(s.value(FILTER_KEY, "all"))
+        self._filter.setCurrentIndex(values.index(wanted) if wanted in values else 0)
+
+    def save(self) -> None:
+        self._settings.setValue(SIZE_KEY, self._slider.value())
+        self._settings.setValue(FILTER_KEY, self._filter.currentData())
+
+    def _on_slider(self, value: int) -> None:
+        self._grid.set_thumbnail_size(value)
+        self._settings.setValue(SIZE_KEY, value)
+
+    def _on_grid_size(self, value: int) -> None:
+        if self._slider.value() != value:
+            blocked = self._slider.blockSignals(True)
+            self._slider.setValue(value)
+            self._slider.blockSignals(blocked)
+            self._settings.setValue(SIZE_KEY, value)
+
+    def _on_filter(self, _index: int) -> None:
+        value = self._filter.currentData()
+        keep = self._selection.current_filename()
+        self._proxy.set_flag_filter(value)
+        self._settings.setValue(FILTER_KEY, value)
+        if keep is None or not self._selection.select_filename(keep):
+            self._selection.make_current_row(0)
