@@ -42,7 +42,7 @@ from tdm_desktop.core.jsonfile import (
     remove_stale_temp_files,
 )
 from tdm_desktop.core.names import check_actor_name, check_filename, normalize_actor_id
-from tdm_desktop.core.timestamps import Clock, api_timestamp, manifest_now
+from tdm_desktop.core.timestamps import Clock, manifest_now, parse_timestamp
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ _FILE_NAME = re.compile(r"([0-9]{1,9})_manifest\.json")
 _DIGITS = re.compile(r"[0-9]{1,9}")
 _NAME_RULE = "letters, digits, '.', '_' and '-' only; no '/', '\\', '..'"
 _T = TypeVar("_T")
+_NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
 
 
 def size_mb(num_bytes: int) -> float:
@@ -85,7 +86,7 @@ class ManifestEntry:
             s3_url=item["s3_url"],
             size_mb=item["size_mb"],
             modified_date=item["modified_date"],
-            extra=MappingProxyType(extra),
+            extra=MappingProxyType(extra) if extra else _NO_EXTRA,
         )
 
 
@@ -307,7 +308,7 @@ def _size_problem(value: Any, key: str = "size_mb") -> str | None:
 
 def _timestamp_problem(value: Any, key: str = "modified_date") -> str | None:
     try:
-        api_timestamp(value)
+        parse_timestamp(value)
     except ValueError:
         return f'{key} must be a timestamp like "2025-10-17T15:57:00.000000", got {_shown(value)}'
     return None

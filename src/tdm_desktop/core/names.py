@@ -6,14 +6,14 @@ import re
 
 from tdm_desktop.core.errors import InvalidNameError
 
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 _ACTOR_ID = re.compile(r"[0-9]{1,9}")
 
 
 def _check(kind: str, name: object) -> str:
     if not isinstance(name, str) or not name:
         raise InvalidNameError(f"{kind} {name!r}: must be a non-empty string")
-    if not _NAME.fullmatch(name) or ".." in name:
+    if not NAME_PATTERN.fullmatch(name) or ".." in name:
         raise InvalidNameError(
             f"{kind} {name!r}: only letters, digits, '.', '_' and '-' are allowed "
             "(no '/', '\\', '..', spaces or control characters)"

@@ -71,6 +71,9 @@ def is_aws_endpoint(endpoint_url: str | None) -> bool:
     return bool(host and _AWS_ANY_HOST.fullmatch(host["host"].lower()))
 
 
+_PRINTABLE_ASCII = re.compile(r"[!-~]+")
+
+
 def parse_s3_url(url: object, endpoint_url: str | None = None) -> S3Location:
     """Return the bucket and key ``url`` names, or raise ``ForeignImageError`` saying why not.
 
@@ -100,7 +103,7 @@ def parse_s3_url(url: object, endpoint_url: str | None = None) -> S3Location:
 def _character_problem(text: str) -> str | None:
     if not text:
         return "empty URL"
-    if any(not ("!" <= ch <= "~") for ch in text):
+    if not _PRINTABLE_ASCII.fullmatch(text):
         return "whitespace, control or non-ASCII character in URL"
     if "\\" in text:
         return "backslash in URL"
