@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tdm_desktop import __version__
-from tdm_desktop.core.errors import BadInputError, TdmError
+from tdm_desktop.core.errors import BadInputError, TdmError, one_line
 
 DEFAULT_BUCKET = "story-boards-assets"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -369,5 +369,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except Exception as err:  # the edge: one line, never a traceback (-v logs it)
         log.debug("unexpected error", exc_info=True)
-        print(f"tdm-desktop: unexpected error: {type(err).__name__}: {err}", file=sys.stderr)
+        print(f"tdm-desktop: unexpected error: {one_line(err)}", file=sys.stderr)
         return EXIT_FAILED

@@ -77,3 +77,9 @@ class ObjectExistsError(S3Error):
 
 class GeneratorError(TdmError):
     """An image generator failed (server unreachable, bad answer, not an image...)."""
+
+
+def one_line(error: BaseException) -> str:
+    """What to show a person: a ``TdmError``'s own message, else the type and message, on one line."""
+    text = str(error) if isinstance(error, TdmError) else f"{type(error).__name__}: {error}"
+    return " ".join(text.split())

@@ -267,8 +267,6 @@ def build_toolbar(tb: QToolBar, a: WindowActions) -> tuple[QSlider, QComboBox]:
     tb.addActions([a.generate_single, a.generate_all])
     tb.addAction(a.delete_all)
     tb.addSeparator()
-    tb.addAction(a.refresh)
-    tb.addSeparator()
     tb.addWidget(QLabel(" Size "))
     size_slider = QSlider(Qt.Orientation.Horizontal)
     size_slider.setObjectName("gridSizeSlider")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QObject, QSettings, Signal, Slot
 
-from tdm_desktop.core.errors import TdmError
+from tdm_desktop.core.errors import TdmError, one_line
 from tdm_desktop.core.names import normalize_actor_id
 from tdm_desktop.ui.jobs import JobRunner
 from tdm_desktop.ui.watcher import ActorFileWatcher
@@ -54,11 +54,6 @@ class TrainingDataSource(Protocol):
     def load_actor(self, actor_id: str) -> ActorTrainingData: ...
     def manifest_path(self, actor_id: str) -> Path: ...
     def prompt_metadata_path(self, actor_name: str) -> Path: ...
-
-
-def one_line(error: BaseException) -> str:
-    text = str(error) if isinstance(error, TdmError) else f"{type(error).__name__}: {error}"
-    return " ".join(text.split())
 
 
 class ActorSession(QObject):

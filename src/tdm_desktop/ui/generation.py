@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tdm_desktop.core.errors import TdmError
+from tdm_desktop.core.errors import one_line
 from tdm_desktop.core.generation import GeneratedImage, GenerationReport, GenerationService
 from tdm_desktop.generators.base import GenerationRequest, GenerationResult, Generator
 from tdm_desktop.ui.jobs import JobRunner
@@ -231,11 +231,6 @@ class GenerationController(QObject):
         if busy != self._busy:
             self._busy = busy
             self.busy_changed.emit(busy)
-
-
-def one_line(error: BaseException) -> str:
-    text = str(error) if isinstance(error, TdmError) else f"{type(error).__name__}: {error}"
-    return " ".join(text.split())
 
 
 # -- the dialogs -------------------------------------------------------------------------------------

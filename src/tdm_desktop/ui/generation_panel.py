@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
-from tdm_desktop.core.errors import TdmError
+from tdm_desktop.core.errors import TdmError, one_line
 from tdm_desktop.ui.generation import (
     ALL_TITLE,
     SINGLE_TITLE,
@@ -23,7 +23,6 @@ from tdm_desktop.ui.generation import (
     generator_label,
     make_generator,
     message_box_dialogs,
-    one_line,
 )
 from tdm_desktop.ui.settings_dialog import load_settings
 
@@ -33,7 +32,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-GENERATION_TOOLTIP = "coming with the generation feature"
+GENERATION_TOOLTIP = "generation is not available in this window"
 
 Handler = Callable[[], None]
 
@@ -99,7 +98,7 @@ class GenerationPanel(QObject):
     # -- the actions -----------------------------------------------------------------------------
 
     def set_handlers(self, generate_single: Handler | None, generate_all: Handler | None) -> None:
-        """Wire ✨ / 🎨 to these callbacks (None: disabled, "coming with the generation feature")."""
+        """Wire ✨ / 🎨 to these callbacks (None: disabled)."""
         self._generate_single, self._generate_all = generate_single, generate_all
         self.update_actions()
 

@@ -46,7 +46,7 @@ from tdm_desktop.ui.preview_panel import PreviewPanel
 from tdm_desktop.ui.settings_dialog import AppSettings, SettingsDialog
 from tdm_desktop.ui.settings_panel import SettingsPanel
 from tdm_desktop.ui.status import ErrorBanner, ThumbnailStatus, add_status_labels, counts_text
-from tdm_desktop.ui.thumbnail_loader import ThumbnailLoader
+from tdm_desktop.ui.thumbnail_loader import ThumbnailLoader, presigned_url_source
 from tdm_desktop.ui.view_controls import ViewControls
 from tdm_desktop.ui.watcher import ActorFileWatcher
 
@@ -104,7 +104,10 @@ class MainWindow(QMainWindow):
             lambda: getattr(getattr(service, "store", None), "endpoint_url", None),
             parent=self,
         )
-        factory = loader_factory or (lambda fetch: ThumbnailLoader(fetch, parent=self))
+        url_for = presigned_url_source(getattr(service, "store", None))  # Qt GETs: no GIL
+        factory = loader_factory or (
+            lambda fetch: ThumbnailLoader(fetch, url_for=url_for, parent=self)
+        )
         self.loader = factory(self.thumbs.fetch_key)
         self.controller = CurationController(
             service,
@@ -435,7 +438,7 @@ class MainWindow(QMainWindow):
         generate_single: Callable[[], None] | None,
         generate_all: Callable[[], None] | None = None,
     ) -> None:
-        """Wire ✨ / 🎨 to these callbacks (None: disabled, "coming with the generation feature").
+        """Wire ✨ / 🎨 to these callbacks (None: disabled).
 
         The window wires its own (``generate_single`` / ``generate_all``); the actions are
         enabled while an actor is open and no generation runs.
