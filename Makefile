@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test test-unit test-integration lint format bench clean
+.PHONY: setup demo test test-unit test-integration lint format bench bench-generation clean
 
 setup: $(STAMP)
 
@@ -37,6 +37,9 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/grid_load.py
+
+bench-generation: $(STAMP)
+	$(BIN)/python benchmarks/generation.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache src/*.egg-info
