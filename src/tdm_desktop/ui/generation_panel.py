@@ -140,14 +140,23 @@ class GenerationPanel(QObject):
             return None
         return GenerationService(self._service.data_dir, self._service.store, generator)
 
-    def generate_single(self) -> None:
-        """✨: ask for a prompt, seed and negative prompt, then generate in the background."""
+    def _ready(self) -> tuple[str, str, GenerationService] | None:
+        """The open actor and a generation service for it, unless none is open, a generation
+        already runs, or the generator cannot be made (said in a dialog)."""
         actor_id, actor_name = self._actor.actor_id, self._actor.actor_name
-        if actor_id is None or self.generation.is_busy():
-            return
+        if actor_id is None or actor_name is None or self.generation.is_busy():
+            return None
         service = self._generation_service()
         if service is None:
+            return None
+        return actor_id, actor_name, service
+
+    def generate_single(self) -> None:
+        """✨: ask for a prompt, seed and negative prompt, then generate in the background."""
+        ready = self._ready()
+        if ready is None:
             return
+        actor_id, actor_name, service = ready
         try:
             prompts = service.actor_prompts(actor_id)
         except TdmError as err:  # the dialog still lets the curator write a prompt
@@ -178,12 +187,10 @@ class GenerationPanel(QObject):
 
     def generate_all(self) -> None:
         """🎨: confirm, then one image per prompt in the background with a progress dialog."""
-        actor_id, actor_name = self._actor.actor_id, self._actor.actor_name
-        if actor_id is None or self.generation.is_busy():
+        ready = self._ready()
+        if ready is None:
             return
-        service = self._generation_service()
-        if service is None:
-            return
+        actor_id, actor_name, service = ready
         try:
             prompts = service.actor_prompts(actor_id)
         except TdmError as err:
