@@ -41,7 +41,8 @@ def _global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
         "--data-dir",
         type=Path,
         default=default(None),
-        help="data dir holding actor_manifests/ and actors/ (default: $TDM_DATA_DIR or ./data)",
+        help="data dir holding actor_manifests/ and actors/ (default: $TDM_DATA_DIR or ./data; "
+        "demo keeps its own in your user data dir)",
     )
     parser.add_argument(
         "--bucket",
