@@ -10,6 +10,9 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 import pytest
 
+# The fake AUTOMATIC1111 server's fixture (``fake_a1111``), for the unit and integration tiers.
+pytest_plugins = ["tests.fake_a1111"]
+
 BUCKET = "story-boards-assets"
 FIXTURES = Path(__file__).parent / "fixtures"
 

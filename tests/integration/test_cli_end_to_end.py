@@ -23,6 +23,7 @@ from tdm_desktop.demo import DEMO_ACTORS
 from tdm_desktop.local_s3 import CREDENTIALS_FILENAME, choose_ports
 from tests.conftest import BUCKET
 from tests.factories import make_actor
+from tests.fake_a1111 import png_bytes
 from tests.integration.test_local_s3 import LineReader, alive
 
 REPO = Path(__file__).resolve().parents[2]
@@ -177,6 +178,40 @@ def test_generate_all_with_two_workers(env, data_dir, seaweed_store):
     assert sorted(metadata.generation(name)["prompt"] for name in new) == prompts
     for name in new:
         assert seaweed_store.get_bytes(PREFIX + name).startswith(JPEG_MAGIC)
+
+
+def test_generate_all_with_automatic1111_lands_the_others_and_names_the_failure(
+    env, data_dir, seaweed_store, fake_a1111
+):
+    """``generate 0042 --all --generator a1111`` against a fake web UI: img2img from the base
+    image, one prompt failing with a 500; the others land in S3 and the manifest, exit 1."""
+    make_actor(data_dir, seaweed_store, count=1)
+    base = data_dir / "actors" / ACTOR / "base_image" / f"{ACTOR}_base.png"
+    base.parent.mkdir(parents=True)
+    base.write_bytes(png_bytes((32, 32), "orange"))
+    prompts = ["front view, soft light", "profile view FAIL-ME", "three-quarter view, smiling"]
+    metadata_path = data_dir / "actors" / ACTOR / "prompt_metadata.json"
+    metadata_path.write_text(json.dumps({"actor_name": ACTOR, "prompts": prompts, "images": {}}))
+    fake_a1111.fail_marker = "FAIL-ME"
+
+    result = run_cli(
+        env | {"TDM_A1111_URL": fake_a1111.url}, data_dir, "generate", "0042", "--all",
+        "--generator", "a1111",
+    )  # fmt: skip
+
+    assert result.returncode == 1, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[-1] == "Generated 2 of 3 images (1 failed) with a1111"
+    failed = [line for line in lines if line.startswith("FAILED")]
+    assert len(failed) == 1 and "'profile view FAIL-ME'" in failed[0] and "500" in failed[0]
+    new = [f"{ACTOR}_1.jpg", f"{ACTOR}_2.jpg"]
+    assert in_s3(seaweed_store) == sorted(listed(data_dir)) == [f"{ACTOR}_0.jpg", *new]
+    for name in new:  # the PNG answers were re-encoded to JPEG before the upload
+        assert seaweed_store.get_bytes(PREFIX + name).startswith(JPEG_MAGIC)
+    assert {call["path"] for call in fake_a1111.calls} == {"/sdapi/v1/img2img"}
+    assert [call["body"]["prompt"] for call in fake_a1111.calls] == prompts
+    recorded = PromptMetadata.for_actor(data_dir, ACTOR)
+    assert sorted(recorded.generation(name)["generator"] for name in new) == ["a1111", "a1111"]
 
 
 def test_wrong_credentials_exit_1_with_one_line_and_change_nothing(
