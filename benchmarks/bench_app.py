@@ -8,6 +8,11 @@ the GUI event loop is, phase by phase:
 - ``scroll``: the vertical scroll bar driven from top to bottom, one step every 16 ms;
 - ``resize``: the size slider dragged 160 → 512 → 64 → 160 px, one step of 8 px every 16 ms.
 
+The loader is the window's own: thumbnails fetched with ``QNetworkAccessManager`` on presigned URLs
+(``--fetch qt``, what the window does on a custom endpoint) or with ``S3Store.get_bytes`` in the
+workers (``--fetch boto``); ``run_gui``'s gc tuning (``--no-gc-freeze`` to skip it); worker count
+from the CPUs (``--workers N`` to override).
+
 "Prefetch everything" sets ``grid_view.PREFETCH_SCREENS`` (the view's prefetch band, in screens)
 so large that the band covers the whole actor (the view has no other knob for it) during the load
 phase only; scroll and resize run with the view's default band.
@@ -16,6 +21,7 @@ phase only; scroll and resize run with the view's default band.
 from __future__ import annotations
 
 import argparse
+import gc
 import inspect
 import os
 import sys
@@ -33,10 +39,11 @@ from bench_common import emit, peak_rss_mb, percentile, store_from_env
 from bench_dataset import BENCH_ACTOR_ID, IDLE_ACTOR_ID, sample_key
 from tdm_desktop.core.training_data import TrainingDataService
 from tdm_desktop.ui import grid_view
+from tdm_desktop.ui.app import tune_gc
 from tdm_desktop.ui.grid_delegate import request_size
 from tdm_desktop.ui.grid_model import ImageGridModel
 from tdm_desktop.ui.main_window import MainWindow
-from tdm_desktop.ui.thumbnail_loader import ThumbnailLoader
+from tdm_desktop.ui.thumbnail_loader import ThumbnailLoader, presigned_url_source
 
 FRAME_MS = 16
 COMPRESSED_BUDGET = inspect.signature(ThumbnailLoader).parameters["compressed_budget_bytes"].default
@@ -89,6 +96,30 @@ class Heartbeat:
             "p99_ms": round(percentile(values, 99), 2),
             "max_ms": round(max(values, default=0.0), 2),
             "ticks": len(values),
+        }
+
+
+class GcPauses:
+    """Durations of the garbage collector's runs (ms), by generation."""
+
+    def __init__(self) -> None:
+        self._began = 0.0
+        self.pauses: list[tuple[int, float]] = []
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            self.pauses.append((info["generation"], (time.perf_counter() - self._began) * 1000))
+
+    def summary(self) -> dict[str, float]:
+        gen2 = [ms for gen, ms in self.pauses if gen == 2]
+        return {
+            "runs": len(self.pauses),
+            "max_ms": round(max((ms for _, ms in self.pauses), default=0.0), 2),
+            "gen2_runs": len(gen2),
+            "gen2_max_ms": round(max(gen2, default=0.0), 2),
         }
 
 
@@ -224,6 +255,15 @@ def main() -> None:
     parser.add_argument("--sample", type=int, required=True)
     parser.add_argument("--prefetch-all", action="store_true")
     parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument(
+        "--fetch",
+        choices=("qt", "boto"),
+        default="qt",
+        help="thumbnail GETs: qt = QNetworkAccessManager on presigned URLs (the window's default "
+        "on a custom endpoint); boto = S3Store.get_bytes in the workers",
+    )
+    parser.add_argument("--no-gc-freeze", action="store_true", help="skip run_gui's gc tuning")
+    parser.add_argument("--workers", type=int, help="thumbnail workers (default: CPU count)")
     args = parser.parse_args()
 
     app = QApplication([sys.argv[0]])
@@ -231,9 +271,12 @@ def main() -> None:
     service = TrainingDataService(args.data_dir, store)
 
     def loader_factory(fetch: Callable[[str], bytes]) -> ThumbnailLoader:
-        if args.sample >= args.images:
-            return ThumbnailLoader(fetch)
-        return ThumbnailLoader(lambda key: store.get_bytes(sample_key(key, args.sample)))
+        url_for = presigned_url_source(store) if args.fetch == "qt" else None
+        if args.sample < args.images:  # rows beyond the sample reuse its objects
+            fetch = lambda key: store.get_bytes(sample_key(key, args.sample))  # noqa: E731
+            if url_for is not None:
+                url_for = lambda key: store.presign_get(sample_key(key, args.sample))  # noqa: E731
+        return ThumbnailLoader(fetch, url_for=url_for, max_workers=args.workers)
 
     settings_dir = tempfile.TemporaryDirectory(prefix="tdm-bench-settings-")
     settings = QSettings(str(Path(settings_dir.name) / "settings.ini"), QSettings.Format.IniFormat)
@@ -246,6 +289,9 @@ def main() -> None:
     window.resize(1280, 800)
     window.show()
     wait_for(lambda: window.actor_id == IDLE_ACTOR_ID, 60, "opening the idle actor")
+    if not args.no_gc_freeze:
+        tune_gc()  # as run_gui does once the window is up
+    gc_pauses = GcPauses()
     size = request_size(window.grid.thumbnail_size(), window.grid.devicePixelRatioF())
     watch = LoadWatch(window, size)
     beat = Heartbeat()
@@ -317,6 +363,10 @@ def main() -> None:
             for phase in ("load", "scroll", "resize")
         },
         "full_repaint_ms": full_repaint_ms,
+        "fetch": "qt" if loader.uses_network() else "boto",
+        "workers": loader.worker_count(),
+        "gc_frozen": not args.no_gc_freeze,
+        "gc_pauses": gc_pauses.summary(),
         "scroll_steps": len(positions),
         "scroll_ms": round(scroll_s * 1000, 1),
         "resize_steps": len(values),

@@ -74,6 +74,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--limit-workers", default="4,8,16", help="thread counts tried (4,8,16)")
     parser.add_argument(
+        "--fetch",
+        choices=("qt", "boto"),
+        default="qt",
+        help="the app's thumbnail GETs: qt (QNetworkAccessManager, presigned; the default) or boto",
+    )
+    parser.add_argument("--no-gc-freeze", action="store_true", help="app: skip gc.freeze()")
+    parser.add_argument("--workers", type=int, help="app: thumbnail workers (default: CPUs)")
+    parser.add_argument(
         "--only", choices=("app", "limit", "browser"), help="run one measurement (profiling)"
     )
     parser.add_argument(
@@ -92,7 +100,19 @@ def run_phase(script: str, *options: str, py_spy: Path | None = None) -> dict[st
     argv = [sys.executable, str(HERE / script), *options]
     if py_spy is not None:
         spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-        argv = [spy, "record", "--format", "raw", "--rate", "250", "-o", str(py_spy), "--", *argv]
+        argv = [
+            spy,
+            "record",
+            "--format",
+            "raw",
+            "--rate",
+            "250",
+            *os.environ.get("TDM_BENCH_PY_SPY_FLAGS", "").split(),
+            "-o",
+            str(py_spy),
+            "--",
+            *argv,
+        ]
     log.info("running %s", " ".join(argv[1:]))
     done = subprocess.run(argv, stdout=subprocess.PIPE, text=True, check=False)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
@@ -221,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
                 *("--data-dir", str(layout.data_dir), "--images", str(args.images)),
                 *("--sample", str(args.sample)),
                 *(("--prefetch-all",) if prefetch_all else ()),
+                *("--fetch", args.fetch),
+                *(("--no-gc-freeze",) if args.no_gc_freeze else ()),
+                *(("--workers", str(args.workers)) if args.workers else ()),
                 py_spy=args.py_spy,
             )
     if limit is None or app is None:

@@ -6,7 +6,17 @@ import threading
 from dataclasses import dataclass
 
 import pytest
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QPoint, QPointF, Qt, Signal
+from PySide6.QtCore import (
+    QBuffer,
+    QByteArray,
+    QEvent,
+    QIODevice,
+    QObject,
+    QPoint,
+    QPointF,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QColor, QImage, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
@@ -279,3 +289,121 @@ def test_loader_on_real_fetch_stays_off_the_gui_thread_while_the_view_paints(qtb
         assert view.model().rowCount() == 30
     finally:
         loader.shutdown()
+
+
+class PaintCounter(QObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self.paints = 0
+
+    def eventFilter(self, _watched, event) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            self.paints += 1
+        return False
+
+
+def test_visible_arrivals_repaint_at_most_once_a_frame_and_prefetched_ones_never(qtbot):
+    loader = RecordingLoader()
+    images = [image(n) for n in range(400)]
+    view, _ = make_view(qtbot, images, loader)
+    qtbot.waitUntil(lambda: bool(loader.requests), timeout=3000)
+    visible, _, prefetch = loader.requests[-1]
+    counter = PaintCounter()
+    view.viewport().installEventFilter(counter)
+    qtbot.wait(50)
+    counter.paints = 0
+
+    for key in prefetch:  # off screen: nothing to repaint
+        loader.thumbnail_ready.emit(key)
+        QApplication.processEvents()
+    assert counter.paints == 0
+
+    for key in visible * 3:  # a burst of arrivals, each followed by an event-loop turn
+        loader.thumbnail_ready.emit(key)
+        QApplication.processEvents()
+    loader.thumbnail_failed.emit(visible[0], "forbidden")
+    QApplication.processEvents()
+    qtbot.waitUntil(lambda: counter.paints >= 2, timeout=2000)  # the first now, the rest batched
+    qtbot.wait(100)
+    assert len(visible) * 3 > 40
+    assert 2 <= counter.paints <= 6
+
+
+def test_size_changes_ask_for_thumbnails_once_the_size_settles(qtbot):
+    loader = RecordingLoader()
+    view, _ = make_view(qtbot, [image(n) for n in range(300)], loader)
+    qtbot.waitUntil(lambda: bool(loader.requests), timeout=3000)
+    loader.requests.clear()
+
+    for px in range(136, 257, 8):  # a slider drag: one step per event-loop turn
+        view.set_thumbnail_size(px)
+        view.verticalScrollBar().setValue(px)  # scrolling meanwhile does not ask either
+        QApplication.processEvents()
+    assert view.is_settling()
+    assert loader.requests == []
+
+    qtbot.waitUntil(lambda: bool(loader.requests), timeout=3000)
+    assert not view.is_settling()
+    assert {size for _, size, _ in loader.requests} == {256}
+
+
+def test_a_new_model_is_requested_before_the_first_paint(qtbot):
+    loader = RecordingLoader()
+    view, model = make_view(qtbot, [], loader)
+    qtbot.wait(20)
+    loader.requests.clear()
+    counter = PaintCounter()
+    view.viewport().installEventFilter(counter)
+    paints_when_asked: list[int] = []
+    loader.request = lambda *args: paints_when_asked.append(counter.paints)
+    images = [image(n) for n in range(50)]
+
+    model.set_images(images)
+    assert paints_when_asked == []  # not yet: slots still reacting to the reset run first
+    qtbot.waitUntil(lambda: counter.paints > 0, timeout=2000)
+
+    assert paints_when_asked[:1] == [0]  # asked before the grid was first painted
+
+
+class OneSizeLoader(RecordingLoader):
+    """Has ``pixmap`` cached at exactly ``size``; any other size gets it as a stand-in."""
+
+    def __init__(self, pixmap, size: int) -> None:
+        super().__init__()
+        self._pixmap, self._size = pixmap, size
+
+    def pixmap(self, key, size):
+        return self._pixmap
+
+    def is_cached(self, key, size):
+        return size == self._size
+
+
+def checkerboard(side: int):
+    from PySide6.QtGui import QPixmap
+
+    img = QImage(side, side, QImage.Format.Format_RGB32)
+    for y in range(side):
+        for x in range(side):
+            img.setPixelColor(x, y, QColor("#000000") if (x + y) % 2 else QColor("#ffffff"))
+    return QPixmap.fromImage(img)
+
+
+def test_an_exact_size_thumbnail_is_drawn_pixel_for_pixel_and_a_stand_in_is_scaled(qtbot):
+    board = checkerboard(96)
+    loader = OneSizeLoader(board, 96)
+    view, model = make_view(qtbot, [image(0), image(1)], loader, size=96, width=500, height=300)
+    view.setCurrentIndex(model.index(1, 0))
+    shot = view.viewport().grab().toImage()
+    rect = view.visualRect(model.index(0, 0))
+    below_badge = 40  # the good/bad badge covers the top-right corner
+    crop = shot.copy(rect.left() + 6, rect.top() + 6 + below_badge, 96, 96 - below_badge)
+    expected = board.toImage().copy(0, below_badge, 96, 96 - below_badge)
+    assert crop == expected.convertToFormat(crop.format())  # 1:1, on whole pixels
+
+    view.set_thumbnail_size(192)  # the 96 px one stands in, scaled up smoothly
+    qtbot.waitUntil(lambda: view.visualRect(model.index(0, 0)).width() > 192, timeout=2000)
+    shot = view.viewport().grab().toImage()
+    rect = view.visualRect(model.index(0, 0))
+    centre = shot.pixelColor(rect.left() + 6 + 96, rect.top() + 6 + 96)
+    assert 40 < centre.red() < 215  # blended, not a hard black or white checker pixel

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import threading
 import time
 
@@ -342,3 +345,192 @@ def test_thumbnails_of_a_real_actor_in_moto_s3(qtbot, make_loader, data_dir, sto
     for key in (keys[0], keys[1], keys[3]):
         assert (loader.pixmap(key, 32).width(), loader.pixmap(key, 32).height()) == (32, 24)
         assert loader.compressed_bytes(key) == store.get_bytes(key)
+
+
+# -- the network path: QNetworkAccessManager on (presigned) URLs -----------------------------------
+
+
+class TinyS3:
+    """An ``http.server`` on 127.0.0.1 answering GET /<key> like S3 would; counts requests."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        owner = self
+        self.objects: dict[str, bytes] = {}
+        self.status: dict[str, tuple[int, bytes]] = {}  # key -> (status, body)
+        self.hold: dict[str, threading.Event] = {}  # key -> released when set
+        self.paths: list[str] = []
+        self._lock = threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_args) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                key = self.path.lstrip("/").split("?", 1)[0]
+                with owner._lock:
+                    owner.paths.append(self.path)
+                gate = owner.hold.get(key)
+                if gate is not None:
+                    gate.wait(timeout=5)
+                status, body = owner.status.get(key, (200, owner.objects.get(key, b"")))
+                if key not in owner.objects and key not in owner.status:
+                    status, body = 404, b"<Error><Code>NoSuchKey</Code></Error>"
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                with contextlib.suppress(OSError):  # the client gave up (a timeout test)
+                    self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+        self.thread.start()
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def url_for(self, key: str) -> str:
+        return f"{self.base}/{key}?X-Amz-Signature=abc%2Fdef"
+
+    def count(self, key: str) -> int:
+        with self._lock:
+            return sum(1 for p in self.paths if p.lstrip("/").split("?", 1)[0] == key)
+
+    def close(self) -> None:
+        for gate in self.hold.values():
+            gate.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def tiny_s3():
+    server = TinyS3()
+    yield server
+    server.close()
+
+
+def never_fetch(key: str) -> bytes:
+    raise AssertionError(f"{key}: the network path must not call fetch")
+
+
+def test_network_path_loads_thumbnails_and_caches_the_bytes(qtbot, make_loader, tiny_s3):
+    tiny_s3.objects.update({"a.jpg": jpeg_bytes(600, 400), "b.jpg": JPEG})
+    loader = make_loader(never_fetch, url_for=tiny_s3.url_for)
+    assert loader.uses_network()
+
+    loader.request(["a.jpg", "b.jpg"], 64)
+    wait_all_ready(qtbot, loader, ["a.jpg", "b.jpg"], 64)
+
+    assert (loader.pixmap("a.jpg", 64).width(), loader.pixmap("a.jpg", 64).height()) == (64, 42)
+    assert loader.compressed_bytes("b.jpg") == JPEG
+    assert "/a.jpg?X-Amz-Signature=abc%2Fdef" in tiny_s3.paths  # the signed query, unchanged
+    loader.request(["a.jpg"], 128)  # a size change re-decodes from the cached bytes
+    wait_all_ready(qtbot, loader, ["a.jpg"], 128)
+    assert loader.pixmap("a.jpg", 128).width() == 128
+    assert tiny_s3.count("a.jpg") == 1
+
+
+def test_network_errors_map_to_a_curators_reason(qtbot, make_loader, tiny_s3):
+    import socket
+
+    tiny_s3.objects["ok.jpg"] = JPEG
+    tiny_s3.status["denied.jpg"] = (403, b"<Error><Code>AccessDenied</Code></Error>")
+    tiny_s3.status["plain403.jpg"] = (403, b"")
+    tiny_s3.status["text.jpg"] = (200, b"not an image")
+    tiny_s3.hold["slow.jpg"] = threading.Event()
+    with socket.socket() as probe:  # a port nobody listens on: connection refused
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+
+    def url_for(key: str) -> str:
+        if key == "refused.jpg":
+            return f"{closed}/{key}"
+        if key == "unsigned.jpg":
+            raise S3Error(key, "NoCredentials", "Unable to locate credentials")
+        return tiny_s3.url_for(key)
+
+    failed: dict[str, str] = {}
+    loader = make_loader(never_fetch, url_for=url_for, transfer_timeout_ms=300)
+    loader.thumbnail_failed.connect(failed.__setitem__)
+    keys = ["ok.jpg", "denied.jpg", "plain403.jpg", "gone.jpg", "text.jpg"]
+    keys += ["slow.jpg", "refused.jpg", "unsigned.jpg"]
+
+    loader.request(keys, 64)
+    wait_all_ready(qtbot, loader, keys, 64)
+
+    assert failed == {
+        "denied.jpg": "forbidden",
+        "plain403.jpg": "forbidden",
+        "gone.jpg": "missing",
+        "text.jpg": "not an image",
+        "slow.jpg": "timeout",
+        "refused.jpg": "unreachable",
+        "unsigned.jpg": "no credentials",
+    }
+    assert loader.pixmap("ok.jpg", 64) is not None
+
+
+def test_network_requests_are_bounded_deduped_and_screen_ordered(qtbot, make_loader, tiny_s3):
+    keys = [f"k{i}.jpg" for i in range(10)]
+    for key in keys:
+        tiny_s3.objects[key] = JPEG
+        tiny_s3.hold[key] = threading.Event()
+    loader = make_loader(never_fetch, url_for=tiny_s3.url_for, max_requests=3)
+
+    loader.request(keys, 64)
+    loader.request(keys, 96)  # the same keys at another size while fetching: no second GET
+    qtbot.waitUntil(lambda: len(tiny_s3.paths) == 3, timeout=5000)
+    qtbot.wait(50)
+    assert len(tiny_s3.paths) == 3  # never more than max_requests at once
+    loader.request(["k9.jpg", "k8.jpg"], 96)  # the screen moved: these first, the rest dropped
+    for gate in tiny_s3.hold.values():
+        gate.set()
+    wait_all_ready(qtbot, loader, ["k9.jpg", "k8.jpg"], 96)
+    qtbot.wait(50)
+
+    fetched = [p.lstrip("/").split("?", 1)[0] for p in tiny_s3.paths]
+    assert sorted(fetched[:3]) == ["k0.jpg", "k1.jpg", "k2.jpg"]
+    assert sorted(fetched[3:]) == ["k8.jpg", "k9.jpg"]
+    assert all(tiny_s3.count(k) <= 1 for k in keys)
+
+
+def test_clear_aborts_requests_and_drops_their_results(qtbot, make_loader, tiny_s3):
+    tiny_s3.objects["a.jpg"] = JPEG
+    tiny_s3.hold["a.jpg"] = threading.Event()
+    ready: list[str] = []
+    loader = make_loader(never_fetch, url_for=tiny_s3.url_for)
+    loader.thumbnail_ready.connect(ready.append)
+    loader.request(["a.jpg"], 64)
+    qtbot.waitUntil(lambda: tiny_s3.count("a.jpg") == 1, timeout=5000)
+
+    loader.clear()
+    tiny_s3.hold["a.jpg"].set()
+    qtbot.wait(100)
+
+    assert ready == [] and loader.pixmap("a.jpg", 64) is None and loader.error("a.jpg") is None
+
+
+def test_default_workers_follow_the_cpu_count(make_loader):
+    from PySide6.QtCore import QThread
+
+    loader = make_loader(FakeS3())
+    assert loader.worker_count() == max(1, QThread.idealThreadCount())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_workers_yield_the_cpu_to_the_gui_thread(qtbot, make_loader):
+    niceness: list[int] = []
+
+    def decode(data: bytes, size: int) -> QImage:
+        niceness.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return decode_thumbnail(data, size)
+
+    loader = make_loader(FakeS3(), decode=decode)
+    loader.request(["a", "b"], 64)
+    wait_all_ready(qtbot, loader, ["a", "b"], 64)
+
+    gui = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert niceness and min(niceness) >= 10 and min(niceness) > gui

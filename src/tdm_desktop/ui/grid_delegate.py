@@ -1,7 +1,13 @@
-"""Paints one thumbnail tile: image, filename, good/bad badge, loading and error states."""
+"""Paints one thumbnail tile: image, filename, good/bad badge, loading and error states.
+
+A thumbnail cached at the requested size is drawn 1:1 at integer coordinates (no scaling, no
+smoothing: the cheapest and sharpest draw); only a stand-in of another cached size (while the
+size slider moves) is smooth-scaled into the tile.
+"""
 
 from __future__ import annotations
 
+import functools
 from typing import Protocol
 
 from PySide6.QtCore import (
@@ -14,10 +20,10 @@ from PySide6.QtCore import (
     QSize,
     Qt,
 )
-from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPen, QPixmap
+from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPen, QPixmap, QStaticText
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from tdm_desktop.ui.grid_model import ImageGridModel
+from tdm_desktop.ui.grid_model import ImageGridModel, image_error, image_key
 
 PADDING = 6  # around the thumbnail, inside the tile
 TEXT_GAP = 4
@@ -31,6 +37,8 @@ class PixmapSource(Protocol):
     """What the delegate needs from a ThumbnailLoader."""
 
     def pixmap(self, key: str, size: int) -> QPixmap | None: ...
+
+    def is_cached(self, key: str, size: int) -> bool: ...
 
     def error(self, key: str) -> str | None: ...
 
@@ -51,6 +59,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
     def __init__(self, loader: PixmapSource, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._loader = loader
+        self._elided: dict[tuple[str, int], QStaticText] = {}  # (filename, width) -> text
 
     def sizeHint(
         self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
@@ -64,44 +73,66 @@ class ThumbnailDelegate(QStyledItemDelegate):
         index: QModelIndex | QPersistentModelIndex,
     ) -> None:
         px = _thumbnail_px(option)
-        tile = QRect(option.rect).adjusted(1, 1, -1, -1)
-        thumb = QRect(tile.left() + PADDING, tile.top() + PADDING, tile.width() - 2 * PADDING, px)
-        line = option.fontMetrics.height()
-        text = QRect(thumb.left(), thumb.bottom() + TEXT_GAP, thumb.width(), line)
-        good = index.data(ImageGridModel.GoodRole) is not False
-        key = index.data(ImageGridModel.KeyRole) or ""
-        foreign_error = index.data(ImageGridModel.ErrorRole)
+        rect = option.rect
+        tile = rect.adjusted(1, 1, -1, -1)
+        thumb = QRect(rect.left() + PADDING, rect.top() + PADDING, px, px)
+        text = QRect(thumb.left(), thumb.bottom() + TEXT_GAP, px, option.fontMetrics.height())
+        image = index.data(ImageGridModel.ImageRole)
+        if image is not None:  # one lookup for what the roles below would each fetch
+            good, key, foreign_error = image.good is not False, image_key(image), image_error(image)
+            filename = image.filename
+        else:
+            good = index.data(ImageGridModel.GoodRole) is not False
+            key = index.data(ImageGridModel.KeyRole) or ""
+            foreign_error = index.data(ImageGridModel.ErrorRole)
+            filename = str(index.data() or "")
         error = foreign_error or (self._loader.error(key) if key else None)
         dpr = option.widget.devicePixelRatioF() if option.widget is not None else 1.0
+        state = option.state
 
         painter.save()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         self._paint_background(painter, option, tile)
-        painter.setOpacity(1.0 if good else 0.45)
+        if not good:
+            painter.setOpacity(0.45)
         if error:
             self._paint_error(painter, option, thumb, error, retry=not foreign_error)
         else:
-            pixmap = self._loader.pixmap(key, request_size(px, dpr)) if key else None
+            size = request_size(px, dpr)
+            pixmap = self._loader.pixmap(key, size) if key else None
             if pixmap is None or pixmap.isNull():
                 self._paint_loading(painter, option, thumb)
-            else:
+            elif self._loader.is_cached(key, size):
+                painter.drawPixmap(_centred(pixmap.size(), thumb, dpr), pixmap)
+            else:  # a stand-in of another size: scale it, smoothly, into the tile
+                painter.setRenderHint(_SMOOTH)
                 painter.drawPixmap(_fit(pixmap.size(), thumb), pixmap, QRectF(pixmap.rect()))
-        self._paint_filename(painter, option, text, str(index.data() or ""), good)
-        painter.setOpacity(1.0)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)  # crisp frames
+                painter.setRenderHint(_SMOOTH, False)
+        self._paint_filename(painter, option, text, self._elide(option, filename, px), good)
         if not good:
-            painter.setPen(QPen(BAD_COLOR, 3))
-            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.setOpacity(1.0)
+            painter.setPen(_BAD_PEN)
+            painter.setBrush(_NO_BRUSH)
             painter.drawRect(tile.adjusted(1, 1, -2, -2))
-        if option.state & QStyle.StateFlag.State_HasFocus:
-            pen = QPen(option.palette.color(QPalette.ColorRole.Highlight), 2, Qt.PenStyle.DashLine)
+        if state & _HAS_FOCUS:
+            pen = QPen(option.palette.color(_HIGHLIGHT), 2, Qt.PenStyle.DashLine)
             painter.setPen(pen)
-            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.setBrush(_NO_BRUSH)
             painter.drawRect(tile.adjusted(3, 3, -4, -4))
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        self._paint_badge(painter, thumb, good)
+        self._paint_badge(painter, thumb, good, dpr)
         painter.restore()
+
+    def _elide(self, option: QStyleOptionViewItem, filename: str, width: int) -> QStaticText:
+        """The filename elided to ``width``, laid out once (cached per filename and width)."""
+        cache_key = (filename, width)
+        static = self._elided.get(cache_key)
+        if static is None:
+            if len(self._elided) > 20_000:
+                self._elided.clear()
+            elided = option.fontMetrics.elidedText(filename, Qt.TextElideMode.ElideMiddle, width)
+            static = QStaticText(elided)
+            static.setTextFormat(Qt.TextFormat.PlainText)
+            self._elided[cache_key] = static
+        return static
 
     # -- pieces ------------------------------------------------------------------------------------
 
@@ -130,35 +161,80 @@ class ThumbnailDelegate(QStyledItemDelegate):
 
     @staticmethod
     def _paint_filename(
-        painter: QPainter, option: QStyleOptionViewItem, rect: QRect, filename: str, good: bool
+        painter: QPainter, option: QStyleOptionViewItem, rect: QRect, text: QStaticText, good: bool
     ) -> None:
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
-        painter.setPen(option.palette.color(role))
-        font = QFont(option.font)
-        font.setStrikeOut(not good)
-        painter.setFont(font)
-        elided = option.fontMetrics.elidedText(filename, Qt.TextElideMode.ElideMiddle, rect.width())
-        painter.drawText(rect, int(Qt.AlignmentFlag.AlignCenter), elided)
+        selected = bool(option.state & _SELECTED)
+        painter.setPen(option.palette.color(_SELECTED_TEXT if selected else _TEXT))
+        painter.setFont(_struck_font(option.font) if not good else option.font)
+        width = text.size().width()
+        painter.drawStaticText(QPointF(rect.left() + (rect.width() - width) / 2, rect.top()), text)
 
     @staticmethod
-    def _paint_badge(painter: QPainter, thumb: QRect, good: bool) -> None:
+    def _paint_badge(painter: QPainter, thumb: QRect, good: bool, dpr: float) -> None:
         diameter = max(18, min(28, thumb.width() // 6))
-        circle = QRectF(thumb.right() - diameter - 3, thumb.top() + 3, diameter, diameter)
-        painter.setPen(QPen(QColor("white"), 1.5))
-        painter.setBrush(GOOD_COLOR if good else BAD_COLOR)
-        painter.drawEllipse(circle)
-        font = QFont()
-        font.setBold(True)
-        font.setPixelSize(int(diameter * 0.7))
-        painter.setFont(font)
-        painter.setPen(QColor("white"))
-        painter.drawText(circle, Qt.AlignmentFlag.AlignCenter, "✓" if good else "✗")
+        badge = _badge(diameter, good, dpr)
+        painter.drawPixmap(thumb.right() - diameter - 3, thumb.top() + 3, badge)
+
+
+@functools.cache
+def _badge(diameter: int, good: bool, dpr: float) -> QPixmap:
+    """The good/bad badge (a coloured disc with ✓ or ✗), drawn once per size."""
+    side = diameter + 2
+    pixmap = QPixmap(round(side * dpr), round(side * dpr))
+    pixmap.setDevicePixelRatio(dpr)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    circle = QRectF(1, 1, diameter, diameter)
+    painter.setPen(QPen(QColor("white"), 1.5))
+    painter.setBrush(GOOD_COLOR if good else BAD_COLOR)
+    painter.drawEllipse(circle)
+    painter.setFont(_badge_font(int(diameter * 0.7)))
+    painter.setPen(QColor("white"))
+    painter.drawText(circle, Qt.AlignmentFlag.AlignCenter, "✓" if good else "✗")
+    painter.end()
+    return pixmap
+
+
+@functools.cache
+def _badge_font(pixel_size: int) -> QFont:
+    font = QFont()
+    font.setBold(True)
+    font.setPixelSize(pixel_size)
+    return font
+
+
+def _struck_font(font: QFont) -> QFont:
+    key = font.key()
+    struck = _STRUCK_FONTS.get(key)
+    if struck is None:
+        struck = QFont(font)
+        struck.setStrikeOut(True)
+        _STRUCK_FONTS[key] = struck
+    return struck
+
+
+_STRUCK_FONTS: dict[str, QFont] = {}
+_SMOOTH = QPainter.RenderHint.SmoothPixmapTransform
+_BAD_PEN = QPen(BAD_COLOR, 3)
+_NO_BRUSH = Qt.BrushStyle.NoBrush
+_HAS_FOCUS = QStyle.StateFlag.State_HasFocus
+_SELECTED = QStyle.StateFlag.State_Selected
+_HIGHLIGHT = QPalette.ColorRole.Highlight
+_SELECTED_TEXT = QPalette.ColorRole.HighlightedText
+_TEXT = QPalette.ColorRole.Text
 
 
 def _thumbnail_px(option: QStyleOptionViewItem) -> int:
     size = option.decorationSize
     return max(16, size.width()) if size.isValid() else 128
+
+
+def _centred(source: QSize, box: QRect, dpr: float) -> QRect:
+    """Where a pixmap of ``source`` device pixels goes 1:1, centred in ``box`` on whole pixels."""
+    width, height = round(source.width() / dpr), round(source.height() / dpr)
+    left = box.left() + (box.width() - width) // 2
+    return QRect(left, box.top() + (box.height() - height) // 2, width, height)
 
 
 def _fit(source: QSize, box: QRect) -> QRectF:

@@ -1,10 +1,26 @@
-"""The thumbnail grid: a QListView in icon mode that asks the loader only for what is on screen."""
+"""The thumbnail grid: a QListView in icon mode that asks the loader only for what is on screen.
+
+Arrivals repaint the viewport only when the thumbnail is on screen, at most once per frame
+(``FRAME_MS``); prefetched ones paint nothing. While the size changes (slider drag, Ctrl+wheel)
+the delegate shows the nearest cached size scaled, and the loader is asked for the new size
+only once it has settled for ``SETTLE_MS``.
+"""
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from PySide6.QtCore import QAbstractItemModel, QPoint, QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QCoreApplication,
+    QEvent,
+    QPoint,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+    Slot,
+)
 from PySide6.QtGui import QKeyEvent, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
 
@@ -16,6 +32,9 @@ MAX_THUMBNAIL = 512
 ZOOM_STEPS = (64, 80, 96, 128, 160, 192, 224, 256, 320, 384, 448, 512)
 PREFETCH_SCREENS = 2
 SPACING = 4
+FRAME_MS = 16  # at most one repaint per frame for arriving thumbnails
+SETTLE_MS = 120  # a new thumbnail size is decoded once it has not changed for this long
+_REQUEST_EVENT = QEvent.Type(QEvent.registerEventType())
 
 
 class Loader(Protocol):
@@ -40,10 +59,21 @@ class ThumbnailGridView(QListView):
 
     thumbnail_size_changed = Signal(int)
 
-    def __init__(self, parent: QWidget | None = None, *, thumbnail_size: int = 160) -> None:
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        thumbnail_size: int = 160,
+        settle_ms: int = SETTLE_MS,
+        frame_ms: int = FRAME_MS,
+    ) -> None:
         super().__init__(parent)
         self._loader: Loader | None = None
         self._thumbnail = clamp_thumbnail(thumbnail_size)
+        self._visible_keys: set[str] = set()
+        self._repaint_due = False
+        self._last_request: tuple[int, int, int, int, int] | None = None  # what was asked last
+        self._request_posted = False
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setMovement(QListView.Movement.Static)
         self.setFlow(QListView.Flow.LeftToRight)
@@ -61,6 +91,14 @@ class ThumbnailGridView(QListView):
         self._request_timer.setSingleShot(True)
         self._request_timer.setInterval(0)
         self._request_timer.timeout.connect(self.request_visible)
+        self._settle_timer = QTimer(self)
+        self._settle_timer.setSingleShot(True)
+        self._settle_timer.setInterval(settle_ms)
+        self._settle_timer.timeout.connect(self.request_visible)
+        self._frame_timer = QTimer(self)  # running = a repaint happened less than a frame ago
+        self._frame_timer.setSingleShot(True)
+        self._frame_timer.setInterval(frame_ms)
+        self._frame_timer.timeout.connect(self._end_frame)
         self.verticalScrollBar().valueChanged.connect(self.schedule_request)
         self._apply_size()
 
@@ -72,6 +110,7 @@ class ThumbnailGridView(QListView):
             self._loader.thumbnail_ready.disconnect(self._on_thumbnail_ready)
             self._loader.thumbnail_failed.disconnect(self._on_thumbnail_failed)
         self._loader = loader
+        self._last_request = None
         loader.thumbnail_ready.connect(self._on_thumbnail_ready)
         loader.thumbnail_failed.connect(self._on_thumbnail_failed)
         if not isinstance(self.itemDelegate(), ThumbnailDelegate):
@@ -85,11 +124,14 @@ class ThumbnailGridView(QListView):
         old = self.model()
         if old is not None:
             for signal in self._model_signals(old):
-                signal.disconnect(self.schedule_request)
+                signal.disconnect(self._model_changed)
+        if old is not None:
+            old.modelReset.disconnect(self._request_now)
         super().setModel(model)
         if model is not None:
             for signal in self._model_signals(model):
-                signal.connect(self.schedule_request)
+                signal.connect(self._model_changed)
+            model.modelReset.connect(self._request_now)  # a new actor: visible rows first, now
         self.schedule_request()
 
     @staticmethod
@@ -100,6 +142,7 @@ class ThumbnailGridView(QListView):
             model.rowsRemoved,
             model.layoutChanged,
             model.rowsMoved,
+            model.dataChanged,
         ]
 
     # -- size -----------------------------------------------------------------------------------
@@ -118,7 +161,11 @@ class ThumbnailGridView(QListView):
         if current.isValid():
             self.scrollTo(current, QAbstractItemView.ScrollHint.EnsureVisible)
         self.thumbnail_size_changed.emit(px)
-        self.schedule_request()
+        self._settle_timer.start()  # stand-ins until the size settles, then one request
+
+    def is_settling(self) -> bool:
+        """True while a size change waits to settle before new thumbnails are requested."""
+        return self._settle_timer.isActive()
 
     @Slot()
     def zoom_in(self) -> None:
@@ -142,15 +189,50 @@ class ThumbnailGridView(QListView):
         self._request_timer.start()
 
     @Slot()
+    def _model_changed(self) -> None:
+        self._last_request = None  # rows may hold other images now: ask again
+        self.schedule_request()
+
+    @Slot()
+    def _request_now(self) -> None:
+        """A new model: ask as soon as the code filling it has returned, before timers run.
+
+        Not synchronously: slots still reacting to the same reset (the window telling the fetch
+        which keys are listed) must run first. A high-priority posted event is handled ahead of
+        the normal ones still queued (paint requests, queued signals) in most cases.
+        """
+        self._last_request = None
+        if not self._request_posted:
+            self._request_posted = True
+            QCoreApplication.postEvent(
+                self, QEvent(_REQUEST_EVENT), Qt.EventPriority.HighEventPriority.value
+            )
+
+    def customEvent(self, event: QEvent) -> None:
+        if event.type() != _REQUEST_EVENT:
+            super().customEvent(event)
+            return
+        self._request_posted = False
+        self._request_timer.stop()
+        self.request_visible()
+
+    @Slot()
     def request_visible(self) -> None:
         """Ask the loader for visible rows top-to-bottom, then a prefetch band around them."""
         model = self.model()
-        if self._loader is None or model is None:
+        if self._loader is None or model is None or self._settle_timer.isActive():
             return
         visible = self.visible_rows()
-        keys = [self._key(model, row) for row in visible]
-        prefetch = [self._key(model, row) for row in self._prefetch_rows(visible, model.rowCount())]
         size = request_size(self._thumbnail, self.devicePixelRatioF())
+        asked = (
+            (visible[0], visible[-1], model.rowCount(), size, PREFETCH_SCREENS) if visible else None
+        )
+        if asked is not None and asked == self._last_request:
+            return  # the same rows of an unchanged model: the loader has this queue already
+        self._last_request = asked
+        keys = [self._key(model, row) for row in visible]
+        self._visible_keys = set(keys)
+        prefetch = [self._key(model, row) for row in self._prefetch_rows(visible, model.rowCount())]
         self._loader.request([k for k in keys if k], size, [k for k in prefetch if k])
 
     def visible_rows(self) -> list[int]:
@@ -232,9 +314,26 @@ class ThumbnailGridView(QListView):
             self._loader.retry(failed)
 
     @Slot(str)
-    def _on_thumbnail_ready(self, _key: str) -> None:
-        self.viewport().update()
+    def _on_thumbnail_ready(self, key: str) -> None:
+        if key in self._visible_keys:
+            self._repaint_soon()
 
     @Slot(str, str)
-    def _on_thumbnail_failed(self, _key: str, _reason: str) -> None:
+    def _on_thumbnail_failed(self, key: str, _reason: str) -> None:
+        if key in self._visible_keys:
+            self._repaint_soon()
+
+    def _repaint_soon(self) -> None:
+        """Repaint now if the last arrival repaint was a frame ago, else once at the frame's end."""
+        if self._frame_timer.isActive():
+            self._repaint_due = True
+            return
         self.viewport().update()
+        self._frame_timer.start()
+
+    @Slot()
+    def _end_frame(self) -> None:
+        if self._repaint_due:
+            self._repaint_due = False
+            self.viewport().update()
+            self._frame_timer.start()

@@ -6,15 +6,27 @@ in-flight (key, size) work, and ``QImageReader.setScaledSize`` in the worker so 
 reduced scale. Workers hand a ``QImage`` back through a queued signal; only the GUI thread makes
 ``QPixmap``s. Two byte-bounded LRUs: decoded pixmaps, and the compressed bytes so that a size change
 re-decodes (still in a worker) without fetching again. No disk cache, no temp files.
+
+Two ways to fetch. With ``url_for`` (the window passes ``S3Store.presign_get``), the GET is a
+``QNetworkAccessManager`` request on a presigned URL: the HTTP work happens in Qt's C++ network
+thread without the GIL, so it neither stalls the GUI thread nor competes with it; at most
+``max_requests`` run at once and the bytes go to a worker for the decode (``QImageReader.read``
+releases the GIL too). Without it, ``fetch(key)`` (e.g. botocore's GET) runs in the workers; tests
+and other callers use that path. See docs/PERFORMANCE.md for the figures behind this choice.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import re
+import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtCore import (
     QBuffer,
@@ -24,11 +36,15 @@ from PySide6.QtCore import (
     QRunnable,
     QSize,
     Qt,
+    QThread,
     QThreadPool,
+    QTimer,
+    QUrl,
     Signal,
     Slot,
 )
 from PySide6.QtGui import QImage, QImageReader, QPixmap
+from PySide6.QtNetwork import QNetworkAccessManager, QNetworkReply, QNetworkRequest
 
 from tdm_desktop.core.errors import ForeignImageError, S3Error
 from tdm_desktop.ui.byte_lru import ByteLRU
@@ -39,6 +55,11 @@ MIB = 1024 * 1024
 
 Fetch = Callable[[str], bytes]
 Decode = Callable[[bytes, int], QImage]
+UrlFor = Callable[[str], str]
+
+MAX_REQUESTS = 6  # Qt opens at most 6 connections per host anyway
+PUMP_SLICE_S = 0.004  # starting work (signing a URL ~0.4 ms) yields to the event loop after this
+TRANSFER_TIMEOUT_MS = 30_000
 
 # S3 error codes (and the short words S3Store uses) in a curator's words.
 _REASONS = {
@@ -61,6 +82,55 @@ _REASONS = {
     "SignatureDoesNotMatch": "no credentials",
     "ExpiredToken": "no credentials",
 }
+
+
+_NET = QNetworkReply.NetworkError
+_UNREACHABLE = {
+    _NET.ConnectionRefusedError,
+    _NET.RemoteHostClosedError,
+    _NET.HostNotFoundError,
+    _NET.TemporaryNetworkFailureError,
+    _NET.NetworkSessionFailedError,
+    _NET.ProxyConnectionRefusedError,
+    _NET.ProxyNotFoundError,
+    _NET.UnknownNetworkError,
+}
+_HTTP_REASONS = {401: "no credentials", 403: "forbidden", 404: "missing", 410: "missing"}
+_S3_CODE = re.compile(rb"<Code>([A-Za-z0-9]+)</Code>")
+
+
+def default_workers() -> int:
+    """Decode workers: one per CPU (``QThread.idealThreadCount``), at least 1."""
+    return max(1, QThread.idealThreadCount())
+
+
+def presigned_url_source(store: Any) -> UrlFor | None:
+    """``store.presign_get`` when thumbnails should be fetched by Qt's network stack, else None.
+
+    That is when the store talks to a custom endpoint (the bundled local S3, SeaweedFS, MinIO).
+    On AWS (``endpoint_url`` None) the botocore ``fetch`` stays: the unit tests' moto only
+    intercepts botocore, and a Qt request would go out to the real AWS.
+    """
+    if store is None or getattr(store, "endpoint_url", None) is None:
+        return None
+    presign = getattr(store, "presign_get", None)
+    return presign if callable(presign) else None
+
+
+def reply_failure_reason(error: QNetworkReply.NetworkError, status: int | None, body: bytes) -> str:
+    """The curator's word for a failed thumbnail GET, from the S3 error code, HTTP status or error."""
+    match = _S3_CODE.search(body[:4096])
+    if match is not None and match.group(1).decode() in _REASONS:
+        return _REASONS[match.group(1).decode()]
+    if status in _HTTP_REASONS:
+        return _HTTP_REASONS[status]
+    if status is not None and status >= 400:
+        return f"HTTP {status}"
+    if error in (_NET.OperationCanceledError, _NET.TimeoutError):
+        return "timeout"  # our requests are only cancelled by their transfer timeout
+    if error in _UNREACHABLE:
+        return "unreachable"
+    return "failed"
 
 
 class NotAnImageError(Exception):
@@ -111,8 +181,33 @@ class _Result:
     size: int
     token: tuple[int, int]
     image: QImage | None
-    data: bytes | None  # the compressed bytes when this job fetched them
+    data: bytes | QByteArray | None  # the compressed bytes when this job fetched them
     error: str | None
+
+
+WORKER_NICENESS = 10
+_worker_state = threading.local()
+
+
+def _lower_thread_priority(niceness: int = WORKER_NICENESS) -> None:
+    """Make this worker thread yield the CPU to the GUI thread (Linux: per-thread nice).
+
+    On 2 cores, decodes, the S3 server and the GUI thread all want the CPU while a grid fills; at
+    equal priority the GUI thread waits its turn and the event loop stalls. Qt's own
+    ``QThread.setPriority`` does nothing for normal threads on Linux, so this uses setpriority on
+    the thread id. Once per thread; silently skipped where unsupported.
+    """
+    if getattr(_worker_state, "niced", False):
+        return
+    _worker_state.niced = True
+    if not hasattr(os, "setpriority") or not sys.platform.startswith("linux"):
+        return
+    try:
+        tid = threading.get_native_id()
+        current = os.getpriority(os.PRIO_PROCESS, tid)
+        os.setpriority(os.PRIO_PROCESS, tid, max(current, niceness))
+    except OSError as err:
+        log.debug("could not lower the thumbnail worker's priority: %s", err)
 
 
 class _ResultEmitter(QObject):
@@ -130,6 +225,8 @@ class _ThumbnailJob(QRunnable):
         fetch: Fetch | None,
         decode: Decode,
         emitter: _ResultEmitter,
+        *,
+        keep_bytes: bool = False,
     ) -> None:
         super().__init__()
         self.setAutoDelete(True)
@@ -137,10 +234,15 @@ class _ThumbnailJob(QRunnable):
         self._fetch = fetch
         self._decode = decode
         self._emitter = emitter
+        self._keep_bytes = keep_bytes  # the bytes were fetched for this job: cache them
 
     def run(self) -> None:
+        _lower_thread_priority()
         r = self._result
-        data, fetched, image, error = r.data, None, None, None
+        data, image, error = r.data, None, None
+        if isinstance(data, QByteArray):  # a network reply's body
+            data = data.data()
+        fetched = data if self._keep_bytes else None
         try:
             if data is None and self._fetch is not None:
                 data = fetched = self._fetch(r.key)
@@ -158,6 +260,10 @@ class ThumbnailLoader(QObject):
 
     ``fetch(key) -> bytes`` is the S3 GET (called from worker threads: it must be thread-safe, as a
     boto3 client is). ``decode(bytes, size) -> QImage`` defaults to :func:`decode_thumbnail`.
+    With ``url_for(key) -> URL`` (called on the GUI thread; e.g. ``S3Store.presign_get``), GETs go
+    through ``network`` (a ``QNetworkAccessManager``, made here if not given) instead of ``fetch``,
+    ``max_requests`` at a time, each aborted as "timeout" after ``transfer_timeout_ms`` without data.
+    ``max_workers`` defaults to :func:`default_workers` (one per CPU).
     """
 
     thumbnail_ready = Signal(str)
@@ -167,14 +273,22 @@ class ThumbnailLoader(QObject):
         self,
         fetch: Fetch,
         *,
-        max_workers: int = 8,
+        max_workers: int | None = None,
         pixmap_budget_bytes: int = 512 * MIB,
         compressed_budget_bytes: int = 128 * MIB,
         pool: QThreadPool | None = None,
         decode: Decode = decode_thumbnail,
+        url_for: UrlFor | None = None,
+        network: QNetworkAccessManager | None = None,
+        max_requests: int = MAX_REQUESTS,
+        transfer_timeout_ms: int = TRANSFER_TIMEOUT_MS,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        if max_workers is None:
+            max_workers = default_workers()
+        if max_requests < 1:
+            raise ValueError(f"thumbnail requests {max_requests}: must be at least 1")
         if max_workers < 1:
             raise ValueError(f"thumbnail workers {max_workers}: must be at least 1")
         self._fetch = fetch
@@ -188,6 +302,20 @@ class ThumbnailLoader(QObject):
         self._pool = pool
         self._emitter = _ResultEmitter(self)
         self._emitter.finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
+        self._url_for = url_for
+        self._max_requests = max_requests
+        self._transfer_timeout_ms = transfer_timeout_ms
+        self._network: QNetworkAccessManager | None = None
+        if url_for is not None:
+            self._network = network if network is not None else QNetworkAccessManager(self)
+            self._network.finished.connect(self._on_reply)
+        self._replies: dict[QNetworkReply, tuple[str, int, tuple[int, int]]] = {}
+        # Results arrive in bursts; they free slots, and one pump per event-loop turn refills
+        # them, a time slice at a time, so the GUI thread never works long in one go.
+        self._pump_timer = QTimer(self)
+        self._pump_timer.setSingleShot(True)
+        self._pump_timer.setInterval(0)
+        self._pump_timer.timeout.connect(self._pump)
 
         self._pixmaps: ByteLRU[tuple[str, int], QPixmap] = ByteLRU(
             pixmap_budget_bytes, pixmap_bytes, self._forget_size
@@ -279,6 +407,7 @@ class ThumbnailLoader(QObject):
         self._generation.clear()
         self._in_flight.clear()
         self._fetching.clear()
+        self._abort_requests()
 
     def set_pixmap_budget(self, budget_bytes: int) -> None:
         self._pixmaps.set_budget(budget_bytes)
@@ -298,14 +427,22 @@ class ThumbnailLoader(QObject):
         return self._compressed.total_bytes()
 
     def pending_count(self) -> int:
-        """Queued requests not yet handed to a worker."""
+        """Queued requests not yet handed to a worker or to the network."""
         return len(self._pending)
+
+    def worker_count(self) -> int:
+        return self._max_workers
+
+    def uses_network(self) -> bool:
+        """True when GETs go through QNetworkAccessManager on URLs from ``url_for``."""
+        return self._network is not None
 
     def shutdown(self) -> None:
         """Drop queued work and wait for running workers; nothing is delivered afterwards."""
         self._closed = True
         self._pending.clear()
         self._deferred.clear()
+        self._abort_requests()
         if self._owns_pool:
             self._pool.clear()
         self._pool.waitForDone()
@@ -331,27 +468,116 @@ class ThumbnailLoader(QObject):
         self._pump()
 
     def _pump(self) -> None:
-        while self._active < self._max_workers and self._pending and not self._closed:
-            key, size = self._pending.popleft()
+        """Hand queued work, in order, to free workers (decode, or fetch + decode) or requests.
+
+        Runs for at most ``PUMP_SLICE_S``, then continues in the next event-loop turn.
+        """
+        began = time.perf_counter()
+        while self._pending and not self._closed:
+            if time.perf_counter() - began > PUMP_SLICE_S:
+                self._pump_timer.start()
+                return
+            key, size = self._pending[0]
             if not self._needs_work(key, size):
+                self._pending.popleft()
                 continue
             with self._compressed_lock:
                 data = self._compressed.get(key)
             token = self._token(key)
             if data is None and self._fetching.get(key) == token:
+                self._pending.popleft()
                 self._deferred.setdefault(key, []).append(size)  # one GET per key at a time
                 continue
+            by_network = data is None and self._network is not None
+            if by_network and len(self._replies) >= self._max_requests:
+                return
+            if not by_network and self._active >= self._max_workers:
+                return
+            self._pending.popleft()
             if data is None:
                 self._fetching[key] = token
             self._in_flight[(key, size)] = token
-            self._active += 1
-            job = _ThumbnailJob(
-                _Result(key, size, token, None, data, None),
-                self._fetch if data is None else None,
-                self._decode,
-                self._emitter,
+            if by_network:
+                self._start_request(key, size, token)
+            else:
+                self._start_job(_Result(key, size, token, None, data, None), fetch=data is None)
+
+    def _pump_soon(self) -> None:
+        if not self._closed:
+            self._pump_timer.start()
+
+    def _start_job(self, result: _Result, *, fetch: bool, keep_bytes: bool = False) -> None:
+        self._active += 1
+        job = _ThumbnailJob(
+            result,
+            self._fetch if fetch else None,
+            self._decode,
+            self._emitter,
+            keep_bytes=keep_bytes,
+        )
+        self._pool.start(job)
+
+    # -- the network path -----------------------------------------------------------------------
+
+    def _start_request(self, key: str, size: int, token: tuple[int, int]) -> None:
+        assert self._network is not None and self._url_for is not None
+        try:
+            url = self._url_for(key)
+        except Exception as err:  # e.g. S3Error(NoCredentials) while signing
+            self._fail_request(key, size, token, failure_reason(err), err, pump=False)
+            return
+        request = QNetworkRequest(QUrl.fromEncoded(url.encode()))
+        request.setTransferTimeout(self._transfer_timeout_ms)
+        reply = self._network.get(request)
+        self._replies[reply] = (key, size, token)
+
+    @Slot(QNetworkReply)
+    def _on_reply(self, reply: QNetworkReply) -> None:
+        entry = self._replies.pop(reply, None)
+        if entry is None:  # not ours (a shared manager), or aborted by clear()/shutdown()
+            return
+        reply.deleteLater()
+        if self._closed:
+            return
+        key, size, token = entry
+        error = reply.error()
+        status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute)
+        body = reply.readAll()  # a QByteArray: the copy to bytes happens in the worker
+        if error == _NET.NoError and (status is None or 200 <= int(status) < 300):
+            self._start_job(
+                _Result(key, size, token, None, body, None), fetch=False, keep_bytes=True
             )
-            self._pool.start(job)
+            self._pump_soon()
+            return
+        code = int(status) if status is not None else None
+        reason = reply_failure_reason(error, code, body.data())
+        self._fail_request(key, size, token, reason, reply.errorString())
+
+    def _fail_request(
+        self,
+        key: str,
+        size: int,
+        token: tuple[int, int],
+        reason: str,
+        detail: object,
+        *,
+        pump: bool = True,
+    ) -> None:
+        log.info("thumbnail %s failed: %s (%s)", key, reason, detail)
+        if self._in_flight.get((key, size)) == token:
+            del self._in_flight[(key, size)]
+        if self._fetching.get(key) == token:
+            del self._fetching[key]
+        if token == self._token(key):
+            self._deliver(_Result(key, size, token, None, None, reason))
+        if pump:
+            self._pump_soon()
+
+    def _abort_requests(self) -> None:
+        replies, self._replies = list(self._replies), {}
+        for reply in replies:
+            reply.abort()
+            reply.deleteLater()
 
     @Slot(object)
     def _on_finished(self, result: _Result) -> None:
@@ -366,7 +592,7 @@ class ThumbnailLoader(QObject):
             del self._fetching[key]
         if current:
             self._deliver(result)
-        self._pump()
+        self._pump_soon()
 
     def _deliver(self, result: _Result) -> None:
         key, size = result.key, result.size
