@@ -3,7 +3,7 @@ Ctrl+wheel on the grid) and the Good / Bad filter, both remembered in the settin
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QSettings
+from PySide6.QtCore import QObject, QSettings, QTimer
 from PySide6.QtWidgets import QComboBox, QSlider
 
 from tdm_desktop.ui.actions import DEFAULT_THUMB, FILTERS, MAX_THUMB, MIN_THUMB
@@ -12,6 +12,9 @@ from tdm_desktop.ui.grid_selection import GridSelection
 from tdm_desktop.ui.grid_view import ThumbnailGridView
 
 SIZE_KEY = "grid/thumbnailSize"
+# A slider drag changes the size dozens of times a second; each QSettings write is followed by a
+# sync to disk, so the size is written once it has been still this long (and on close).
+SAVE_SIZE_AFTER_MS = 500
 FILTER_KEY = "grid/flagFilter"
 
 
@@ -43,6 +46,10 @@ class ViewControls(QObject):
         self._slider = size_slider
         self._filter = flag_filter
         self._settings = settings
+        self._save_size = QTimer(self, singleShot=True, interval=SAVE_SIZE_AFTER_MS)
+        self._save_size.timeout.connect(
+            lambda: self._settings.setValue(SIZE_KEY, self._slider.value())
+        )
         size_slider.valueChanged.connect(self._on_slider)
         grid.thumbnail_size_changed.connect(self._on_grid_size)
         flag_filter.currentIndexChanged.connect(self._on_filter)
@@ -57,19 +64,20 @@ class ViewControls(QObject):
         self._filter.setCurrentIndex(values.index(wanted) if wanted in values else 0)
 
     def save(self) -> None:
+        self._save_size.stop()
         self._settings.setValue(SIZE_KEY, self._slider.value())
         self._settings.setValue(FILTER_KEY, self._filter.currentData())
 
     def _on_slider(self, value: int) -> None:
         self._grid.set_thumbnail_size(value)
-        self._settings.setValue(SIZE_KEY, value)
+        self._save_size.start()
 
     def _on_grid_size(self, value: int) -> None:
         if self._slider.value() != value:
             blocked = self._slider.blockSignals(True)
             self._slider.setValue(value)
             self._slider.blockSignals(blocked)
-            self._settings.setValue(SIZE_KEY, value)
+            self._save_size.start()
 
     def _on_filter(self, _index: int) -> None:
         value = self._filter.currentData()
