@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 import threading
@@ -471,6 +472,21 @@ def test_network_errors_map_to_a_curators_reason(qtbot, make_loader, tiny_s3):
         "unsigned.jpg": "no credentials",
     }
     assert loader.pixmap("ok.jpg", 64) is not None
+
+
+def test_a_presigned_urls_signature_never_reaches_the_log(qtbot, make_loader, tiny_s3, caplog):
+    caplog.set_level(logging.DEBUG, logger="tdm_desktop")
+    query = "?X-Amz-Credential=TDMKEY%2F20261124&X-Amz-Signature=deadbeefcafe"
+    failed: dict[str, str] = {}
+    loader = make_loader(never_fetch, url_for=lambda key: tiny_s3.url_for(key) + query)
+    loader.thumbnail_failed.connect(failed.__setitem__)
+
+    loader.request(["gone.jpg"], 64)
+    qtbot.waitUntil(lambda: "gone.jpg" in failed, timeout=5000)
+
+    assert failed["gone.jpg"] == "missing"
+    assert "gone.jpg" in caplog.text
+    assert "deadbeefcafe" not in caplog.text and "TDMKEY" not in caplog.text
 
 
 def test_network_requests_are_bounded_deduped_and_screen_ordered(qtbot, make_loader, tiny_s3):

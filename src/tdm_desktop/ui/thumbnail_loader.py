@@ -117,6 +117,15 @@ def presigned_url_source(store: Any) -> UrlFor | None:
     return presign if callable(presign) else None
 
 
+_QUERY = re.compile(r"\?[^\s]*")
+
+
+def without_query(message: str) -> str:
+    """``message`` without URL query strings: a presigned URL's query is a bearer credential
+    (X-Amz-Credential, X-Amz-Signature), never logged nor shown."""
+    return _QUERY.sub("?…", message)
+
+
 def reply_failure_reason(error: QNetworkReply.NetworkError, status: int | None, body: bytes) -> str:
     """The curator's word for a failed thumbnail GET, from the S3 error code, HTTP status or error."""
     match = _S3_CODE.search(body[:4096])
@@ -551,7 +560,7 @@ class ThumbnailLoader(QObject):
             return
         code = int(status) if status is not None else None
         reason = reply_failure_reason(error, code, body.data())
-        self._fail_request(key, size, token, reason, reply.errorString())
+        self._fail_request(key, size, token, reason, without_query(reply.errorString()))
 
     def _fail_request(
         self,
