@@ -163,6 +163,8 @@ def make_store(args: argparse.Namespace, **client_options):
         )
     except botocore.exceptions.ProfileNotFound as err:
         raise BadInputError(f"AWS profile {err.kwargs.get('profile')!r} not found") from None
+    except ValueError as err:  # e.g. "Invalid endpoint: foo" from --endpoint-url or the env
+        raise BadInputError(f"S3 endpoint: {err} (expected e.g. http://127.0.0.1:8333)") from None
     return S3Store(client, bucket_of(args))
 
 
@@ -287,7 +289,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         print(
             f"generated {image.filename} ({image.size_mb} MB, seed {image.seed}) -> {image.s3_url}"
         )
-        return EXIT_OK
+        return _report_unrecorded([image])
     prompts = generation.actor_prompts(args.actor_id)
 
     def progress(done, failed, total, last):
@@ -304,7 +306,17 @@ def cmd_generate(args: argparse.Namespace) -> int:
     for prompt, message in report.failed:
         print(f"FAILED   {prompt!r}: {message}")
     print(f"{report.summary()} with {generator.name}")
-    return EXIT_FAILED if report.failed else EXIT_OK
+    unrecorded = _report_unrecorded(report.generated)
+    return EXIT_FAILED if report.failed else unrecorded
+
+
+def _report_unrecorded(images) -> int:
+    """An image in S3 and the manifest whose prompt and seed could not be recorded is a partial
+    failure: say which, exit 1."""
+    missing = [image for image in images if image.metadata_error]
+    for image in missing:
+        print(f"NOT RECORDED {image.filename}: prompt metadata: {image.metadata_error}")
+    return EXIT_FAILED if missing else EXIT_OK
 
 
 def cmd_local_s3(args: argparse.Namespace) -> int:

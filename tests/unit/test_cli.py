@@ -205,3 +205,27 @@ def test_output_piped_into_a_reader_that_leaves_is_not_an_error(tmp_path):
     )
     assert result.stdout == "{"
     assert "Error" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_malformed_endpoint_is_bad_input(run):
+    code, _out, err = run("--endpoint-url", "foo", "training-data", "42")
+    assert code == 2
+    assert error_lines(err) == [
+        "tdm-desktop: error: S3 endpoint: Invalid endpoint: foo (expected e.g. http://127.0.0.1:8333)"
+    ]
+
+
+def test_generate_says_when_the_prompt_could_not_be_recorded(run, data_dir, store):
+    make_actor(data_dir, store, count=1)
+    metadata = data_dir / "actors" / ACTOR / "prompt_metadata.json"
+    metadata.parent.mkdir(parents=True, exist_ok=True)
+    metadata.write_text('{"actor_name": "0042_european_30_male", "images": []}')
+
+    code, out, _err = run("generate", "42", "--prompt", "front view", "--generator", "placeholder")
+
+    new = f"{ACTOR}_1.jpg"
+    assert code == 1
+    assert f"NOT RECORDED {new}: prompt metadata:" in out and "prompt_metadata.json" in out
+    assert listed(data_dir) == [f"{ACTOR}_0.jpg", new]  # the image itself landed
+    assert store.get_bytes(store.key_for(ACTOR, new)).startswith(b"\xff\xd8")
+    assert metadata.read_text() == '{"actor_name": "0042_european_30_male", "images": []}'
