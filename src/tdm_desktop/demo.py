@@ -173,7 +173,7 @@ def run_demo(
             secret_key=server.secret_key,
             region="us-east-1",
         )
-        store = S3Store(client, bucket)
+        store = S3Store(client, bucket, aws_style_urls=True)
         print(f"Local S3 at {server.endpoint_url} (data in {config.data_dir})", flush=True)
         uploaded = seed_demo(data_dir, store, get_generator("placeholder"))
         print(f"Demo data dir: {data_dir} ({uploaded} new images uploaded)", flush=True)

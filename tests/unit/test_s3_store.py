@@ -156,6 +156,17 @@ def test_urls_on_a_custom_endpoint(aws_env):
     assert store.locate(store.aws_url_for(k), ACTOR) == S3Location(BUCKET, k)
 
 
+def test_the_demo_records_production_style_urls_on_its_local_endpoint(aws_env):
+    client = make_s3_client(endpoint_url="http://127.0.0.1:8333")
+    store = S3Store(client, BUCKET, aws_style_urls=True)
+    k = key(3)
+    assert store.endpoint_url == "http://127.0.0.1:8333"  # still fetched from the local S3
+    assert store.url_for(k) == f"https://{BUCKET}.s3.amazonaws.com/{k}"
+    # on another port next time, the recorded URL still belongs to the actor
+    moved = S3Store(make_s3_client(endpoint_url="http://127.0.0.1:18333"), BUCKET)
+    assert moved.locate(store.url_for(k), ACTOR) == S3Location(BUCKET, k)
+
+
 @pytest.mark.parametrize(
     ("url", "reason"),
     [

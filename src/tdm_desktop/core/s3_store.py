@@ -123,6 +123,7 @@ class S3Store:
         *,
         sleep: Callable[[float], None] = time.sleep,
         conflict_retries: int = CONFLICT_RETRIES,
+        aws_style_urls: bool = False,
     ) -> None:
         if not is_valid_bucket_name(bucket):
             raise InvalidNameError(f"bucket {bucket!r}: not a valid S3 bucket name")
@@ -131,6 +132,9 @@ class S3Store:
         self._sleep = sleep
         self._conflict_retries = conflict_retries
         self._prefixes: dict[str, str] = {}
+        # The demo records production-style URLs even on its local endpoint (CONTRACT §8), so its
+        # manifests stay valid whatever port the local S3 gets next time.
+        self._aws_style_urls = aws_style_urls
         endpoint = client.meta.endpoint_url
         self._endpoint_url = None if is_aws_endpoint(endpoint) else endpoint.rstrip("/")
 
@@ -150,8 +154,9 @@ class S3Store:
         return f"{self._actor_prefix(actor_name)}{check_filename(filename)}"
 
     def url_for(self, key: str) -> str:
-        """The URL a manifest records: virtual-hosted on AWS, path style on a custom endpoint."""
-        if self._endpoint_url is None:
+        """The URL a manifest records: virtual-hosted on AWS, path style on a custom endpoint
+        (virtual-hosted there too with ``aws_style_urls``)."""
+        if self._endpoint_url is None or self._aws_style_urls:
             return self.aws_url_for(key)
         return f"{self._endpoint_url}/{self._bucket}/{key}"
 
