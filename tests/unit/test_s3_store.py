@@ -375,13 +375,14 @@ def conflict(stub: Stubber) -> None:
 
 def test_put_new_retries_409_conflicts_with_backoff(offline_client):
     sleeps: list[float] = []
-    store = S3Store(offline_client, BUCKET, sleep=sleeps.append)
+    store = S3Store(offline_client, BUCKET, sleep=sleeps.append, new_upload_id=lambda: "u1")
     params = {
         "Bucket": BUCKET,
         "Key": key(0),
         "Body": b"img",
         "ContentType": "image/jpeg",
         "IfNoneMatch": "*",
+        "Metadata": {"tdm-upload-id": "u1"},
     }
     with Stubber(offline_client) as stub:
         conflict(stub)
@@ -390,6 +391,38 @@ def test_put_new_retries_409_conflicts_with_backoff(offline_client):
         store.put_new(key(0), b"img", "image/jpeg")
         stub.assert_no_pending_responses()
     assert len(sleeps) == 2 and sleeps[1] > sleeps[0] > 0
+
+
+def test_a_retried_put_that_meets_its_own_upload_succeeds(offline_client):
+    """botocore retried a PUT whose answer was lost although S3 stored it: the retry's 412 finds
+    this upload's own id, so it is not a collision (no orphan, no next number)."""
+    store = S3Store(offline_client, BUCKET, new_upload_id=lambda: "mine")
+    with Stubber(offline_client) as stub:
+        stub.add_client_error("put_object", "PreconditionFailed", http_status_code=412)
+        stub.add_response(
+            "head_object",
+            {"Metadata": {"tdm-upload-id": "mine"}},
+            {"Bucket": BUCKET, "Key": key(0)},
+        )
+        store.put_new(key(0), b"img", "image/jpeg")
+        stub.assert_no_pending_responses()
+
+
+def test_a_412_on_someone_elses_object_is_a_collision(offline_client):
+    store = S3Store(offline_client, BUCKET, new_upload_id=lambda: "mine")
+    with Stubber(offline_client) as stub:
+        stub.add_client_error("put_object", "PreconditionFailed", http_status_code=412)
+        stub.add_response("head_object", {"Metadata": {"tdm-upload-id": "theirs"}})
+        with pytest.raises(ObjectExistsError):
+            store.put_new(key(0), b"img", "image/jpeg")
+
+
+def test_objects_carry_their_upload_id(store, s3_client):
+    store.put_new(key(0), b"img", "image/jpeg")
+    head = s3_client.head_object(Bucket=BUCKET, Key=key(0))
+    assert len(head["Metadata"]["tdm-upload-id"]) == 32
+    with pytest.raises(ObjectExistsError):  # a second writer is still refused
+        store.put_new(key(0), b"other", "image/jpeg")
 
 
 def test_put_new_gives_up_after_repeated_409(offline_client):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 
 TRAINING_DATA_PREFIX = "system_actors/training_data"
 DELETE_CHUNK = 1000  # DeleteObjects accepts at most 1000 keys per request
+UPLOAD_ID = "tdm-upload-id"  # x-amz-meta-tdm-upload-id on every object this app writes
 CONFLICT_RETRIES = 4  # extra attempts after a 409 ConditionalRequestConflict
 
 _T = TypeVar("_T")
@@ -124,6 +126,7 @@ class S3Store:
         sleep: Callable[[float], None] = time.sleep,
         conflict_retries: int = CONFLICT_RETRIES,
         aws_style_urls: bool = False,
+        new_upload_id: Callable[[], str] = lambda: uuid.uuid4().hex,
     ) -> None:
         if not is_valid_bucket_name(bucket):
             raise InvalidNameError(f"bucket {bucket!r}: not a valid S3 bucket name")
@@ -135,6 +138,7 @@ class S3Store:
         # The demo records production-style URLs even on its local endpoint (CONTRACT §8), so its
         # manifests stay valid whatever port the local S3 gets next time.
         self._aws_style_urls = aws_style_urls
+        self._new_upload_id = new_upload_id
         endpoint = client.meta.endpoint_url
         self._endpoint_url = None if is_aws_endpoint(endpoint) else endpoint.rstrip("/")
 
@@ -225,7 +229,13 @@ class S3Store:
         return int(response["ContentLength"])
 
     def put_new(self, key: str, data: bytes, content_type: str) -> None:
-        """Create the object; never overwrite. An existing object raises ``ObjectExistsError``."""
+        """Create the object; never overwrite. An existing object raises ``ObjectExistsError``.
+
+        Each upload carries a random id in its metadata: when botocore retries a PUT whose answer
+        was lost although S3 stored it, the retry's 412 finds our own id, and that is success
+        (not a collision that would leave the first upload orphaned).
+        """
+        upload_id = self._new_upload_id()
         for attempt in range(self._conflict_retries + 1):
             try:
                 self._client.put_object(
@@ -234,25 +244,36 @@ class S3Store:
                     Body=data,
                     ContentType=content_type,
                     IfNoneMatch="*",
+                    Metadata={UPLOAD_ID: upload_id},
                 )
             except bce.ClientError as err:
                 code = _client_error_code(err)
-                if code == "PreconditionFailed":
-                    raise ObjectExistsError(
-                        key, code, f"an object already exists at s3://{self._bucket}/{key}"
-                    ) from None
                 if code == "ConditionalRequestConflict" and attempt < self._conflict_retries:
                     delay = 0.2 * 2**attempt
                     log.debug("409 on s3://%s/%s, retry in %.1f s", self._bucket, key, delay)
                     self._sleep(delay)
                     continue
-                raise _s3_error(key, err) from None
+                if code != "PreconditionFailed":
+                    raise _s3_error(key, err) from None
+                if not self._uploaded_by(key, upload_id):
+                    raise ObjectExistsError(
+                        key, code, f"an object already exists at s3://{self._bucket}/{key}"
+                    ) from None
+                log.debug("s3://%s/%s: a retried PUT met its own upload", self._bucket, key)
             except bce.BotoCoreError as err:
                 raise _s3_error(key, err) from None
             log.info(
                 "[S3-ONLY] Uploaded s3://%s/%s (%.2f MB)", self._bucket, key, size_mb(len(data))
             )
             return
+
+    def _uploaded_by(self, key: str, upload_id: str) -> bool:
+        """Whether the object at ``key`` is the one this upload (``upload_id``) stored."""
+        try:
+            head = self._client.head_object(Bucket=self._bucket, Key=key)
+        except (bce.ClientError, bce.BotoCoreError):
+            return False
+        return head.get("Metadata", {}).get(UPLOAD_ID) == upload_id
 
     def delete_keys(self, keys: Iterable[str]) -> DeleteReport:
         """Delete with DeleteObjects, ≤1000 keys a request; a failed request does not stop the rest.
