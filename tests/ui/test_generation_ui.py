@@ -168,6 +168,20 @@ def click_ok(dialog) -> None:
     dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
 
 
+def open_single_dialog(qtbot, window):
+    """✨ reads the prompts and the base image in the background, then opens its dialog."""
+    action(window, "actionGenerateSingle").trigger()
+    qtbot.waitUntil(lambda: window.generate_single_dialog is not None, timeout=5000)
+    return window.generate_single_dialog
+
+
+def start_generate_all(qtbot, window, gen_dialogs):
+    """🎨 reads the prompts in the background, then asks (``gen_dialogs`` answers)."""
+    asked = len(gen_dialogs.questions)
+    action(window, "actionGenerateAll").trigger()
+    qtbot.waitUntil(lambda: len(gen_dialogs.questions) > asked, timeout=5000)
+
+
 # -- ✨ -------------------------------------------------------------------------------------------
 
 
@@ -175,8 +189,7 @@ def test_generate_single_uploads_records_and_shows_the_new_image(
     qtbot, gen_window, store, data_dir, fake
 ):
     window = gen_window
-    action(window, "actionGenerateSingle").trigger()
-    dialog = window.generate_single_dialog
+    dialog = open_single_dialog(qtbot, window)
     assert dialog is not None and dialog.isVisible()
     assert [dialog.prompt_combo.itemText(i) for i in range(dialog.prompt_combo.count())] == PROMPTS
     assert dialog.generator_label.text() == "fake"
@@ -220,8 +233,7 @@ def test_generate_single_error_is_one_line_and_leaves_nothing(
     window = gen_window
     fake.fail = {PROMPTS[1]}
     before = s3_names(store)
-    action(window, "actionGenerateSingle").trigger()
-    dialog = window.generate_single_dialog
+    dialog = open_single_dialog(qtbot, window)
     dialog.prompt_combo.setCurrentIndex(1)
     click_ok(dialog)
 
@@ -239,8 +251,7 @@ def test_generate_single_without_base_image_says_txt2img(qtbot, gen_window):
     window = gen_window
     with qtbot.waitSignal(window.actor_opened, timeout=5000):
         window.open_actor(ACTOR_B[0])
-    action(window, "actionGenerateSingle").trigger()
-    dialog = window.generate_single_dialog
+    dialog = open_single_dialog(qtbot, window)
     assert dialog.base_image_label.text() == "no base image: txt2img"
     dialog.prompt_combo.setEditText("   ")
     assert not dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).isEnabled()
@@ -255,7 +266,7 @@ def test_generate_all_lands_the_others_and_lists_the_failure(
 ):
     window = gen_window
     fake.fail = {PROMPTS[2]}
-    action(window, "actionGenerateAll").trigger()
+    start_generate_all(qtbot, window, gen_dialogs)
     assert gen_dialogs.questions == [(ACTOR_NAME, 4, "fake")]
     progress = window.generate_all_progress
     assert progress is not None and progress.isVisible() and not progress.isModal()
@@ -287,7 +298,7 @@ def test_generate_all_cancel_finishes_only_the_image_in_flight(
 ):
     window = gen_window
     fake.gate = threading.Event()
-    action(window, "actionGenerateAll").trigger()
+    start_generate_all(qtbot, window, gen_dialogs)
     progress = window.generate_all_progress
     first = f"{ACTOR_NAME}_{START_COUNT}.jpg"
 
@@ -317,7 +328,7 @@ def test_generate_all_cancel_finishes_only_the_image_in_flight(
 
 def test_generate_all_asks_first_and_does_nothing_on_no(qtbot, gen_window, store, gen_dialogs):
     gen_dialogs.answer = False
-    action(gen_window, "actionGenerateAll").trigger()
+    start_generate_all(qtbot, gen_window, gen_dialogs)
     assert gen_dialogs.questions == [(ACTOR_NAME, 4, "fake")]
     assert gen_window.generate_all_progress is None
     assert not gen_window.generation.is_busy()
@@ -350,14 +361,14 @@ def test_settings_dialog_saves_the_generator_and_the_window_uses_it(
     assert window.loader.pixmap_budget() == 64 * MIB
 
     gen_dialogs.answer = False
-    action(window, "actionGenerateAll").trigger()
+    start_generate_all(qtbot, window, gen_dialogs)
     assert chosen[-1] == AppSettings("a1111", "http://127.0.0.1:7999", 12, 0.4, 64)
     assert gen_dialogs.questions[-1] == (ACTOR_NAME, 4, "a1111")
 
     window.close()
     again = make_gen_window()  # next time: the saved generator and budget
     assert again.loader.pixmap_budget() == 64 * MIB
-    action(again, "actionGenerateAll").trigger()
+    start_generate_all(qtbot, again, gen_dialogs)
     assert chosen[-1].generator == "a1111"
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QImage, QImageReader, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -247,7 +247,11 @@ class GenerateSingleDialog(QDialog):
         base_image: Path | None,
         generator_name: str,
         parent: QWidget | None = None,
+        *,
+        base_preview: QImage | None = None,
     ) -> None:
+        """``base_preview`` is the base image already decoded and scaled off the GUI thread
+        (``load_base_preview``); without it the dialog names the file but does not decode it."""
         super().__init__(parent)
         self.setObjectName("generateSingleDialog")
         self.setWindowTitle(f"{SINGLE_TITLE}: {actor_name}")
@@ -287,7 +291,7 @@ class GenerateSingleDialog(QDialog):
             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
         )
         self.base_image_label.setMinimumHeight(BASE_PREVIEW)
-        self._show_base_image(base_image)
+        self._show_base_image(base_image, base_preview)
 
         self.generator_label = QLabel(generator_name)
         self.generator_label.setObjectName("generatorLabel")
@@ -328,19 +332,30 @@ class GenerateSingleDialog(QDialog):
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         ok.setEnabled(bool(self.prompt_combo.currentText().strip()))
 
-    def _show_base_image(self, path: Path | None) -> None:
-        image = QImage(str(path)) if path is not None else QImage()
-        if image.isNull():
+    def _show_base_image(self, path: Path | None, preview: QImage | None) -> None:
+        if path is None:
             self.base_image_label.setText("no base image: txt2img")
             return
-        scaled = image.scaled(
-            BASE_PREVIEW,
-            BASE_PREVIEW,
-            Qt.AspectRatioMode.KeepAspectRatio,
-            Qt.TransformationMode.SmoothTransformation,
-        )
-        self.base_image_label.setPixmap(QPixmap.fromImage(scaled))
+        if preview is None or preview.isNull():
+            self.base_image_label.setText(f"{path.name} (img2img)")
+        else:
+            self.base_image_label.setPixmap(QPixmap.fromImage(preview))
         self.base_image_label.setToolTip(f"{path} (img2img)")
+
+
+def load_base_preview(path: Path | None) -> QImage | None:
+    """The base image decoded at preview size, for a worker thread (``QImageReader`` scales while
+    decoding); None when there is none or it cannot be read."""
+    if path is None:
+        return None
+    reader = QImageReader(str(path))
+    size = reader.size()
+    if size.isValid():
+        reader.setScaledSize(
+            size.scaled(BASE_PREVIEW, BASE_PREVIEW, Qt.AspectRatioMode.KeepAspectRatio)
+        )
+    image = reader.read()
+    return None if image.isNull() else image
 
 
 class GenerateAllProgressDialog(QDialog):

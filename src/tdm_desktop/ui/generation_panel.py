@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QObject, QSettings, Qt, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QImage
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
 from tdm_desktop.core.errors import TdmError, one_line
@@ -21,9 +22,11 @@ from tdm_desktop.ui.generation import (
     GenerationDialogs,
     GeneratorFactory,
     generator_label,
+    load_base_preview,
     make_generator,
     message_box_dialogs,
 )
+from tdm_desktop.ui.jobs import JobRunner
 from tdm_desktop.ui.settings_dialog import load_settings
 
 if TYPE_CHECKING:
@@ -80,6 +83,7 @@ class GenerationPanel(QObject):
         self._generator_factory = generator_factory or make_generator
         self._dialogs = dialogs or message_box_dialogs(window)
         self.generation = GenerationController(parent=window)
+        self._prepare = JobRunner(max_threads=1, parent=self)  # reads files before a dialog
         self.generate_single_dialog: GenerateSingleDialog | None = None
         self.generate_all_progress: GenerateAllProgressDialog | None = None
         self._busy_dialog: QProgressDialog | None = None
@@ -152,23 +156,47 @@ class GenerationPanel(QObject):
         return actor_id, actor_name, service
 
     def generate_single(self) -> None:
-        """✨: ask for a prompt, seed and negative prompt, then generate in the background."""
+        """✨: read the prompts and the base image in the background, then ask for a prompt, seed
+        and negative prompt, then generate in the background."""
         ready = self._ready()
         if ready is None:
             return
         actor_id, actor_name, service = ready
-        try:
-            prompts = service.actor_prompts(actor_id)
-        except TdmError as err:  # the dialog still lets the curator write a prompt
-            log.warning("prompts of %s: %s", actor_name, err)
-            prompts = []
-        base = service.base_image_path(actor_name)
+
+        def prepare() -> tuple[list[str], Path | None, QImage | None]:
+            try:
+                prompts = service.actor_prompts(actor_id)
+            except TdmError as err:  # the dialog still lets the curator write a prompt
+                log.warning("prompts of %s: %s", actor_name, err)
+                prompts = []
+            base = service.base_image_path(actor_name)
+            base = base if base.is_file() else None
+            return prompts, base, load_base_preview(base)
+
+        self._prepare.run(
+            prepare,
+            on_result=lambda got: self._open_single_dialog(actor_id, actor_name, service, *got),
+            on_error=lambda err: self._dialogs.show_error(SINGLE_TITLE, one_line(err)),
+        )
+
+    def _open_single_dialog(
+        self,
+        actor_id: str,
+        actor_name: str,
+        service: GenerationService,
+        prompts: list[str],
+        base: Path | None,
+        preview: QImage | None,
+    ) -> None:
+        if self._actor.actor_id != actor_id or self.generation.is_busy():
+            return  # the curator moved on while the files were read
         dialog = GenerateSingleDialog(
             actor_name,
             prompts,
-            base if base.is_file() else None,
+            base,
             generator_label(service.generator),
             parent=self._window,
+            base_preview=preview,
         )
         self.generate_single_dialog = dialog
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -191,11 +219,17 @@ class GenerationPanel(QObject):
         if ready is None:
             return
         actor_id, actor_name, service = ready
-        try:
-            prompts = service.actor_prompts(actor_id)
-        except TdmError as err:
-            self._dialogs.show_error(ALL_TITLE, one_line(err))
-            return
+        self._prepare.run(
+            lambda: service.actor_prompts(actor_id),
+            on_result=lambda prompts: self._confirm_all(actor_id, actor_name, service, prompts),
+            on_error=lambda err: self._dialogs.show_error(ALL_TITLE, one_line(err)),
+        )
+
+    def _confirm_all(
+        self, actor_id: str, actor_name: str, service: GenerationService, prompts: list[str]
+    ) -> None:
+        if self._actor.actor_id != actor_id or self.generation.is_busy():
+            return  # the curator moved on while the files were read
         name = generator_label(service.generator)
         if not prompts:
             self._dialogs.show_error(ALL_TITLE, f"{actor_name} has no prompts")
