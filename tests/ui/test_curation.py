@@ -193,3 +193,14 @@ def test_next_after_and_command_text():
     assert next_after(order, order) is None
     assert command_text("Mark Bad", 1) == "Mark Bad (1 image)"
     assert command_text("Delete", 3) == "Delete (3 images)"
+
+
+def test_flagging_does_not_wait_on_the_manifest(qtbot, window, data_dir, actors):
+    """G/B/T check the names against the window's model: the manifest is not read again."""
+    names = actors[ACTOR_A[0]]
+    manifest = data_dir / "actor_manifests" / f"{ACTOR_A[0]}_manifest.json"
+    manifest.write_text('{"character_id": "0042", "character_name": ')  # a read would fail
+    grid_focus(qtbot, window)
+    qtbot.keyClick(window.grid, Qt.Key.Key_B)
+    assert bad_on_disk(data_dir) == {names[0]}
+    assert not window.model.image_at(window.model.row_of(names[0])).good

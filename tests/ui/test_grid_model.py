@@ -146,3 +146,20 @@ def test_filter_proxy_rejects_an_unknown_filter(qtbot):
     with pytest.raises(ValueError, match="flag filter 'maybe'"):
         proxy.set_flag_filter("maybe")
     assert proxy.flag_filter() == "all"
+
+
+def test_a_changed_entry_or_a_gone_row_names_its_key_for_the_thumbnail_cache(qtbot):
+    import dataclasses
+
+    model = ImageGridModel()
+    images = [dataclasses.replace(image(n), entry=("entry", n)) for n in range(3)]
+    model.set_images(images)
+    replaced: list[list[str]] = []
+    model.images_replaced.connect(replaced.append)
+
+    model.update_images([*images[:2], dataclasses.replace(images[2], good=False)])
+    assert replaced == []  # a flag changes no picture
+
+    regenerated = dataclasses.replace(images[2], entry=("entry", 2, "regenerated"))
+    model.update_images([images[0], regenerated])
+    assert replaced == [[images[1].location.key, images[2].location.key]]

@@ -210,3 +210,40 @@ def test_a_broken_manifest_is_one_clear_error_and_is_not_touched(data_dir, servi
     with pytest.raises(ManifestError):
         service.mark("0042", ["x.jpg"], good=False)
     assert path.read_bytes() == before
+
+
+def test_restore_writes_back_the_generation_record_at_the_old_place(data_dir, store, service):
+    from tdm_desktop.core.prompt_metadata import PromptMetadata
+
+    names = make_actor(data_dir, store, count=3)
+    metadata = PromptMetadata.for_actor(data_dir, ACTOR)
+    metadata.record_generation(
+        names[1], prompt="p", seed=7, generator="a1111", generated_at="2025-10-17T15:57:00"
+    )
+    record = metadata.load().generation(names[1])
+    image = service.load_actor("0042").images[1]
+    original = service.fetch_image_bytes(image)
+    service.delete_images("0042", [names[1]])
+
+    service.restore_image("0042", image.entry, original, good=True, index=1, generation=record)
+
+    assert [i.filename for i in service.load_actor("0042").images] == names
+    path = data_dir / "actors" / ACTOR / "prompt_metadata.json"
+    entry = json.loads(path.read_text(encoding="utf-8"))["images"][names[1]]
+    assert entry == {**record, "good": True}
+    assert entry["seed"] == 7 and entry["prompt"] == "p"
+
+
+def test_set_flags_with_known_filenames_does_not_read_the_manifest_again(data_dir, store, service):
+    names = make_actor(data_dir, store, count=2)
+    service.load_actor("0042")
+    manifest = data_dir / "actor_manifests" / "0042_manifest.json"
+    manifest.write_text('{"character_id": "0042", "character_name": ')  # a read would fail
+
+    service.set_flags("0042", {names[1]: False}, known_filenames=names)
+    path = data_dir / "actors" / ACTOR / "prompt_metadata.json"
+    assert json.loads(path.read_text(encoding="utf-8"))["images"][names[1]]["good"] is False
+
+    with pytest.raises(ImageNotInManifestError, match=r"nope\.jpg"):
+        service.set_flags("0042", {"nope.jpg": False, names[0]: False}, known_filenames=names)
+    assert names[0] not in json.loads(path.read_text(encoding="utf-8"))["images"]

@@ -168,6 +168,19 @@ class PromptMetadata:
 
         self._change(apply)
 
+    def restore_entry(self, filename: str, record: Mapping[str, Any]) -> bool:
+        """Undo of ``forget`` for one image: write ``record`` (its entry as it was) back, keeping
+        keys another process may have added meanwhile. Returns whether anything changed."""
+        check_filename(filename)
+
+        def apply(data: dict[str, Any]) -> list[str]:
+            entry = data.setdefault("images", {}).setdefault(filename, {})
+            before = dict(entry)
+            entry.update(record)
+            return [filename] if entry != before else []
+
+        return bool(self._change(apply))
+
     def forget(self, filenames: Iterable[str]) -> list[str]:
         """Drop the entries of ``filenames`` (deleted images); returns those that had one."""
         wanted = list(dict.fromkeys(filenames))

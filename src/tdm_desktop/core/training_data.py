@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tdm_desktop.core.actors import ActorCatalog
 from tdm_desktop.core.errors import (
@@ -76,6 +77,7 @@ class TrainingDataService:
         self.data_dir = Path(data_dir)
         self.store = store
         self.catalog = ActorCatalog(self.data_dir)
+        self._actor_names: dict[str, str] = {}  # actor ID -> name, from manifests read here
 
     # -- paths, for file watchers -------------------------------------------------------------
 
@@ -101,6 +103,7 @@ class TrainingDataService:
 
     def _training_data(self, manifest: TrainingDataManifest) -> ActorTrainingData:
         name = manifest.character_name
+        self._actor_names[manifest.character_id] = name
         flags = self.catalog.prompt_metadata(name).flags()
         images = tuple(
             self._image(index, entry, name, flags.get(entry.filename, True))
@@ -181,19 +184,40 @@ class TrainingDataService:
         """Flag images good or bad. Returns their previous flags (for undo)."""
         return self.set_flags(actor_id, dict.fromkeys(filenames, good))
 
-    def set_flags(self, actor_id: str, flags: Mapping[str, bool]) -> dict[str, bool]:
-        """Set each image's flag. Unknown filenames are refused before anything is written."""
-        manifest = self.catalog.manifest(actor_id)
-        self._require_listed(manifest, flags)
-        metadata = self.catalog.prompt_metadata(manifest.character_name)
+    def set_flags(
+        self,
+        actor_id: str,
+        flags: Mapping[str, bool],
+        known_filenames: Collection[str] | None = None,
+    ) -> dict[str, bool]:
+        """Set each image's flag. Unknown filenames are refused before anything is written.
+
+        ``known_filenames``: the actor's listed filenames as the caller already knows them (the
+        window's model). With them, and once this service has read the actor (``load_actor``),
+        the manifest is not read again: the flagged names are checked against them instead.
+        """
+        actor_id = normalize_actor_id(actor_id)
+        name = self._actor_names.get(actor_id) if known_filenames is not None else None
+        if name is None or known_filenames is None:
+            manifest = self.catalog.manifest(actor_id)
+            self._require_listed(manifest, flags)
+            name = manifest.character_name
+            self._actor_names[manifest.character_id] = name
+        else:
+            missing = [filename for filename in flags if filename not in known_filenames]
+            if missing:
+                raise ImageNotInManifestError(
+                    f"actor {actor_id} ({name}): not in the manifest: {', '.join(missing)}"
+                )
+        metadata = self.catalog.prompt_metadata(name)
         before = metadata.flags()
-        previous = {name: before.get(name, True) for name in flags}
+        previous = {filename: before.get(filename, True) for filename in flags}
         metadata.set_flags(dict(flags))
         bad = sum(1 for good in flags.values() if not good)
         log.info(
             "[S3-ONLY] Flagged %d images of %s (%d good, %d bad)",
             len(flags),
-            manifest.character_name,
+            name,
             len(flags) - bad,
             bad,
         )
@@ -254,9 +278,14 @@ class TrainingDataService:
         data: bytes,
         good: bool,
         index: int | None = None,
+        generation: Mapping[str, Any] | None = None,
     ) -> None:
         """Undo of a delete: re-upload the original bytes (never overwriting) and list the entry
-        again, at ``index`` (its old place) when given, with its unknown keys."""
+        again, at ``index`` (its old place) when given, with its unknown keys.
+
+        ``generation``: the image's record in prompt_metadata.json as it was before the delete
+        (``PromptMetadata.generation``: prompt, seed, generator...); it is written back with
+        ``good``."""
         manifest = self.catalog.manifest(actor_id)
         name = manifest.character_name
         key = self.store.key_for(name, entry.filename)
@@ -267,8 +296,11 @@ class TrainingDataService:
                 raise
         with contextlib.suppress(DuplicateImageError):  # another process listed it already
             manifest.add_entry(entry, index)
-        if not good:
-            self.catalog.prompt_metadata(name).set_flags({entry.filename: False})
+        metadata = self.catalog.prompt_metadata(name)
+        if generation:
+            metadata.restore_entry(entry.filename, {**generation, "good": good})
+        elif not good:
+            metadata.set_flags({entry.filename: False})
         log.info("[S3-ONLY] Restored %s of %s to S3 and the manifest", entry.filename, name)
 
 

@@ -10,7 +10,8 @@ undo of a delete, delete all) runs on a one-thread ``JobRunner`` so it stays in 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Sequence
+import sys
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -61,20 +62,25 @@ def next_after(ordered: Sequence[str], selected: Collection[str]) -> str | None:
 
 @dataclass(frozen=True)
 class DeletedImage:
-    """What undo needs to bring an image back: its manifest row, its bytes and its flag."""
+    """What undo needs to bring an image back: its manifest row, its bytes, its flag, its record
+    in prompt_metadata.json (how it was generated) and its place in the manifest."""
 
     entry: ManifestEntry
     data: bytes
     good: bool
+    generation: dict[str, Any] | None = None
+    index: int | None = None
 
 
 @dataclass(frozen=True)
 class DeleteResult:
-    """What a delete did, image by image. ``failed`` and ``refused`` images are still listed."""
+    """What a delete did, image by image. ``failed`` and ``refused`` images are still listed.
+    ``error``: the whole job failed (already reported through ``error_reported``)."""
 
     deleted: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     refused: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
 
     @property
     def problems(self) -> dict[str, str]:
@@ -234,8 +240,9 @@ class CurationController(QObject):
 
     def write_flags(self, actor_id: str, flags: dict[str, bool]) -> bool:
         """Write flags through the service; update the model if it shows that actor."""
-        try:
-            self._service.set_flags(actor_id, flags)
+        known = self._model.filenames() if actor_id == self._actor_id else None
+        try:  # the model's names: the service need not re-read the whole manifest
+            self._service.set_flags(actor_id, flags, known_filenames=known)
         except TdmError as err:
             self._report(f"Could not save the flags of {images_phrase(len(flags))}: {err}")
             return False
@@ -256,17 +263,23 @@ class CurationController(QObject):
         names = [img.filename for img in images]
         if not self._confirm_delete(names, self._actor_name):
             return False
-        actor_id = self._actor_id
+        actor_id, actor_name = self._actor_id, self._actor_name
         service = self._service
+        rows = {name: self._model.row_of(name) for name in names}  # the manifest order
 
         def work() -> tuple[DeleteResult, dict[str, DeletedImage]]:
-            kept, not_kept = _keep_copies(service, images)
+            metadata = service.catalog.prompt_metadata(actor_name)
+            kept, not_kept = _keep_copies(service, images, metadata.generation, rows)
             to_delete = [n for n in names if n not in not_kept]
             outcome = service.delete_images(actor_id, to_delete) if to_delete else None
             return _result(outcome, extra_failed=not_kept), kept
 
         self.write_serial += 1
-        self._start_job(work, lambda r: self._delete_done(actor_id, r))
+        self._start_job(
+            work,
+            lambda r: self._delete_done(actor_id, r),
+            lambda message: self.delete_finished.emit(DeleteResult(error=message)),
+        )
         self.delete_started.emit(len(names))
         return True
 
@@ -294,13 +307,20 @@ class CurationController(QObject):
         def work() -> tuple[DeleteResult, Any]:
             restored: list[str] = []
             failed: dict[str, str] = {}
-            for filename in filenames:
+            for filename in _by_old_place(filenames, kept):
                 copy = kept.get(filename)
                 if copy is None:
                     failed[filename] = "no copy was kept (it was already missing from S3)"
                     continue
                 try:
-                    service.restore_image(actor_id, copy.entry, copy.data, copy.good)
+                    service.restore_image(
+                        actor_id,
+                        copy.entry,
+                        copy.data,
+                        copy.good,
+                        index=copy.index,
+                        generation=copy.generation,
+                    )
                     restored.append(filename)
                 except TdmError as err:
                     failed[filename] = str(err)
@@ -327,7 +347,11 @@ class CurationController(QObject):
             return _result(outcome), service.load_actor(actor_id)
 
         self.write_serial += 1
-        self._start_job(work, lambda r: self._redo_delete_done(actor_id, r))
+        self._start_job(
+            work,
+            lambda r: self._redo_delete_done(actor_id, r),
+            lambda message: self.delete_finished.emit(DeleteResult(error=message)),
+        )
 
     def _redo_delete_done(self, actor_id: str, payload: tuple[DeleteResult, Any]) -> None:
         result, data = payload
@@ -353,7 +377,11 @@ class CurationController(QObject):
 
         self.write_serial += 1
         self.delete_all_started.emit(self._actor_name, count)
-        self._start_job(work, lambda r: self._delete_all_done(actor_id, r))
+        self._start_job(
+            work,
+            lambda r: self._delete_all_done(actor_id, r),
+            lambda message: self.delete_all_finished.emit(DeleteResult(error=message)),
+        )
         return True
 
     def _delete_all_done(self, actor_id: str, payload: tuple[DeleteResult, Any]) -> None:
@@ -383,7 +411,14 @@ class CurationController(QObject):
         remaining = [self._model.image_at(r) for r in rows]
         self._model.update_images([img for img in remaining if img.filename not in gone])
 
-    def _start_job(self, work: Callable[[], Any], on_result: Callable[[Any], None]) -> None:
+    def _start_job(
+        self,
+        work: Callable[[], Any],
+        on_result: Callable[[Any], None],
+        on_failure: Callable[[str], None] | None = None,
+    ) -> None:
+        """Run ``work`` in the background; on an error it is reported once, then ``on_failure``
+        gets the message (so whatever the start showed, a progress dialog, can end)."""
         self._set_busy(+1)
 
         def done(result: Any) -> None:
@@ -393,11 +428,12 @@ class CurationController(QObject):
 
         def failed(error: BaseException) -> None:
             self._set_busy(-1)
-            self._report(
-                str(error) if isinstance(error, TdmError) else f"Unexpected error: {error!r}"
-            )
+            message = str(error) if isinstance(error, TdmError) else f"Unexpected error: {error!r}"
+            self._report(message)
             if not isinstance(error, TdmError):
                 log.error("curation job failed", exc_info=error)
+            if on_failure is not None:
+                on_failure(message)
 
         self._jobs.run(work, on_result=done, on_error=failed)
 
@@ -412,18 +448,40 @@ class CurationController(QObject):
         self.error_reported.emit(message)
 
 
+def _by_old_place(filenames: Sequence[str], kept: Mapping[str, DeletedImage]) -> list[str]:
+    """Restore order: by old manifest place, so each insert at its old index lands right."""
+
+    def place(name: str) -> int:
+        copy = kept.get(name)
+        return copy.index if copy is not None and copy.index is not None else sys.maxsize
+
+    return sorted(filenames, key=place)
+
+
 def _keep_copies(
-    service: Any, images: list[TrainingImage]
+    service: Any,
+    images: list[TrainingImage],
+    generation_of: Callable[[str], dict[str, Any] | None],
+    rows: Mapping[str, int],
 ) -> tuple[dict[str, DeletedImage], dict[str, str]]:
-    """Fetch each image's bytes before deleting it, for undo. An image whose bytes cannot be read
-    (other than "already missing") is not deleted: without a copy the delete could not be undone."""
+    """Fetch each image's bytes (and note its generation record and manifest place) before
+    deleting it, for undo. An image whose bytes cannot be read (other than "already missing") is
+    not deleted: without a copy the delete could not be undone."""
     kept: dict[str, DeletedImage] = {}
     not_kept: dict[str, str] = {}
     for img in images:
         if img.location is None:
             continue  # foreign: the service refuses it and says why
         try:
-            kept[img.filename] = DeletedImage(img.entry, service.fetch_image_bytes(img), img.good)
+            data = service.fetch_image_bytes(img)
+            row = rows.get(img.filename, -1)
+            kept[img.filename] = DeletedImage(
+                img.entry,
+                data,
+                img.good,
+                generation_of(img.filename),
+                row if row >= 0 else None,
+            )
         except S3Error as err:
             if err.code != "NoSuchKey":
                 not_kept[img.filename] = f"kept in S3: could not copy it for undo ({err.code})"

@@ -112,6 +112,9 @@ class CurationPanel(QObject):
 
     def _on_delete_finished(self, result: DeleteResult) -> None:
         target, self._after_delete = self._after_delete, None
+        if result.error is not None:  # already reported by the controller
+            self.status_message.emit("Delete failed", 5000)
+            return
         if result.deleted:
             self.status_message.emit(f"Deleted {images_phrase(len(result.deleted))}", 5000)
         if target is not None:
@@ -138,6 +141,9 @@ class CurationPanel(QObject):
             self._progress.close()
             self._progress.deleteLater()
             self._progress = None
+        if result.error is not None:  # already reported by the controller
+            self.status_message.emit("Delete All failed", 5000)
+            return
         self.status_message.emit(f"Deleted {images_phrase(len(result.deleted))}", 5000)
         self._selection.make_current_row(0)
         if result.problems:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
@@ -43,6 +43,9 @@ class ImageGridModel(QAbstractListModel):
     ErrorRole = Qt.ItemDataRole.UserRole + 4
 
     counts_changed = Signal(int, int)  # good, bad
+    images_replaced = Signal(list)
+    """S3 keys whose row went away, came (back) or whose manifest entry changed
+    (``update_images``): what was fetched for them may be another picture (a key can be reused)."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -92,6 +95,10 @@ class ImageGridModel(QAbstractListModel):
     def image_at(self, row: int) -> TrainingImage | None:
         return self._images[row] if 0 <= row < len(self._images) else None
 
+    def filenames(self) -> Collection[str]:
+        """The listed filenames (a live view: read it, do not keep it)."""
+        return self._rows.keys()
+
     def row_of(self, filename: str) -> int:
         """The row of ``filename``, or -1."""
         return self._rows.get(filename, -1)
@@ -117,14 +124,19 @@ class ImageGridModel(QAbstractListModel):
         new = list(images)
         new_names = [image.filename for image in new]
         if len(set(new_names)) != len(new_names):  # cannot be diffed by name: fall back
+            old_keys = [image_key(image) for image in self._images]
             self.set_images(new)
+            self._emit_replaced(old_keys)
             return
         wanted = set(new_names)
-        self._remove_rows([row for row, im in enumerate(self._images) if im.filename not in wanted])
+        gone = [row for row, im in enumerate(self._images) if im.filename not in wanted]
+        replaced = [image_key(self._images[row]) for row in gone]
+        self._remove_rows(gone)
         self._reorder([name for name in new_names if name in self._rows])
-        self._insert_missing(new)
-        self._replace_changed(new)
+        replaced += self._insert_missing(new)
+        replaced += self._replace_changed(new)
         self._emit_counts()
+        self._emit_replaced(replaced)
 
     def set_good(self, flags: Mapping[str, bool]) -> None:
         """Change good/bad flags of listed filenames (unknown names are ignored)."""
@@ -148,6 +160,11 @@ class ImageGridModel(QAbstractListModel):
     def _emit_counts(self) -> None:
         self.counts_changed.emit(*self.good_bad_counts())
 
+    def _emit_replaced(self, keys: list[str]) -> None:
+        keys = [key for key in dict.fromkeys(keys) if key]
+        if keys:
+            self.images_replaced.emit(keys)
+
     def _remove_rows(self, rows: list[int]) -> None:
         for first, last in reversed(_runs(rows)):
             self.beginRemoveRows(QModelIndex(), first, last)
@@ -167,7 +184,10 @@ class ImageGridModel(QAbstractListModel):
         self.changePersistentIndexList(persistent, moved)
         self.layoutChanged.emit()
 
-    def _insert_missing(self, new: list[TrainingImage]) -> None:
+    def _insert_missing(self, new: list[TrainingImage]) -> list[str]:
+        """Insert the rows of ``new`` not shown yet; returns their keys (a key can come back
+        with another picture, and what was known of it before, even a failure, is stale)."""
+        inserted: list[str] = []
         row = 0
         while row < len(new):
             if row < len(self._images) and self._images[row].filename == new[row].filename:
@@ -180,13 +200,24 @@ class ImageGridModel(QAbstractListModel):
             self._images[row:row] = new[row:end]
             self.endInsertRows()
             self._reindex()
+            inserted += [image_key(image) for image in new[row:end]]
             row = end
+        return inserted
 
-    def _replace_changed(self, new: list[TrainingImage]) -> None:
-        changed = [row for row, image in enumerate(new) if self._images[row] != image]
+    def _replace_changed(self, new: list[TrainingImage]) -> list[str]:
+        """Take ``new`` (same names, same order); returns the keys whose entry changed."""
+        old = self._images
+        changed = [row for row, image in enumerate(new) if old[row] != image]
+        replaced = [
+            key
+            for row in changed
+            if old[row].entry != new[row].entry or old[row].location != new[row].location
+            for key in (image_key(old[row]), image_key(new[row]))
+        ]
         self._images = new
         for first, last in _runs(changed):
             self.dataChanged.emit(self.index(first), self.index(last))
+        return replaced
 
 
 def _runs(rows: list[int]) -> list[tuple[int, int]]:

@@ -258,6 +258,7 @@ class MainWindow(QMainWindow):
         )
         for signal in (self.model.rowsInserted, self.model.rowsRemoved, self.model.modelReset):
             signal.connect(self._on_rows_changed)
+        self.model.images_replaced.connect(self.loader.invalidate)  # a key can be reused
         self.loader.thumbnail_ready.connect(self.thumbs.on_thumbnail_ready)
         self.loader.thumbnail_failed.connect(self.thumbs.on_thumbnail_failed)
         self.thumbs.loaded_text_changed.connect(self.loaded_label.setText)
