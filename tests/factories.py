@@ -5,11 +5,14 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from types import MappingProxyType
 
 from PIL import Image
 
-from tdm_desktop.core.manifest import TrainingDataManifest, size_mb
+from tdm_desktop.core.manifest import ManifestEntry, TrainingDataManifest, size_mb
 from tdm_desktop.core.s3_store import S3Store
+from tdm_desktop.core.s3_urls import S3Location
+from tdm_desktop.core.training_data import TrainingImage
 
 
 def jpeg_bytes(seed: int = 0, size: tuple[int, int] = (64, 48)) -> bytes:
@@ -59,3 +62,31 @@ def deny_delete(s3_client, bucket: str, *keys: str) -> None:
         ],
     }
     s3_client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+
+
+def training_image(
+    n: int,
+    *,
+    actor: str = "0042_european_30_male",
+    good: bool = True,
+    foreign: bool = False,
+    size_mb: float = 0.31,
+) -> TrainingImage:
+    """The n-th image of ``actor`` as the service would give it (no S3 needed); a foreign one has
+    no location and a reason, as a URL in another bucket would."""
+    name = f"{actor}_{n}.jpg"
+    key = f"system_actors/training_data/{actor}/{name}"
+    bucket = "someone-else" if foreign else "story-boards-assets"
+    url = f"https://{bucket}.s3.amazonaws.com/{key}"
+    entry = ManifestEntry(name, url, size_mb, "2025-10-17T15:57:00.000000", MappingProxyType({}))
+    return TrainingImage(
+        index=n,
+        filename=name,
+        s3_url=url,
+        size_mb=size_mb,
+        modified_date=entry.modified_date,
+        good=good,
+        location=None if foreign else S3Location("story-boards-assets", key),
+        foreign_reason="bucket 'someone-else' is not the configured bucket" if foreign else None,
+        entry=entry,
+    )

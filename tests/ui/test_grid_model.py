@@ -2,44 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 from PySide6.QtCore import QItemSelectionModel, QPersistentModelIndex
 
+from tdm_desktop.core.training_data import TrainingImage
 from tdm_desktop.ui.grid_model import FlagFilterProxy, ImageGridModel
+from tests.factories import training_image
 
 ACTOR = "0042_european_30_male"
 PREFIX = f"system_actors/training_data/{ACTOR}/"
 
 
-@dataclass(frozen=True)
-class Location:
-    bucket: str
-    key: str
-
-
-@dataclass(frozen=True)
-class Image:
-    """Same fields as core.training_data.TrainingImage."""
-
-    index: int
-    filename: str
-    s3_url: str
-    size_mb: float
-    modified_date: str
-    good: bool
-    location: Location | None
-    foreign_reason: str | None
-    entry: object = None
-
-
-def image(n: int, good: bool = True, foreign: bool = False) -> Image:
-    name = f"{ACTOR}_{n}.jpg"
-    url = f"https://story-boards-assets.s3.amazonaws.com/{PREFIX}{name}"
-    location = None if foreign else Location("story-boards-assets", PREFIX + name)
-    reason = "unknown host" if foreign else None
-    return Image(n, name, url, 0.31, "2025-10-17T15:57:00.000000", good, location, reason)
+def image(n: int, good: bool = True, foreign: bool = False) -> TrainingImage:
+    return training_image(n, good=good, foreign=foreign)
 
 
 def names(model) -> list[str]:
@@ -58,7 +33,9 @@ def test_roles_expose_image_key_flag_and_foreign_error(qtbot):
     assert first.data(ImageGridModel.ErrorRole) is None
     assert bad.data(ImageGridModel.GoodRole) is False
     assert foreign.data(ImageGridModel.KeyRole) == ""
-    assert foreign.data(ImageGridModel.ErrorRole) == "foreign URL: unknown host"
+    assert foreign.data(ImageGridModel.ErrorRole) == (
+        "foreign URL: bucket 'someone-else' is not the configured bucket"
+    )
     assert model.good_bad_counts() == (2, 1)
     assert model.row_of(f"{ACTOR}_2.jpg") == 2 and model.row_of("nope.jpg") == -1
     assert model.image_at(5) is None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 
 import pytest
 from PySide6.QtCore import (
@@ -21,40 +20,18 @@ from PySide6.QtGui import QColor, QImage, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from tdm_desktop.core.errors import S3Error
+from tdm_desktop.core.training_data import TrainingImage
 from tdm_desktop.ui.grid_delegate import ThumbnailDelegate
 from tdm_desktop.ui.grid_model import FlagFilterProxy, ImageGridModel
 from tdm_desktop.ui.grid_view import ThumbnailGridView
 from tdm_desktop.ui.thumbnail_loader import ThumbnailLoader
+from tests.factories import training_image
 
 PREFIX = "system_actors/training_data/0042_european_30_male/"
 
 
-@dataclass(frozen=True)
-class Location:
-    bucket: str
-    key: str
-
-
-@dataclass(frozen=True)
-class Image:
-    """Same fields as core.training_data.TrainingImage."""
-
-    index: int
-    filename: str
-    s3_url: str
-    size_mb: float
-    modified_date: str
-    good: bool
-    location: Location | None
-    foreign_reason: str | None
-    entry: object = None
-
-
-def image(n: int, good: bool = True) -> Image:
-    name = f"0042_european_30_male_{n}.jpg"
-    url = f"https://story-boards-assets.s3.amazonaws.com/{PREFIX}{name}"
-    location = Location("story-boards-assets", PREFIX + name)
-    return Image(n, name, url, 0.3, "2025-10-17T15:57:00.000000", good, location, None)
+def image(n: int, good: bool = True, foreign: bool = False) -> TrainingImage:
+    return training_image(n, good=good, foreign=foreign)
 
 
 class RecordingLoader(QObject):
