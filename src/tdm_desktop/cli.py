@@ -255,8 +255,13 @@ def _report_delete(outcome) -> int:
         print(f"deleted  {name}")
     for name, reason in {**outcome.failed, **outcome.refused}.items():
         print(f"KEPT     {name}: {reason}")
+    for name, reason in outcome.unlisted_failed.items():
+        print(f"LISTED   {name}: {reason}")
     kept = len(outcome.failed) + len(outcome.refused)
-    print(f"{len(outcome.deleted)} deleted from S3 and the manifest, {kept} kept")
+    summary = f"{len(outcome.deleted)} deleted from S3 and the manifest, {kept} kept"
+    if outcome.unlisted_failed:
+        summary += f", {len(outcome.unlisted_failed)} gone from S3 but still listed"
+    print(summary)
     return EXIT_OK if outcome.complete else EXIT_FAILED
 
 

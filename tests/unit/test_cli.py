@@ -229,3 +229,18 @@ def test_generate_says_when_the_prompt_could_not_be_recorded(run, data_dir, stor
     assert listed(data_dir) == [f"{ACTOR}_0.jpg", new]  # the image itself landed
     assert store.get_bytes(store.key_for(ACTOR, new)).startswith(b"\xff\xd8")
     assert metadata.read_text() == '{"actor_name": "0042_european_30_male", "images": []}'
+
+
+def test_images_gone_from_s3_but_still_listed_are_reported_one_by_one(capsys):
+    from tdm_desktop.cli import _report_delete
+    from tdm_desktop.core.training_data import DeleteOutcome
+
+    outcome = DeleteOutcome(
+        deleted=[],
+        unlisted_failed={f"{ACTOR}_0.jpg": "deleted from S3, but the manifest still lists it: x"},
+    )
+    assert _report_delete(outcome) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        f"LISTED   {ACTOR}_0.jpg: deleted from S3, but the manifest still lists it: x",
+        "0 deleted from S3 and the manifest, 0 kept, 1 gone from S3 but still listed",
+    ]

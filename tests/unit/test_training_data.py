@@ -247,3 +247,27 @@ def test_set_flags_with_known_filenames_does_not_read_the_manifest_again(data_di
     with pytest.raises(ImageNotInManifestError, match=r"nope\.jpg"):
         service.set_flags("0042", {"nope.jpg": False, names[0]: False}, known_filenames=names)
     assert names[0] not in json.loads(path.read_text(encoding="utf-8"))["images"]
+
+
+def test_a_manifest_broken_during_the_delete_is_reported_and_not_overwritten(
+    data_dir, store, service, s3_client
+):
+    """Another program breaks the manifest while S3 deletes: the object is gone, the manifest
+    cannot be rewritten and is left as it is; the outcome names the image in that state."""
+    names = make_actor(data_dir, store, count=2)
+    path = data_dir / "actor_manifests" / "0042_manifest.json"
+
+    def break_manifest(**_):
+        path.write_text('{"broken": ')
+
+    s3_client.meta.events.register("before-call.s3.DeleteObjects", break_manifest)
+    outcome = service.delete_images("0042", [names[0]])
+
+    assert outcome.deleted == [] and not outcome.complete
+    assert list(outcome.unlisted_failed) == [names[0]]
+    assert "deleted from S3, but the manifest still lists it" in outcome.unlisted_failed[names[0]]
+    assert "0042_manifest.json" in outcome.unlisted_failed[names[0]]
+    assert path.read_text() == '{"broken": '
+    assert store.list_keys(f"system_actors/training_data/{ACTOR}/") == [
+        store.key_for(ACTOR, names[1])
+    ]

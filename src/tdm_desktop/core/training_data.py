@@ -19,6 +19,8 @@ from tdm_desktop.core.errors import (
     ForeignImageError,
     ImageNotInManifestError,
     ObjectExistsError,
+    TdmError,
+    one_line,
 )
 from tdm_desktop.core.manifest import ManifestEntry, TrainingDataManifest
 from tdm_desktop.core.names import normalize_actor_id
@@ -59,15 +61,19 @@ class ActorTrainingData:
 
 @dataclass(frozen=True)
 class DeleteOutcome:
-    """What a delete did: ``failed`` and ``refused`` (foreign) images are still listed."""
+    """What a delete did: ``failed`` and ``refused`` (foreign) images are still in S3 and listed.
+    ``unlisted_failed``: gone from S3, but the manifest could not be updated (a lock timeout, a
+    full disk, a file another program broke meanwhile), so it still lists them; deleting them
+    again finishes the job (S3 deletes are idempotent)."""
 
     deleted: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     refused: dict[str, str] = field(default_factory=dict)
+    unlisted_failed: dict[str, str] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
-        return not self.failed and not self.refused
+        return not self.failed and not self.refused and not self.unlisted_failed
 
 
 class TrainingDataService:
@@ -253,18 +259,33 @@ class TrainingDataService:
         report = self.store.delete_keys(list(key_to_name))
         deleted = [key_to_name[key] for key in report.deleted]
         failed = {key_to_name[key]: reason for key, reason in report.failed.items()}
+        unlisted_failed: dict[str, str] = {}
         if deleted:
-            manifest.remove_images(deleted)
-            self.catalog.prompt_metadata(data.actor_name).forget(deleted)
+            try:
+                manifest.remove_images(deleted)
+            except (TdmError, OSError) as err:
+                reason = f"deleted from S3, but the manifest still lists it: {one_line(err)}"
+                unlisted_failed = dict.fromkeys(deleted, reason)
+                deleted = []
+            else:
+                self._forget_flags(data.actor_name, deleted)
         log.info(
             "[S3-ONLY] Deleted %d of %d images of %s from S3 and the manifest",
             len(deleted),
             len(filenames),
             data.actor_name,
         )
-        for name, reason in {**failed, **refused}.items():
+        for name, reason in {**failed, **refused, **unlisted_failed}.items():
             log.warning("[S3-ONLY] Not deleted: %s: %s", name, reason)
-        return DeleteOutcome(deleted=deleted, failed=failed, refused=refused)
+        return DeleteOutcome(deleted, failed, refused, unlisted_failed)
+
+    def _forget_flags(self, actor_name: str, filenames: list[str]) -> None:
+        """Drop deleted images' flags. A failure here leaves only harmless entries for images no
+        longer listed, so it is logged, not reported as a failed delete."""
+        try:
+            self.catalog.prompt_metadata(actor_name).forget(filenames)
+        except (TdmError, OSError) as err:
+            log.warning("[S3-ONLY] Flags of deleted images kept: %s", one_line(err))
 
     def delete_all(self, actor_id: str) -> DeleteOutcome:
         """Delete every image the actor's manifest lists."""
