@@ -215,6 +215,7 @@ def test_undo_of_a_delete_brings_back_the_generation_record_and_the_place(
         generated_at="2025-10-17T15:57:00",
     )
     window.controller.mark([victim], False)
+    wait_idle(qtbot, window)
     path = data_dir / "actors" / NAME / "prompt_metadata.json"
     before = json.loads(path.read_text(encoding="utf-8"))["images"][victim]
     assert before["seed"] == 1234 and before["good"] is False

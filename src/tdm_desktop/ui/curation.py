@@ -3,8 +3,9 @@
 ``CurationController`` writes through the ``TrainingDataService`` and keeps the ``ImageGridModel`` (the
 source model, never a filter proxy) in step. Each user action is one ``QUndoCommand`` on the current
 actor's ``QUndoStack`` (one stack per actor in a ``QUndoGroup``), named the way the Edit menu reads it:
-"Mark Bad (3 images)". Flag writes are small and happen at once on the GUI thread; S3 work (delete,
-undo of a delete, delete all) runs on a one-thread ``JobRunner`` so it stays in order.
+"Mark Bad (3 images)". The model shows a flag at once; every write (flags, delete, undo of a delete,
+delete all) runs on one one-thread ``JobRunner``, so the GUI thread never waits on the files and
+writes land in the order they were asked (an undo never overtakes the write it undoes).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import shiboken6
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoGroup, QUndoStack
 from PySide6.QtWidgets import QCheckBox, QMessageBox, QWidget
@@ -87,8 +89,20 @@ class DeleteResult:
         return {**self.failed, **self.refused}
 
 
+@dataclass
+class _PendingFlag:
+    """One image's flag while writes of it are queued: how many, and the flag last known on disk."""
+
+    writes: int
+    saved: bool
+
+
 class FlagCommand(QUndoCommand):
-    """Mark Good / Mark Bad / Toggle Flag on some images; undo writes the previous flags back."""
+    """Mark Good / Mark Bad / Toggle Flag on some images; undo writes the previous flags back.
+
+    Both show at once and write in the background. A redo whose write fails is dropped from the
+    stack (its images never changed on disk); after a failed undo the command stays redoable, and
+    redoing it rewrites the flags that are still on disk."""
 
     def __init__(
         self,
@@ -105,11 +119,10 @@ class FlagCommand(QUndoCommand):
         self._old = dict(old_flags)
 
     def redo(self) -> None:
-        if not self._controller.write_flags(self._actor_id, self._new):
-            self.setObsolete(True)  # a failed first write never reaches the stack
+        self._controller.write_flags(self._actor_id, self._new, self._old, command=self)
 
     def undo(self) -> None:
-        self._controller.write_flags(self._actor_id, self._old)
+        self._controller.write_flags(self._actor_id, self._old, self._new)
 
 
 class DeleteCommand(QUndoCommand):
@@ -178,7 +191,7 @@ class CurationController(QObject):
         self._actor_id: str | None = None
         self._actor_name = ""
         self._busy = 0
-        self._last_write_ok = False
+        self._pending_flags: dict[tuple[str, str], _PendingFlag] = {}
         self.write_serial = 0
         """Bumped on every write of ours, so a reload started before it can be told stale."""
 
@@ -210,6 +223,8 @@ class CurationController(QObject):
         return self.undo_group.activeStack()
 
     def is_busy(self) -> bool:
+        """Whether a write of ours (flags, delete, restore) is queued or running: when not,
+        everything asked is on disk (or was reported as failed)."""
         return self._busy > 0
 
     def wait_for_jobs(self, msecs: int = -1) -> bool:
@@ -218,7 +233,8 @@ class CurationController(QObject):
     # -- flags ---------------------------------------------------------------------------------
 
     def mark(self, filenames: Sequence[str], good: bool) -> bool:
-        """Mark Good / Mark Bad; returns whether it was done (and is on the undo stack)."""
+        """Mark Good / Mark Bad; returns whether it was done: shown in the model, on the undo
+        stack and queued for writing (a failed write is reported and undone later)."""
         images = self._images(filenames)
         new = {img.filename: good for img in images}
         return self._push_flags(new, images, "Mark Good" if good else "Mark Bad")
@@ -234,24 +250,86 @@ class CurationController(QObject):
             return False
         old = {img.filename: img.good for img in images}
         command = FlagCommand(self, self._actor_id, new, old, command_text(action, len(new)))
-        self._last_write_ok = False
-        stack.push(command)  # runs redo(), which writes
-        return self._last_write_ok
-
-    def write_flags(self, actor_id: str, flags: dict[str, bool]) -> bool:
-        """Write flags through the service; update the model if it shows that actor."""
-        known = self._model.filenames() if actor_id == self._actor_id else None
-        try:  # the model's names: the service need not re-read the whole manifest
-            self._service.set_flags(actor_id, flags, known_filenames=known)
-        except TdmError as err:
-            self._report(f"Could not save the flags of {images_phrase(len(flags))}: {err}")
-            return False
-        self._last_write_ok = True
-        self.write_serial += 1
-        self.files_written.emit()
-        if actor_id == self._actor_id:
-            self._model.set_good(flags)
+        stack.push(command)  # runs redo(), which shows the flags and queues their write
         return True
+
+    def write_flags(
+        self,
+        actor_id: str,
+        flags: Mapping[str, bool],
+        before: Mapping[str, bool],
+        *,
+        command: QUndoCommand | None = None,
+    ) -> None:
+        """Show ``flags`` in the model at once (if it shows ``actor_id``) and write them through
+        the service in the background, after every write asked before. ``before``: the flags they
+        replace. If the write fails, the error is reported once, the rows go back to the flags on
+        disk and ``command`` (the redo that asked for it) is dropped from its undo stack."""
+        flags = dict(flags)
+        shown = actor_id == self._actor_id
+        # A snapshot of the model's names, taken here: the job reads it on another thread. With
+        # them the service need not re-read the whole manifest.
+        known = frozenset(self._model.filenames()) if shown else None
+        for name in flags:
+            pending = self._pending_flags.get((actor_id, name))
+            if pending is None:
+                image = self._model.image_at(self._model.row_of(name)) if shown else None
+                saved = image.good if image is not None else before.get(name, True)
+                pending = self._pending_flags[(actor_id, name)] = _PendingFlag(0, saved)
+            pending.writes += 1
+        if shown:
+            self._model.set_good(flags)
+        service = self._service
+
+        def work() -> None:
+            service.set_flags(actor_id, flags, known_filenames=known)
+
+        self.write_serial += 1
+        self._start_job(
+            work,
+            lambda _: self._flags_settled(actor_id, flags, written=True),
+            lambda _message: self._flags_failed(actor_id, flags, command),
+            context=f"Could not save the flags of {images_phrase(len(flags))}",
+        )
+
+    def _flags_failed(
+        self, actor_id: str, flags: dict[str, bool], command: QUndoCommand | None
+    ) -> None:
+        self._flags_settled(actor_id, flags, written=False)
+        if command is not None:
+            self._drop_command(actor_id, command)
+
+    def _flags_settled(self, actor_id: str, flags: dict[str, bool], *, written: bool) -> None:
+        """A flag write ended. Once no write of an image is left, its row shows what is on disk:
+        after a failure, the flag it had (unless a later write of it succeeded)."""
+        self.write_serial += 1
+        on_disk: dict[str, bool] = {}
+        for name, good in flags.items():
+            pending = self._pending_flags.get((actor_id, name))
+            if pending is None:
+                continue
+            if written:
+                pending.saved = good
+            pending.writes -= 1
+            if pending.writes <= 0:
+                del self._pending_flags[(actor_id, name)]
+                on_disk[name] = pending.saved
+        if on_disk and actor_id == self._actor_id:
+            self._model.set_good(on_disk)  # changes nothing after a success
+
+    def _drop_command(self, actor_id: str, command: QUndoCommand) -> None:
+        """Take a command whose write failed off its undo stack, without running it."""
+        if not shiboken6.isValid(command):
+            return  # the stack already discarded it (a new command replaced the redo part)
+        command.setObsolete(True)  # Qt drops an obsolete command, unrun, when undo/redo reach it
+        stack = self._stacks.get(actor_id)
+        if stack is None:
+            return
+        index = stack.index()
+        if index > 0 and stack.command(index - 1) is command:
+            stack.undo()  # drops it now
+        elif index < stack.count() and stack.command(index) is command:
+            stack.redo()
 
     # -- delete --------------------------------------------------------------------------------
 
@@ -416,9 +494,11 @@ class CurationController(QObject):
         work: Callable[[], Any],
         on_result: Callable[[Any], None],
         on_failure: Callable[[str], None] | None = None,
+        *,
+        context: str = "",
     ) -> None:
-        """Run ``work`` in the background; on an error it is reported once, then ``on_failure``
-        gets the message (so whatever the start showed, a progress dialog, can end)."""
+        """Run ``work`` in the background; on an error it is reported once (after ``context``),
+        then ``on_failure`` gets the message (so whatever the start showed can end)."""
         self._set_busy(+1)
 
         def done(result: Any) -> None:
@@ -429,6 +509,8 @@ class CurationController(QObject):
         def failed(error: BaseException) -> None:
             self._set_busy(-1)
             message = str(error) if isinstance(error, TdmError) else f"Unexpected error: {error!r}"
+            if context:
+                message = f"{context}: {message}"
             self._report(message)
             if not isinstance(error, TdmError):
                 log.error("curation job failed", exc_info=error)
@@ -496,6 +578,7 @@ def _result(outcome: Any, extra_failed: dict[str, str] | None = None) -> DeleteR
     if outcome is None:
         return DeleteResult(failed=failed)
     failed.update(outcome.failed)
+    failed.update(outcome.unlisted_failed)  # gone from S3, still listed: shown as "missing"
     return DeleteResult(list(outcome.deleted), failed, dict(outcome.refused))
 
 
