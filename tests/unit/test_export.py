@@ -267,7 +267,7 @@ def test_a_destination_with_other_content_is_refused_and_nothing_written(
     assert files_under(out) == {"notes.md": b"my notes"}
 
     s3_client.put_object(Bucket=BUCKET, Key=f"{PREFIX}/other.bin", Body=b"x")
-    with pytest.raises(ExportDestinationError, match="other.bin"):
+    with pytest.raises(ExportDestinationError, match=r"other\.bin"):
         export(service, S3PrefixTarget(f"s3://{BUCKET}/{PREFIX}", service.store), "kohya")
     assert set(objects_under(s3_client, PREFIX)) == {"other.bin"}
 
@@ -320,7 +320,7 @@ def test_an_s3_prefix_that_refuses_writes_stops_before_anything_is_written(
         ],
     }
     s3_client.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(policy))
-    with pytest.raises(ExportWriteError, match="cannot write: .*AccessDenied"):
+    with pytest.raises(ExportWriteError, match=r"cannot write: .*AccessDenied"):
         export(service, S3PrefixTarget(f"s3://{BUCKET}/{PREFIX}", service.store), "ai-toolkit")
     s3_client.delete_bucket_policy(Bucket=BUCKET)
     assert objects_under(s3_client, PREFIX) == {}

@@ -40,6 +40,7 @@ ODD_ASPECT = "odd_aspect"
 TOO_SMALL = "too_small"
 NOT_AN_IMAGE = "not_an_image"
 
+_LEVELS = np.arange(256)
 CHECKS = (BLURRY, TOO_DARK, TOO_LIGHT, LOW_INFORMATION, ODD_ASPECT, TOO_SMALL)
 DEFAULT_TRAINING_RESOLUTION = 1024
 
@@ -101,13 +102,10 @@ _MESSAGES = {
 
 def measure_quality(image: AnalysisImage) -> QualityMeasures:
     gray = image.gray
-    values = gray.astype(np.float32)
     if min(gray.shape) >= 3:
-        centre = values[1:-1, 1:-1]
-        laplacian = (
-            values[:-2, 1:-1] + values[2:, 1:-1] + values[1:-1, :-2] + values[1:-1, 2:] - 4 * centre
-        )
-        sharpness = float(laplacian.var())
+        g = gray.astype(np.int16)  # a Laplacian of uint8 values fits in int16 (±1020)
+        laplacian = g[:-2, 1:-1] + g[2:, 1:-1] + g[1:-1, :-2] + g[1:-1, 2:] - 4 * g[1:-1, 1:-1]
+        sharpness = float(laplacian.astype(np.float32).var())
     else:
         sharpness = 0.0
     counts = np.bincount(gray.ravel(), minlength=256)
@@ -118,7 +116,7 @@ def measure_quality(image: AnalysisImage) -> QualityMeasures:
         width=width,
         height=height,
         sharpness=sharpness,
-        brightness=float(values.mean()),
+        brightness=float(counts @ _LEVELS) / gray.size,
         entropy=entropy,
         aspect=max(width, height) / min(width, height),
     )
