@@ -73,3 +73,14 @@ def upload_actor(
         store.put_new(key, data, "image/png" if filename.endswith(".png") else "image/jpeg")
         manifest.add_image(filename, store.aws_url_for(key), size_mb(len(data)))
     return list(images)
+
+
+def objects_under(client, bucket: str, prefix: str) -> dict[str, bytes]:
+    """``{key relative to prefix: bytes}`` of every object under ``prefix/``."""
+    listing = client.list_objects_v2(Bucket=bucket, Prefix=prefix + "/").get("Contents", [])
+    return {
+        item["Key"][len(prefix) + 1 :]: client.get_object(Bucket=bucket, Key=item["Key"])[
+            "Body"
+        ].read()
+        for item in listing
+    }

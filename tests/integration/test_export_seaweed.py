@@ -14,7 +14,7 @@ from tdm_desktop.core.export_targets import S3PrefixTarget
 from tdm_desktop.core.prompt_metadata import PromptMetadata
 from tdm_desktop.core.training_data import TrainingDataService
 from tests.conftest import BUCKET
-from tests.images import ACTOR, jpeg, picture, upload_actor
+from tests.images import ACTOR, jpeg, objects_under, picture, upload_actor
 
 PREFIX = "training-sets/seaweed"
 NAMES = [f"{ACTOR}_{i}.jpg" for i in range(3)]
@@ -31,13 +31,7 @@ def actor(data_dir, seaweed_store):
 
 
 def objects(client, prefix: str) -> dict[str, bytes]:
-    listing = client.list_objects_v2(Bucket=BUCKET, Prefix=prefix + "/").get("Contents", [])
-    return {
-        item["Key"][len(prefix) + 1 :]: client.get_object(Bucket=BUCKET, Key=item["Key"])[
-            "Body"
-        ].read()
-        for item in listing
-    }
+    return objects_under(client, BUCKET, prefix)
 
 
 def test_kohya_export_to_a_prefix_copies_and_a_rerun_adds_only_the_new(

@@ -7,23 +7,13 @@ import json
 import pytest
 
 from tdm_desktop import cli_review
-from tdm_desktop.cli import build_parser, main
+from tdm_desktop.cli import build_parser
 from tdm_desktop.core import export_layout, near_duplicates, quality
 from tdm_desktop.core.prompt_metadata import PromptMetadata
 from tests.conftest import BUCKET
 from tests.images import ACTOR, blurred, jpeg, picture, resized, upload_actor
 
 BIG = (1024, 1024)
-
-
-@pytest.fixture
-def run(data_dir, s3_client, capsys):
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main(["--data-dir", str(data_dir), *argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def errors(err: str) -> list[str]:

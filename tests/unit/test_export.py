@@ -23,6 +23,7 @@ from tdm_desktop.core.prompt_metadata import PromptMetadata
 from tdm_desktop.core.training_data import TrainingDataService
 from tests.conftest import BUCKET
 from tests.images import ACTOR, jpeg, picture, upload_actor
+from tests.images import objects_under as stored_under
 
 PREFIX = "training-sets/run1"
 NAMES = [f"{ACTOR}_{i}.jpg" for i in range(4)]
@@ -62,13 +63,7 @@ def files_under(root) -> dict[str, bytes]:
 
 
 def objects_under(s3_client, prefix) -> dict[str, bytes]:
-    listing = s3_client.list_objects_v2(Bucket=BUCKET, Prefix=prefix + "/").get("Contents", [])
-    return {
-        item["Key"][len(prefix) + 1 :]: s3_client.get_object(Bucket=BUCKET, Key=item["Key"])[
-            "Body"
-        ].read()
-        for item in listing
-    }
+    return stored_under(s3_client, BUCKET, prefix)
 
 
 CAPTIONS = {

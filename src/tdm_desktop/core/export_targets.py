@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Protocol
 
 from tdm_desktop.core.errors import BadInputError, ObjectExistsError, S3Error, TdmError
-from tdm_desktop.core.jsonfile import write_synced_temp
+from tdm_desktop.core.jsonfile import atomic_write_bytes, write_synced_temp
 from tdm_desktop.core.s3_store import TRAINING_DATA_PREFIX, ObjectInfo, S3Store
 from tdm_desktop.core.training_data import TrainingImage
 
@@ -188,13 +188,7 @@ class FolderTarget:
         _, current = self.read(path)
         if current != version:
             raise ObjectExistsError(path, "Changed", f"{target} changed while exporting")
-        temp = write_synced_temp(target, data, FILE_MODE)
-        try:
-            os.replace(temp, target)
-        except BaseException:
-            temp.unlink(missing_ok=True)
-            raise
-        _fsync_dir(target.parent)
+        atomic_write_bytes(target, data, FILE_MODE)
 
 
 def _link_new(temp: Path, target: Path) -> None:
