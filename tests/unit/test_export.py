@@ -159,6 +159,21 @@ def test_imagefolder_to_a_folder_is_train_with_metadata_jsonl(service, actor, tm
     assert rows == [{"file_name": name, "text": caption} for name, caption in CAPTIONS.items()]
 
 
+def deny(s3_client, action: str, key: str) -> None:
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": action,
+                "Resource": f"arn:aws:s3:::{BUCKET}/{key}",
+            }
+        ],
+    }
+    s3_client.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(policy))
+
+
 @pytest.fixture
 def get_object_keys(s3_client):
     """Every key a GetObject asked for, from now on."""
@@ -303,18 +318,7 @@ def test_a_destination_that_is_a_file_or_under_one_is_refused(service, actor, tm
 def test_an_s3_prefix_that_refuses_writes_stops_before_anything_is_written(
     service, actor, s3_client
 ):
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:PutObject",
-                "Resource": f"arn:aws:s3:::{BUCKET}/{PREFIX}/*",
-            }
-        ],
-    }
-    s3_client.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(policy))
+    deny(s3_client, "s3:PutObject", f"{PREFIX}/*")
     with pytest.raises(ExportWriteError, match=r"cannot write: .*AccessDenied"):
         export(service, S3PrefixTarget(f"s3://{BUCKET}/{PREFIX}", service.store), "ai-toolkit")
     s3_client.delete_bucket_policy(Bucket=BUCKET)
@@ -360,3 +364,16 @@ def test_options_that_do_not_fit_the_format_are_refused(service, actor, tmp_path
         export(service, FolderTarget(tmp_path, service.store), "kohya", repeats=0)
     with pytest.raises(BadInputError, match="--trigger"):
         export(service, FolderTarget(tmp_path, service.store), "kohya", trigger_word="a/b")
+
+
+def test_an_image_that_cannot_be_read_fails_alone_even_when_it_comes_first(
+    service, actor, s3_client, tmp_path
+):
+    """Its read error is the image's, not the destination's: the export goes on. (To an S3
+    prefix the same is decided by a HEAD of the source; moto's CopyObject does not apply a
+    bucket policy to the source, so that path is not exercised here.)"""
+    deny(s3_client, "s3:GetObject", service.store.key_for(ACTOR, NAMES[0]))
+    report = export(service, FolderTarget(tmp_path / "set", service.store), "ai-toolkit")
+    s3_client.delete_bucket_policy(Bucket=BUCKET)
+    assert set(report.failed) == {NAMES[0]} and "AccessDenied" in report.failed[NAMES[0]]
+    assert sorted(report.exported) == [NAMES[1], NAMES[3]]

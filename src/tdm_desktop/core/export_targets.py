@@ -53,6 +53,11 @@ class ImageCheckError(TdmError):
     """A downloaded image does not match what S3 says it is (size or MD5)."""
 
 
+class ImageReadError(TdmError):
+    """The image itself could not be read from S3 (a fault of this image, not of the
+    destination)."""
+
+
 @dataclass(frozen=True)
 class Scan:
     """What a destination holds: the files an export may have written (``existing``) and the
@@ -157,7 +162,10 @@ class FolderTarget:
 
     def write_image(self, path: str, image: TrainingImage, source: ObjectInfo) -> None:
         assert image.location is not None
-        fetched = self._store.get_object(image.location.key)
+        try:
+            fetched = self._store.get_object(image.location.key)
+        except S3Error as err:
+            raise ImageReadError(str(err)) from None
         data = fetched.data
         if len(data) != fetched.info.size or len(data) != source.size:
             raise ImageCheckError(
@@ -313,7 +321,17 @@ class S3PrefixTarget:
 
     def write_image(self, path: str, image: TrainingImage, source: ObjectInfo) -> None:
         assert image.location is not None
-        self._store.copy_new(image.location.key, self._key(path))
+        try:
+            self._store.copy_new(image.location.key, self._key(path))
+        except S3Error as err:
+            if err.code != "AccessDenied" or isinstance(err, ObjectExistsError):
+                raise
+            # A copy needs to read the source and write the destination: tell which refused.
+            try:
+                self._store.head_size(image.location.key)
+            except S3Error as source:
+                raise ImageReadError(str(source)) from None
+            raise
 
     def write_new(self, path: str, data: bytes) -> None:
         self._store.put_new(self._key(path), data, _content_type(path))
