@@ -28,6 +28,7 @@ from tdm_desktop.core.captions import ActorCaptions
 from tdm_desktop.core.errors import ObjectExistsError, TdmError, one_line
 from tdm_desktop.core.export_layout import ExportLayout, ExportOptions, PlannedImage, plan_export
 from tdm_desktop.core.export_targets import (
+    OTHER_SAMPLE,
     ExportDestinationError,
     ExportTarget,
     ExportWriteError,
@@ -94,7 +95,7 @@ class ExportService:
         if scan.other:
             raise ExportDestinationError(
                 f"export destination {target.label}: has other content "
-                f"({', '.join(scan.other)}{', ...' if len(scan.other) >= 5 else ''}); export "
+                f"({', '.join(scan.other)}{', ...' if len(scan.other) >= OTHER_SAMPLE else ''}); export "
                 f"into an empty folder, or into an earlier {options.format} export of "
                 f"{actor.actor_name}"
             )
@@ -140,15 +141,18 @@ class _ExportRun:
     def images(self, workers: int) -> None:
         pending = list(self._layout.images)
         # The first write alone: a destination that refuses it stops the export untouched.
-        while pending and not self._any_written():
-            self._one(pending.pop(0), probe=True)
-        if not pending:
-            return
-        with ThreadPoolExecutor(workers, thread_name_prefix="tdm-export") as pool:
-            list(pool.map(self._one, pending))
+        to_write = [p for p in pending if self._needs_a_write(p)]
+        while to_write and not self._report.written:
+            probe = to_write.pop(0)
+            pending.remove(probe)
+            self._one(probe, probe=True)
+        if pending:
+            with ThreadPoolExecutor(workers, thread_name_prefix="tdm-export") as pool:
+                list(pool.map(self._one, pending))
 
-    def _any_written(self) -> bool:
-        return bool(self._report.written)
+    def _needs_a_write(self, planned: PlannedImage) -> bool:
+        paths = [planned.path, planned.caption_path]
+        return any(path is not None and path not in self._existing for path in paths)
 
     def _one(self, planned: PlannedImage, probe: bool = False) -> None:
         name = planned.image.filename

@@ -29,7 +29,7 @@ FILE_MODE = 0o644
 _TEMP_FILE = re.compile(r"\..+\.[A-Za-z0-9_]+\.tmp")  # write_synced_temp's names
 _CONTENT_TYPES = {".txt": "text/plain; charset=utf-8", ".toml": "application/toml"}
 _BAD_KEY_CHARACTERS = re.compile(r"[\x00-\x1f\x7f\\]")
-_OTHER_SAMPLE = 5  # unknown files named in the error
+OTHER_SAMPLE = 5  # unknown files named in the error
 # A first write failing with one of these means the destination takes nothing (EDQUOT: a quota,
 # not on every platform).
 _REFUSED_ERRNOS = {
@@ -145,9 +145,9 @@ class FolderTarget:
                     existing[relative] = ObjectInfo(relative, size, "")
                 else:
                     other.append(relative)
-            if len(other) >= _OTHER_SAMPLE:
+            if len(other) >= OTHER_SAMPLE:
                 break
-        return Scan(existing, sorted(other)[:_OTHER_SAMPLE])
+        return Scan(existing, sorted(other)[:OTHER_SAMPLE])
 
     def holds_image(self, path: str, existing: ObjectInfo, source: ObjectInfo) -> bool:
         if existing.size != source.size:
@@ -306,7 +306,7 @@ class S3PrefixTarget:
                 existing[relative] = ObjectInfo(relative, info.size, info.etag)
             else:
                 other.append(relative)
-        return Scan(existing, sorted(other)[:_OTHER_SAMPLE])
+        return Scan(existing, sorted(other)[:OTHER_SAMPLE])
 
     def holds_image(self, path: str, existing: ObjectInfo, source: ObjectInfo) -> bool:
         if existing.size != source.size:
