@@ -38,12 +38,12 @@ from PySide6.QtWidgets import QApplication
 from bench_common import emit, peak_rss_mb, percentile, store_from_env
 from bench_dataset import BENCH_ACTOR_ID, IDLE_ACTOR_ID, sample_key
 from tdm_desktop.core.training_data import TrainingDataService
-from tdm_desktop.ui import grid_view
 from tdm_desktop.ui.app import tune_gc
-from tdm_desktop.ui.grid_delegate import request_size
-from tdm_desktop.ui.grid_model import ImageGridModel
+from tdm_desktop.ui.grid import view as grid_view
+from tdm_desktop.ui.grid.delegate import request_size
+from tdm_desktop.ui.grid.model import ImageGridModel
 from tdm_desktop.ui.main_window import MainWindow
-from tdm_desktop.ui.thumbnail_loader import ThumbnailLoader, presigned_url_source
+from tdm_desktop.ui.thumbnails.loader import ThumbnailLoader, presigned_url_source
 
 FRAME_MS = 16
 COMPRESSED_BUDGET = inspect.signature(ThumbnailLoader).parameters["compressed_budget_bytes"].default

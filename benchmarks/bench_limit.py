@@ -18,7 +18,7 @@ from PySide6.QtGui import QGuiApplication
 
 from bench_common import emit, store_from_env
 from bench_dataset import object_key
-from tdm_desktop.ui.thumbnail_loader import decode_thumbnail
+from tdm_desktop.ui.thumbnails.loader import decode_thumbnail
 
 
 def measure(images: int, sample: int, workers: int, size: int) -> dict[str, float]:

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tdm_desktop.ui.generation import ALL_TITLE, SINGLE_TITLE
+from tdm_desktop.ui.generation.controller import ALL_TITLE, SINGLE_TITLE
 
 MIN_THUMB, MAX_THUMB, DEFAULT_THUMB = 64, 512, 160
 FILTERS = (("All", "all"), ("Good", "good"), ("Bad", "bad"))

@@ -24,35 +24,40 @@ from tdm_desktop.ui.actions import (
     build_toolbar,
     load_icon,
 )
-from tdm_desktop.ui.actor_panel import ActorPanel
-from tdm_desktop.ui.actor_session import ActorSession
-from tdm_desktop.ui.curation import (
+from tdm_desktop.ui.actors.header import ActorHeader
+from tdm_desktop.ui.actors.list_widget import ActorPanel
+from tdm_desktop.ui.actors.session import ActorSession
+from tdm_desktop.ui.common.jobs import JobRunner
+from tdm_desktop.ui.common.watcher import ActorFileWatcher
+from tdm_desktop.ui.curation.controller import (
     CurationController,
     SessionDeleteConfirmer,
     confirm_delete_all_dialog,
 )
-from tdm_desktop.ui.curation_panel import CurationPanel, WindowDialogs, message_box_problems
-from tdm_desktop.ui.generation import GenerationDialogs, GeneratorFactory
-from tdm_desktop.ui.generation_panel import GenerationPanel
-from tdm_desktop.ui.grid_delegate import ThumbnailDelegate
-from tdm_desktop.ui.grid_model import FlagFilterProxy, ImageGridModel
-from tdm_desktop.ui.grid_selection import GridSelection
-from tdm_desktop.ui.grid_view import ThumbnailGridView
-from tdm_desktop.ui.header import ActorHeader
-from tdm_desktop.ui.jobs import JobRunner
-from tdm_desktop.ui.log_panel import LogPanel
-from tdm_desktop.ui.preview import PreviewDialog
-from tdm_desktop.ui.preview_panel import PreviewPanel
-from tdm_desktop.ui.settings_dialog import AppSettings, SettingsDialog
-from tdm_desktop.ui.settings_panel import SettingsPanel
-from tdm_desktop.ui.status import ErrorBanner, ThumbnailStatus, add_status_labels, counts_text
-from tdm_desktop.ui.thumbnail_loader import ThumbnailLoader, presigned_url_source
-from tdm_desktop.ui.view_controls import ViewControls
-from tdm_desktop.ui.watcher import ActorFileWatcher
+from tdm_desktop.ui.curation.presenter import CurationPanel, WindowDialogs, message_box_problems
+from tdm_desktop.ui.generation.controller import GenerationDialogs, GeneratorFactory
+from tdm_desktop.ui.generation.presenter import GenerationPanel
+from tdm_desktop.ui.grid.delegate import ThumbnailDelegate
+from tdm_desktop.ui.grid.model import FlagFilterProxy, ImageGridModel
+from tdm_desktop.ui.grid.selection import GridSelection
+from tdm_desktop.ui.grid.view import ThumbnailGridView
+from tdm_desktop.ui.grid.view_controls import ViewControls
+from tdm_desktop.ui.preview.dialog import PreviewDialog
+from tdm_desktop.ui.preview.presenter import PreviewPanel
+from tdm_desktop.ui.settings.dialog import AppSettings, SettingsDialog
+from tdm_desktop.ui.settings.presenter import SettingsPanel
+from tdm_desktop.ui.status.log_dock import LogPanel
+from tdm_desktop.ui.thumbnails.loader import ThumbnailLoader, presigned_url_source
+from tdm_desktop.ui.thumbnails.status import (
+    ErrorBanner,
+    ThumbnailStatus,
+    add_status_labels,
+    counts_text,
+)
 
 if TYPE_CHECKING:
     from tdm_desktop.core.training_data import ActorTrainingData
-    from tdm_desktop.ui.generation import GenerateAllProgressDialog, GenerateSingleDialog
+    from tdm_desktop.ui.generation.controller import GenerateAllProgressDialog, GenerateSingleDialog
 
 __all__ = ["APP_ICON", "APP_TITLE", "MainWindow", "WindowDialogs", "load_icon"]
 

@@ -10,8 +10,8 @@ from PySide6.QtGui import QAction
 
 from tdm_desktop.core.errors import PromptMetadataError
 from tdm_desktop.core.training_data import TrainingDataService
-from tdm_desktop.ui.curation import CurationController, command_text, next_after
-from tdm_desktop.ui.grid_model import ImageGridModel
+from tdm_desktop.ui.curation.controller import CurationController, command_text, next_after
+from tdm_desktop.ui.grid.model import ImageGridModel
 from tests.ui.conftest import ACTOR_A, grid_focus, wait_idle
 
 NAME = ACTOR_A[1]

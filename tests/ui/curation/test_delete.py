@@ -134,7 +134,7 @@ def test_the_delete_question_can_stop_asking_for_the_session(qtbot):
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    from tdm_desktop.ui.curation import SessionDeleteConfirmer
+    from tdm_desktop.ui.curation.controller import SessionDeleteConfirmer
 
     asked = []
 

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QDialogButtonBox, QProgressDialog
 from tdm_desktop.core.errors import GeneratorError
 from tdm_desktop.core.manifest import TrainingDataManifest
 from tdm_desktop.generators.base import GenerationRequest, GenerationResult
-from tdm_desktop.ui.settings_dialog import (
+from tdm_desktop.ui.settings.dialog import (
     KEY_A1111_URL,
     KEY_GENERATOR,
     MIB,
@@ -76,7 +76,7 @@ class FakeGenerationDialogs:
         self.errors.append((title, message))
 
     def as_generation_dialogs(self):
-        from tdm_desktop.ui.generation import GenerationDialogs
+        from tdm_desktop.ui.generation.controller import GenerationDialogs
 
         return GenerationDialogs(self.confirm_all, self.show_report, self.show_error)
 
@@ -276,7 +276,7 @@ def test_generate_all_lands_the_others_and_lists_the_failure(
     assert actor_name == ACTOR_NAME
     assert report.summary() == "Generated 3 of 4 images (1 failed)"
     assert report.failed == [(PROMPTS[2], f"fake: the GPU refused {PROMPTS[2]!r}")]
-    from tdm_desktop.ui.generation import report_text
+    from tdm_desktop.ui.generation.controller import report_text
 
     assert report_text(report)[1] == f"{PROMPTS[2]}: fake: the GPU refused {PROMPTS[2]!r}"
 
@@ -381,7 +381,7 @@ def test_generator_comes_from_the_environment_until_one_is_saved(settings):
 
 
 def test_default_factory_builds_the_chosen_generator():
-    from tdm_desktop.ui.generation import generator_label, make_generator
+    from tdm_desktop.ui.generation.controller import generator_label, make_generator
 
     assert make_generator(AppSettings("placeholder")).name == "placeholder"
     env = {"TDM_A1111_USER": "curator", "TDM_A1111_PASSWORD": "pw"}

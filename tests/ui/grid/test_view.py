@@ -21,10 +21,10 @@ from PySide6.QtWidgets import QApplication
 
 from tdm_desktop.core.errors import S3Error
 from tdm_desktop.core.training_data import TrainingImage
-from tdm_desktop.ui.grid_delegate import ThumbnailDelegate
-from tdm_desktop.ui.grid_model import FlagFilterProxy, ImageGridModel
-from tdm_desktop.ui.grid_view import ThumbnailGridView
-from tdm_desktop.ui.thumbnail_loader import ThumbnailLoader
+from tdm_desktop.ui.grid.delegate import ThumbnailDelegate
+from tdm_desktop.ui.grid.model import FlagFilterProxy, ImageGridModel
+from tdm_desktop.ui.grid.view import ThumbnailGridView
+from tdm_desktop.ui.thumbnails.loader import ThumbnailLoader
 from tests.factories import training_image
 
 PREFIX = "system_actors/training_data/0042_european_30_male/"

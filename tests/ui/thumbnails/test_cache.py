@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tdm_desktop.ui.byte_lru import ByteLRU
+from tdm_desktop.ui.thumbnails.cache import ByteLRU
 
 
 def make(budget: int, evicted: list | None = None) -> ByteLRU[str, bytes]:

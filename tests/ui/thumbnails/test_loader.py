@@ -14,7 +14,7 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QThreadPool
 from PySide6.QtGui import QColor, QImage
 
 from tdm_desktop.core.errors import ForeignImageError, S3Error
-from tdm_desktop.ui.thumbnail_loader import ThumbnailLoader, decode_thumbnail
+from tdm_desktop.ui.thumbnails.loader import ThumbnailLoader, decode_thumbnail
 
 
 def jpeg_bytes(width: int = 120, height: int = 80, color: str = "#3a7") -> bytes:
@@ -325,7 +325,7 @@ def test_latency_fetch_to_ready_is_measured_not_asserted(qtbot, make_loader):
 def test_thumbnails_of_a_real_actor_in_moto_s3(qtbot, make_loader, data_dir, store, s3_client):
     """The service's fetch on moto: listed images load; one deleted behind our back is missing."""
     from tdm_desktop.core.training_data import TrainingDataService
-    from tdm_desktop.ui.grid_model import ImageGridModel
+    from tdm_desktop.ui.grid.model import ImageGridModel
     from tests.factories import make_actor
 
     make_actor(data_dir, store, "0042", "0042_european_30_male", 4)

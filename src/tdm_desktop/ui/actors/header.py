@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from tdm_desktop.ui.jobs import JobRunner
+from tdm_desktop.ui.common.jobs import JobRunner
 
 log = logging.getLogger(__name__)
 

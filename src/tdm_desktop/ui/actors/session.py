@@ -16,8 +16,8 @@ from PySide6.QtCore import QObject, QSettings, Signal, Slot
 
 from tdm_desktop.core.errors import TdmError, one_line
 from tdm_desktop.core.names import normalize_actor_id
-from tdm_desktop.ui.jobs import JobRunner
-from tdm_desktop.ui.watcher import ActorFileWatcher
+from tdm_desktop.ui.common.jobs import JobRunner
+from tdm_desktop.ui.common.watcher import ActorFileWatcher
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

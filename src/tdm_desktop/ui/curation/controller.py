@@ -22,7 +22,7 @@ from PySide6.QtGui import QUndoCommand, QUndoGroup, QUndoStack
 from PySide6.QtWidgets import QCheckBox, QMessageBox, QWidget
 
 from tdm_desktop.core.errors import S3Error, TdmError
-from tdm_desktop.ui.jobs import JobRunner
+from tdm_desktop.ui.common.jobs import JobRunner
 
 if TYPE_CHECKING:
     from tdm_desktop.core.manifest import ManifestEntry

@@ -11,15 +11,15 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
-from tdm_desktop.ui.curation import (
+from tdm_desktop.ui.curation.controller import (
     ConfirmDelete,
     ConfirmDeleteAll,
     CurationController,
     DeleteResult,
     images_phrase,
 )
-from tdm_desktop.ui.grid_model import ImageGridModel
-from tdm_desktop.ui.grid_selection import GridSelection
+from tdm_desktop.ui.grid.model import ImageGridModel
+from tdm_desktop.ui.grid.selection import GridSelection
 
 ShowProblems = Callable[[str, Mapping[str, str]], None]
 

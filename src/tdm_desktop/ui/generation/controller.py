@@ -42,8 +42,8 @@ from PySide6.QtWidgets import (
 from tdm_desktop.core.errors import one_line
 from tdm_desktop.core.generation import GeneratedImage, GenerationReport, GenerationService
 from tdm_desktop.generators.base import GenerationRequest, GenerationResult, Generator
-from tdm_desktop.ui.jobs import JobRunner
-from tdm_desktop.ui.settings_dialog import AppSettings
+from tdm_desktop.ui.common.jobs import JobRunner
+from tdm_desktop.ui.settings.dialog import AppSettings
 
 log = logging.getLogger(__name__)
 

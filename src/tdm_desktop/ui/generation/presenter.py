@@ -13,7 +13,8 @@ from PySide6.QtGui import QAction, QImage
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
 from tdm_desktop.core.errors import TdmError, one_line
-from tdm_desktop.ui.generation import (
+from tdm_desktop.ui.common.jobs import JobRunner
+from tdm_desktop.ui.generation.controller import (
     ALL_TITLE,
     SINGLE_TITLE,
     GenerateAllProgressDialog,
@@ -26,8 +27,7 @@ from tdm_desktop.ui.generation import (
     make_generator,
     message_box_dialogs,
 )
-from tdm_desktop.ui.jobs import JobRunner
-from tdm_desktop.ui.settings_dialog import load_settings
+from tdm_desktop.ui.settings.dialog import load_settings
 
 if TYPE_CHECKING:
     from tdm_desktop.core.generation import GeneratedImage, GenerationReport, GenerationService

@@ -23,7 +23,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPen, QPixmap, QStaticText
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from tdm_desktop.ui.grid_model import ImageGridModel, image_error, image_key
+from tdm_desktop.ui.grid.model import ImageGridModel, image_error, image_key
 
 PADDING = 6  # around the thumbnail, inside the tile
 TEXT_GAP = 4

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from PySide6.QtCore import QItemSelectionModel, QModelIndex
 from PySide6.QtWidgets import QListView
 
-from tdm_desktop.ui.curation import next_after
-from tdm_desktop.ui.grid_model import FlagFilterProxy, ImageGridModel
+from tdm_desktop.ui.curation.controller import next_after
+from tdm_desktop.ui.grid.model import FlagFilterProxy, ImageGridModel
 
 
 class GridSelection:

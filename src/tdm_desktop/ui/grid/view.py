@@ -24,8 +24,8 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QKeyEvent, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
 
-from tdm_desktop.ui.grid_delegate import ThumbnailDelegate, request_size, tile_size
-from tdm_desktop.ui.grid_model import ImageGridModel
+from tdm_desktop.ui.grid.delegate import ThumbnailDelegate, request_size, tile_size
+from tdm_desktop.ui.grid.model import ImageGridModel
 
 MIN_THUMBNAIL = 64
 MAX_THUMBNAIL = 512

@@ -7,9 +7,9 @@ from PySide6.QtCore import QObject, QSettings, QTimer
 from PySide6.QtWidgets import QComboBox, QSlider
 
 from tdm_desktop.ui.actions import DEFAULT_THUMB, FILTERS, MAX_THUMB, MIN_THUMB
-from tdm_desktop.ui.grid_model import FlagFilterProxy
-from tdm_desktop.ui.grid_selection import GridSelection
-from tdm_desktop.ui.grid_view import ThumbnailGridView
+from tdm_desktop.ui.grid.model import FlagFilterProxy
+from tdm_desktop.ui.grid.selection import GridSelection
+from tdm_desktop.ui.grid.view import ThumbnailGridView
 
 SIZE_KEY = "grid/thumbnailSize"
 # A slider drag changes the size dozens of times a second; each QSettings write is followed by a

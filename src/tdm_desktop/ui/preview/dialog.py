@@ -17,7 +17,7 @@ from PySide6.QtGui import QImage, QKeyEvent, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QDialog, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from tdm_desktop.core.errors import TdmError
-from tdm_desktop.ui.jobs import JobRunner
+from tdm_desktop.ui.common.jobs import JobRunner
 
 if TYPE_CHECKING:
     from tdm_desktop.core.training_data import TrainingImage

@@ -13,9 +13,9 @@ from PySide6.QtCore import QModelIndex, QObject
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QListView, QWidget
 
-from tdm_desktop.ui.grid_model import ImageGridModel
-from tdm_desktop.ui.grid_selection import GridSelection
-from tdm_desktop.ui.preview import PreviewDialog
+from tdm_desktop.ui.grid.model import ImageGridModel
+from tdm_desktop.ui.grid.selection import GridSelection
+from tdm_desktop.ui.preview.dialog import PreviewDialog
 
 if TYPE_CHECKING:
     from tdm_desktop.core.training_data import TrainingImage

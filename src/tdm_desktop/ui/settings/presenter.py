@@ -9,7 +9,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtWidgets import QWidget
 
-from tdm_desktop.ui.settings_dialog import (
+from tdm_desktop.ui.settings.dialog import (
     KEY_BUDGET,
     MIB,
     AppSettings,

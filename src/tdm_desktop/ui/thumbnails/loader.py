@@ -47,7 +47,7 @@ from PySide6.QtGui import QImage, QImageReader, QPixmap
 from PySide6.QtNetwork import QNetworkAccessManager, QNetworkReply, QNetworkRequest
 
 from tdm_desktop.core.errors import ForeignImageError, S3Error
-from tdm_desktop.ui.byte_lru import ByteLRU
+from tdm_desktop.ui.thumbnails.cache import ByteLRU
 
 log = logging.getLogger(__name__)
 
