@@ -17,8 +17,8 @@ from pathlib import Path
 
 from tdm_desktop import __version__
 from tdm_desktop.core.errors import BadInputError, TdmError, one_line
+from tdm_desktop.core.s3_urls import DEFAULT_BUCKET
 
-DEFAULT_BUCKET = "story-boards-assets"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 log = logging.getLogger("tdm_desktop")

@@ -25,12 +25,13 @@ from tdm_desktop.core.errors import (
     ObjectExistsError,
     TdmError,
 )
+from tdm_desktop.core.generator import GenerationRequest, GenerationResult, Generator
+from tdm_desktop.core.layout import base_image_relpath
 from tdm_desktop.core.manifest import TrainingDataManifest, size_mb
 from tdm_desktop.core.names import check_actor_name, check_filename, normalize_actor_id
 from tdm_desktop.core.prompt_metadata import PromptMetadata
 from tdm_desktop.core.s3_store import TRAINING_DATA_PREFIX, S3Store
 from tdm_desktop.core.timestamps import Clock, manifest_now
-from tdm_desktop.generators.base import GenerationRequest, GenerationResult, Generator
 
 log = logging.getLogger(__name__)
 
@@ -116,10 +117,6 @@ class GenerationService:
         actor_name = check_actor_name(self._manifest(actor_id).character_name)
         return PromptMetadata.for_actor(self.data_dir, actor_name, clock=self._clock).prompts()
 
-    def base_image_path(self, actor_name: str) -> Path:
-        check_actor_name(actor_name)
-        return self.data_dir / "actors" / actor_name / "base_image" / f"{actor_name}_base.png"
-
     # ---- one image ---------------------------------------------------------------------------
 
     def generate(
@@ -181,7 +178,7 @@ class GenerationService:
         return manifest
 
     def _read_base_image(self, actor_name: str) -> bytes | None:
-        path = self.base_image_path(actor_name)
+        path = self.data_dir / base_image_relpath(actor_name)
         if not path.is_file():
             return None
         try:

@@ -1,6 +1,6 @@
 """The window's actions, menus and toolbar, built from one declarative table.
 
-Object names, shortcuts and their contexts are part of the contract (CONTRACT §6). ``on_grid`` actions
+Object names and shortcuts are what curators' scripts and the tests rely on. ``on_grid`` actions
 (single letters, arrows' companions...) only fire while the grid has focus, so typing in a text field
 never flags an image. The toolbar shows SVG icons and emoji-free labels (emoji need an emoji font);
 the menus and tooltips keep the design's emoji names.
@@ -28,9 +28,8 @@ from PySide6.QtWidgets import (
 )
 
 from tdm_desktop.ui.generation.controller import ALL_TITLE, SINGLE_TITLE
-
-MIN_THUMB, MAX_THUMB, DEFAULT_THUMB = 64, 512, 160
-FILTERS = (("All", "all"), ("Good", "good"), ("Bad", "bad"))
+from tdm_desktop.ui.grid.filter import FLAG_FILTERS
+from tdm_desktop.ui.grid.view import MAX_THUMBNAIL, MIN_THUMBNAIL
 
 Shortcut = QKeySequence | QKeySequence.StandardKey | str
 
@@ -270,7 +269,7 @@ def build_toolbar(tb: QToolBar, a: WindowActions) -> tuple[QSlider, QComboBox]:
     tb.addWidget(QLabel(" Size "))
     size_slider = QSlider(Qt.Orientation.Horizontal)
     size_slider.setObjectName("gridSizeSlider")
-    size_slider.setRange(MIN_THUMB, MAX_THUMB)
+    size_slider.setRange(MIN_THUMBNAIL, MAX_THUMBNAIL)
     size_slider.setSingleStep(8)
     size_slider.setPageStep(32)
     size_slider.setMaximumWidth(200)
@@ -280,7 +279,7 @@ def build_toolbar(tb: QToolBar, a: WindowActions) -> tuple[QSlider, QComboBox]:
     tb.addWidget(QLabel(" Show "))
     flag_filter = QComboBox()
     flag_filter.setObjectName("flagFilter")
-    for label, value in FILTERS:
+    for label, value in FLAG_FILTERS:
         flag_filter.addItem(label, value)
     flag_filter.setFocusPolicy(Qt.FocusPolicy.NoFocus)
     tb.addWidget(flag_filter)

@@ -10,8 +10,10 @@ from PySide6.QtGui import QAction
 
 from tdm_desktop.core.errors import PromptMetadataError
 from tdm_desktop.core.training_data import TrainingDataService
-from tdm_desktop.ui.curation.controller import CurationController, command_text, next_after
+from tdm_desktop.ui.curation.commands import command_text
+from tdm_desktop.ui.curation.controller import CurationController
 from tdm_desktop.ui.grid.model import ImageGridModel
+from tdm_desktop.ui.grid.selection import next_after
 from tests.ui.conftest import ACTOR_A, grid_focus, wait_idle
 
 NAME = ACTOR_A[1]
@@ -36,8 +38,8 @@ def test_b_marks_bad_on_disk_and_moves_to_the_next_image(qtbot, window, data_dir
     qtbot.keyClick(window.grid, Qt.Key.Key_B)
     wait_idle(qtbot, window)
     assert bad_on_disk(data_dir) == {names[0]}
-    assert window.current_filename() == names[1]
-    assert window.selected_filenames() == [names[1]]
+    assert window.selection.current_filename() == names[1]
+    assert window.selection.selected_filenames() == [names[1]]
     qtbot.keyClick(window.grid, Qt.Key.Key_X)  # photo-culling alias
     wait_idle(qtbot, window)
     assert bad_on_disk(data_dir) == {names[0], names[1]}
@@ -51,14 +53,14 @@ def test_g_and_t_on_a_selection(qtbot, window, data_dir, actors):
     qtbot.keyClick(window.grid, Qt.Key.Key_T)
     wait_idle(qtbot, window)
     assert bad_on_disk(data_dir) == set(names)
-    window.select_filename(names[2])
+    window.selection.select_filename(names[2])
     qtbot.keyClick(window.grid, Qt.Key.Key_G)
     wait_idle(qtbot, window)
     assert bad_on_disk(data_dir) == set(names) - {names[2]}
     qtbot.keyClick(window.grid, Qt.Key.Key_P)  # alias of G, on names[3]
     wait_idle(qtbot, window)
     assert bad_on_disk(data_dir) == set(names) - {names[2], names[3]}
-    assert window.current_filename() == names[4]
+    assert window.selection.current_filename() == names[4]
 
 
 def test_undo_and_redo_restore_the_file(qtbot, window, data_dir, actors):
@@ -89,10 +91,10 @@ def test_bad_filter_shows_only_bad_images(qtbot, window, data_dir, actors):
     names = actors[ACTOR_A[0]]
     window.controller.mark([names[1], names[4]], False)
     window.flag_filter.setCurrentIndex(window.flag_filter.findText("Bad"))
-    assert window.visible_filenames() == [names[1], names[4]]
+    assert window.selection.visible_filenames() == [names[1], names[4]]
     window.flag_filter.setCurrentIndex(window.flag_filter.findText("Good"))
-    assert names[1] not in window.visible_filenames()
-    assert len(window.visible_filenames()) == len(names) - 2
+    assert names[1] not in window.selection.visible_filenames()
+    assert len(window.selection.visible_filenames()) == len(names) - 2
 
 
 def test_undo_of_a_flag_applies_while_the_grid_is_filtered(qtbot, window, data_dir, actors):
@@ -100,12 +102,12 @@ def test_undo_of_a_flag_applies_while_the_grid_is_filtered(qtbot, window, data_d
     grid_focus(qtbot, window)
     qtbot.keyClick(window.grid, Qt.Key.Key_B)  # names[0] bad
     window.flag_filter.setCurrentIndex(window.flag_filter.findText("Good"))
-    assert names[0] not in window.visible_filenames()
+    assert names[0] not in window.selection.visible_filenames()
     grid_focus(qtbot, window)
     qtbot.keyClick(window.grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     wait_idle(qtbot, window)
     assert bad_on_disk(data_dir) == set()
-    assert names[0] in window.visible_filenames()
+    assert names[0] in window.selection.visible_filenames()
 
 
 def test_marking_bad_under_the_bad_filter_keeps_a_current_image(qtbot, window, data_dir, actors):
@@ -113,10 +115,10 @@ def test_marking_bad_under_the_bad_filter_keeps_a_current_image(qtbot, window, d
     window.controller.mark(names[:3], False)
     window.flag_filter.setCurrentIndex(window.flag_filter.findText("Bad"))
     grid_focus(qtbot, window)
-    window.select_filename(names[0])
+    window.selection.select_filename(names[0])
     qtbot.keyClick(window.grid, Qt.Key.Key_G)  # leaves the filtered view
-    assert window.visible_filenames() == names[1:3]
-    assert window.current_filename() == names[1]
+    assert window.selection.visible_filenames() == names[1:3]
+    assert window.selection.current_filename() == names[1]
 
 
 def test_single_letters_in_the_search_box_do_not_flag(qtbot, window, data_dir):
@@ -140,7 +142,7 @@ def test_preview_shows_the_image_and_flags_with_the_same_keys(qtbot, window, dat
     names = actors[ACTOR_A[0]]
     grid_focus(qtbot, window)
     qtbot.keyClick(window.grid, Qt.Key.Key_Space)
-    preview = window.preview
+    preview = window.preview_presenter.dialog
     assert preview is not None and preview.isVisible()
     qtbot.waitUntil(preview.has_picture, timeout=3000)
     assert preview.info_text().startswith(f"{names[0]} · ✓ good")
@@ -262,7 +264,7 @@ def test_a_flag_key_shows_at_once_and_writes_off_the_gui_thread(
         qtbot.keyClick(window.grid, Qt.Key.Key_B)  # returns although the write cannot end yet
         assert not is_good(window.model, names[0])
         assert window.flag_counts_label.text() == f"good {len(names) - 1} · bad 1"
-        assert window.current_filename() == names[1]
+        assert window.selection.current_filename() == names[1]
         assert window.controller.is_busy()
         assert bad_on_disk(data_dir) == set()
     finally:
@@ -291,7 +293,7 @@ def test_a_failed_flag_write_puts_the_badge_back_and_reports_once(
     assert window.flag_counts_label.text() == f"good {len(names)} · bad 0"
     assert len(errors) == 1 and "locked by another process" in errors[0]
     assert "locked by another process" in window.error_text()
-    assert window.current_filename() == names[1]  # the selection advanced, as ever
+    assert window.selection.current_filename() == names[1]  # the selection advanced, as ever
     assert window.controller.undo_stack.count() == 0  # nothing to undo
 
     qtbot.keyClick(window.grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)

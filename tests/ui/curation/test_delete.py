@@ -39,7 +39,7 @@ def test_delete_key_removes_from_s3_and_manifest_and_undo_restores(
 ):
     names = actors[ACTOR_ID]
     victim = names[1]
-    window.select_filename(victim)
+    window.selection.select_filename(victim)
     grid_focus(qtbot, window)
     qtbot.keyClick(window.grid, Qt.Key.Key_Delete)
     wait_idle(qtbot, window)
@@ -48,8 +48,8 @@ def test_delete_key_removes_from_s3_and_manifest_and_undo_restores(
     assert not in_s3(s3_client, victim)
     assert victim not in listed(data_dir)
     assert window.model.row_of(victim) == -1
-    assert window.image_count_label.text() == f"{COUNT - 1} images in S3"
-    assert window.current_filename() == names[2]
+    assert window.header.image_count_label.text() == f"{COUNT - 1} images in S3"
+    assert window.selection.current_filename() == names[2]
     assert window.controller.undo_stack.undoText() == "Delete (1 image)"
 
     qtbot.keyClick(window.grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
@@ -58,7 +58,7 @@ def test_delete_key_removes_from_s3_and_manifest_and_undo_restores(
     assert body == jpeg_bytes(1)
     assert victim in listed(data_dir)
     assert window.model.row_of(victim) >= 0
-    assert window.image_count_label.text() == f"{COUNT} images in S3"
+    assert window.header.image_count_label.text() == f"{COUNT} images in S3"
 
     window.controller.undo_stack.redo()  # and once more, from the kept bytes
     wait_idle(qtbot, window)
@@ -74,7 +74,7 @@ def test_undo_brings_back_a_bad_flag_too(qtbot, window, s3_client, data_dir, act
     for name in victims:
         index = window.proxy.mapFromSource(window.model.index(window.model.row_of(name), 0))
         sel.select(index, QItemSelectionModel.SelectionFlag.Select)
-    window.delete_selected()
+    window.curation.delete_selected()
     wait_idle(qtbot, window)
     assert [in_s3(s3_client, n) for n in victims] == [False, False]
     window.controller.undo_stack.undo()
@@ -102,14 +102,14 @@ def test_delete_all_reports_the_key_s3_refused_and_keeps_it_listed(
     kept = names[3]
     deny_delete_of(s3_client, kept)
     with qtbot.waitSignal(window.controller.delete_all_finished, timeout=10000):
-        window.findChild(type(window.action_delete_all), "actionDeleteAll").trigger()
+        window.findChild(type(window.window_actions.delete_all), "actionDeleteAll").trigger()
         assert window.findChild(QProgressDialog, "deleteAllProgress") is not None
 
     assert dialogs.delete_all_questions == [(NAME, COUNT)]
     assert listed(data_dir) == [kept]
     assert [n for n in names if in_s3(s3_client, n)] == [kept]
-    assert window.visible_filenames() == [kept]
-    assert window.image_count_label.text() == "1 images in S3"
+    assert window.selection.visible_filenames() == [kept]
+    assert window.header.image_count_label.text() == "1 images in S3"
     assert len(dialogs.reports) == 1
     title, problems = dialogs.reports[0]
     assert title == "Delete All"
@@ -123,18 +123,18 @@ def test_delete_failure_of_one_image_is_reported_image_by_image(
     names = actors[ACTOR_ID]
     deny_delete_of(s3_client, names[0])
     window.grid.selectAll()
-    window.delete_selected()
+    window.curation.delete_selected()
     wait_idle(qtbot, window)
     assert listed(data_dir) == [names[0]]
     assert list(dialogs.reports[0][1]) == [names[0]]
-    assert window.visible_filenames() == [names[0]]
+    assert window.selection.visible_filenames() == [names[0]]
 
 
 def test_the_delete_question_can_stop_asking_for_the_session(qtbot):
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    from tdm_desktop.ui.curation.controller import SessionDeleteConfirmer
+    from tdm_desktop.ui.curation.dialogs import SessionDeleteConfirmer
 
     asked = []
 
@@ -186,7 +186,7 @@ def test_a_reused_key_shows_the_new_picture_not_the_cached_one(
     store.put_new(key, jpeg_bytes(new_seed), "image/jpeg")  # same key, another picture
     TrainingDataManifest.for_actor(data_dir, ACTOR_ID).load().add_entry(entry)
     with qtbot.waitSignal(window.refreshed, timeout=5000):
-        window.reload_actor()
+        window.session.reload_actor()
     assert window.model.row_of(last) == COUNT - 1
 
     assert loader.compressed_bytes(key) in (None, jpeg_bytes(new_seed))  # never the old bytes
@@ -220,7 +220,7 @@ def test_undo_of_a_delete_brings_back_the_generation_record_and_the_place(
     before = json.loads(path.read_text(encoding="utf-8"))["images"][victim]
     assert before["seed"] == 1234 and before["good"] is False
 
-    window.select_filename(victim)
+    window.selection.select_filename(victim)
     grid_focus(qtbot, window)
     qtbot.keyClick(window.grid, Qt.Key.Key_Delete)
     wait_idle(qtbot, window)
@@ -260,7 +260,7 @@ def test_a_failed_delete_all_closes_its_progress_and_reports_once(
     window = make_window(service_=_BrokenDeleteService(data_dir, store))
     errors: list[str] = []
     window.controller.error_reported.connect(errors.append)
-    window.delete_all()
+    window.curation.delete_all()
     assert window.findChild(QProgressDialog, "deleteAllProgress") is not None
     wait_idle(qtbot, window)
 
@@ -282,11 +282,11 @@ def test_a_failed_delete_clears_the_deleting_status_and_reports_once(
     window = make_window(service_=_BrokenDeleteService(data_dir, store))
     errors: list[str] = []
     window.controller.error_reported.connect(errors.append)
-    window.select_filename(f"{NAME}_1.jpg")
-    window.delete_selected()
+    window.selection.select_filename(f"{NAME}_1.jpg")
+    window.curation.delete_selected()
     assert window.statusBar().currentMessage().startswith("Deleting")
     wait_idle(qtbot, window)
     qtbot.waitUntil(lambda: "Deleting" not in window.statusBar().currentMessage(), timeout=3000)
     assert len(errors) == 1
     assert dialogs.reports == []
-    assert window.current_filename() == f"{NAME}_1.jpg"  # nothing was deleted: stay
+    assert window.selection.current_filename() == f"{NAME}_1.jpg"  # nothing was deleted: stay

@@ -13,15 +13,10 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDialogButtonBox, QProgressDialog
 
 from tdm_desktop.core.errors import GeneratorError
+from tdm_desktop.core.generator import GenerationRequest, GenerationResult
 from tdm_desktop.core.manifest import TrainingDataManifest
-from tdm_desktop.generators.base import GenerationRequest, GenerationResult
-from tdm_desktop.ui.settings.dialog import (
-    KEY_A1111_URL,
-    KEY_GENERATOR,
-    MIB,
-    AppSettings,
-    load_settings,
-)
+from tdm_desktop.ui.settings.model import KEY_A1111_URL, KEY_GENERATOR, AppSettings, load_settings
+from tdm_desktop.ui.thumbnails.loader import MIB
 from tests.factories import jpeg_bytes
 from tests.ui.conftest import ACTOR_A, ACTOR_B
 
@@ -45,6 +40,10 @@ class FakeGenerator:
     hold_from: int = 1
     requests: list[GenerationRequest] = field(default_factory=list)
     on_gui_thread: list[bool] = field(default_factory=list)
+
+    @property
+    def display_name(self) -> str:
+        return self.name
 
     def generate(self, request: GenerationRequest) -> GenerationResult:
         index = len(self.requests)
@@ -75,10 +74,10 @@ class FakeGenerationDialogs:
     def show_error(self, title: str, message: str) -> None:
         self.errors.append((title, message))
 
-    def as_generation_dialogs(self):
-        from tdm_desktop.ui.generation.controller import GenerationDialogs
+    def as_generation_questions(self):
+        from tdm_desktop.ui.generation.dialogs import GenerationQuestions
 
-        return GenerationDialogs(self.confirm_all, self.show_report, self.show_error)
+        return GenerationQuestions(self.confirm_all, self.show_report, self.show_error)
 
 
 @pytest.fixture
@@ -120,9 +119,9 @@ def make_gen_window(qtbot, service, settings, dialogs, gen_dialogs, fake, chosen
         window = MainWindow(
             service,
             settings=settings,
-            dialogs=dialogs.as_window_dialogs(),
+            questions=dialogs.as_questions(),
             generator_factory=factory,
-            generation_dialogs=gen_dialogs.as_generation_dialogs(),
+            generation_questions=gen_dialogs.as_generation_questions(),
         )
         qtbot.addWidget(window)
         made.append(window)
@@ -171,8 +170,10 @@ def click_ok(dialog) -> None:
 def open_single_dialog(qtbot, window):
     """✨ reads the prompts and the base image in the background, then opens its dialog."""
     action(window, "actionGenerateSingle").trigger()
-    qtbot.waitUntil(lambda: window.generate_single_dialog is not None, timeout=5000)
-    return window.generate_single_dialog
+    qtbot.waitUntil(
+        lambda: window.generation_presenter.generate_single_dialog is not None, timeout=5000
+    )
+    return window.generation_presenter.generate_single_dialog
 
 
 def start_generate_all(qtbot, window, gen_dialogs):
@@ -206,8 +207,8 @@ def test_generate_single_uploads_records_and_shows_the_new_image(
     assert not action(window, "actionGenerateSingle").isEnabled()
     fake.gate.set()
     new = f"{ACTOR_NAME}_{START_COUNT}.jpg"
-    qtbot.waitUntil(lambda: window.current_filename() == new, timeout=5000)
-    assert window.image_count_label.text() == f"{START_COUNT + 1} images in S3"
+    qtbot.waitUntil(lambda: window.selection.current_filename() == new, timeout=5000)
+    assert window.header.image_count_label.text() == f"{START_COUNT + 1} images in S3"
     assert window.model.rowCount() == START_COUNT + 1
     assert window.model.image_at(window.model.row_of(new)).good is True
     assert new in s3_names(store)
@@ -250,7 +251,7 @@ def test_generate_single_error_is_one_line_and_leaves_nothing(
 def test_generate_single_without_base_image_says_txt2img(qtbot, gen_window):
     window = gen_window
     with qtbot.waitSignal(window.actor_opened, timeout=5000):
-        window.open_actor(ACTOR_B[0])
+        window.session.open_actor(ACTOR_B[0])
     dialog = open_single_dialog(qtbot, window)
     assert dialog.base_image_label.text() == "no base image: txt2img"
     dialog.prompt_combo.setEditText("   ")
@@ -268,7 +269,7 @@ def test_generate_all_lands_the_others_and_lists_the_failure(
     fake.fail = {PROMPTS[2]}
     start_generate_all(qtbot, window, gen_dialogs)
     assert gen_dialogs.questions == [(ACTOR_NAME, 4, "fake")]
-    progress = window.generate_all_progress
+    progress = window.generation_presenter.generate_all_progress
     assert progress is not None and progress.isVisible() and not progress.isModal()
 
     qtbot.waitUntil(lambda: bool(gen_dialogs.reports), timeout=5000)
@@ -276,7 +277,7 @@ def test_generate_all_lands_the_others_and_lists_the_failure(
     assert actor_name == ACTOR_NAME
     assert report.summary() == "Generated 3 of 4 images (1 failed)"
     assert report.failed == [(PROMPTS[2], f"fake: the GPU refused {PROMPTS[2]!r}")]
-    from tdm_desktop.ui.generation.controller import report_text
+    from tdm_desktop.ui.generation.dialogs import report_text
 
     assert report_text(report)[1] == f"{PROMPTS[2]}: fake: the GPU refused {PROMPTS[2]!r}"
 
@@ -288,9 +289,9 @@ def test_generate_all_lands_the_others_and_lists_the_failure(
     qtbot.wait(400)  # the file watcher's own reload must not add rows
     names = grid_names(window)
     assert len(names) == len(set(names)) == START_COUNT + 3
-    assert window.image_count_label.text() == f"{START_COUNT + 3} images in S3"
+    assert window.header.image_count_label.text() == f"{START_COUNT + 3} images in S3"
     assert fake.on_gui_thread == [False] * 4
-    qtbot.waitUntil(lambda: window.generate_all_progress is None, timeout=2000)
+    qtbot.waitUntil(lambda: window.generation_presenter.generate_all_progress is None, timeout=2000)
 
 
 def test_generate_all_cancel_finishes_only_the_image_in_flight(
@@ -299,7 +300,7 @@ def test_generate_all_cancel_finishes_only_the_image_in_flight(
     window = gen_window
     fake.gate = threading.Event()
     start_generate_all(qtbot, window, gen_dialogs)
-    progress = window.generate_all_progress
+    progress = window.generation_presenter.generate_all_progress
     first = f"{ACTOR_NAME}_{START_COUNT}.jpg"
 
     # the first image shows in the grid while the second is still being generated
@@ -322,7 +323,7 @@ def test_generate_all_cancel_finishes_only_the_image_in_flight(
     assert len(s3_names(store)) == START_COUNT + 2
     assert manifest_names(data_dir)[-2:] == [first, second]
     qtbot.waitUntil(lambda: window.model.rowCount() == START_COUNT + 2, timeout=5000)
-    assert window.image_count_label.text() == f"{START_COUNT + 2} images in S3"
+    assert window.header.image_count_label.text() == f"{START_COUNT + 2} images in S3"
     assert action(window, "actionGenerateAll").isEnabled()
 
 
@@ -330,7 +331,7 @@ def test_generate_all_asks_first_and_does_nothing_on_no(qtbot, gen_window, store
     gen_dialogs.answer = False
     start_generate_all(qtbot, gen_window, gen_dialogs)
     assert gen_dialogs.questions == [(ACTOR_NAME, 4, "fake")]
-    assert gen_window.generate_all_progress is None
+    assert gen_window.generation_presenter.generate_all_progress is None
     assert not gen_window.generation.is_busy()
     assert len(s3_names(store)) == START_COUNT
 
@@ -343,7 +344,7 @@ def test_settings_dialog_saves_the_generator_and_the_window_uses_it(
 ):
     window = gen_window
     action(window, "actionSettings").trigger()
-    dialog = window.settings_dialog
+    dialog = window.settings_presenter.dialog
     assert dialog is not None
     dialog.generator_combo.setCurrentIndex(dialog.generator_combo.findData("a1111"))
     dialog.url_edit.setText("http://curator:secret@127.0.0.1:7999")
@@ -381,13 +382,13 @@ def test_generator_comes_from_the_environment_until_one_is_saved(settings):
 
 
 def test_default_factory_builds_the_chosen_generator():
-    from tdm_desktop.ui.generation.controller import generator_label, make_generator
+    from tdm_desktop.ui.generation.factory import make_generator
 
     assert make_generator(AppSettings("placeholder")).name == "placeholder"
     env = {"TDM_A1111_USER": "curator", "TDM_A1111_PASSWORD": "pw"}
     a1111 = make_generator(AppSettings("a1111", "http://127.0.0.1:7999", 9, 0.3), env)
     assert (a1111.name, a1111.denoising_strength, a1111.inner.steps) == ("a1111", 0.3, 9)
-    assert generator_label(a1111) == "a1111 (http://127.0.0.1:7999)"
+    assert a1111.display_name == "a1111 (http://127.0.0.1:7999)"
 
 
 def test_generation_actions_are_enabled_once_an_actor_is_open(qtbot, make_gen_window):

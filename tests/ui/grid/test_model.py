@@ -6,7 +6,8 @@ import pytest
 from PySide6.QtCore import QItemSelectionModel, QPersistentModelIndex
 
 from tdm_desktop.core.training_data import TrainingImage
-from tdm_desktop.ui.grid.model import FlagFilterProxy, ImageGridModel
+from tdm_desktop.ui.grid.filter import FlagFilterProxy
+from tdm_desktop.ui.grid.model import ImageGridModel
 from tests.factories import training_image
 
 ACTOR = "0042_european_30_male"

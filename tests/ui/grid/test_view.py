@@ -22,7 +22,8 @@ from PySide6.QtWidgets import QApplication
 from tdm_desktop.core.errors import S3Error
 from tdm_desktop.core.training_data import TrainingImage
 from tdm_desktop.ui.grid.delegate import ThumbnailDelegate
-from tdm_desktop.ui.grid.model import FlagFilterProxy, ImageGridModel
+from tdm_desktop.ui.grid.filter import FlagFilterProxy
+from tdm_desktop.ui.grid.model import ImageGridModel
 from tdm_desktop.ui.grid.view import ThumbnailGridView
 from tdm_desktop.ui.thumbnails.loader import ThumbnailLoader
 from tests.factories import training_image

@@ -14,7 +14,8 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QThreadPool
 from PySide6.QtGui import QColor, QImage
 
 from tdm_desktop.core.errors import ForeignImageError, S3Error
-from tdm_desktop.ui.thumbnails.loader import ThumbnailLoader, decode_thumbnail
+from tdm_desktop.ui.common.images import decode_image
+from tdm_desktop.ui.thumbnails.loader import ThumbnailLoader
 
 
 def jpeg_bytes(width: int = 120, height: int = 80, color: str = "#3a7") -> bytes:
@@ -112,7 +113,7 @@ def test_fetch_and_decode_run_off_the_gui_thread(qtbot, make_loader):
 
     def decode(data: bytes, size: int) -> QImage:
         decode_threads.add(threading.get_ident())
-        return decode_thumbnail(data, size)
+        return decode_image(data, size)
 
     loader = make_loader(fetch, decode=decode)
     keys = [f"k{i}" for i in range(6)]
@@ -542,7 +543,7 @@ def test_workers_yield_the_cpu_to_the_gui_thread(qtbot, make_loader):
 
     def decode(data: bytes, size: int) -> QImage:
         niceness.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
-        return decode_thumbnail(data, size)
+        return decode_image(data, size)
 
     loader = make_loader(FakeS3(), decode=decode)
     loader.request(["a", "b"], 64)

@@ -3,25 +3,29 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from tdm_desktop.ui.common.images import decode_image
 from tdm_desktop.ui.common.jobs import JobRunner
+from tdm_desktop.ui.common.messages import failure_text
 
 log = logging.getLogger(__name__)
 
 BASE_THUMB = 64
+NO_BASE_IMAGE = "no base\nimage"
+BASE_IMAGE_TIP = "The actor's base image"
+
+ReadBaseImage = Callable[[str], bytes | None]
+"""``actor_name -> the base image's bytes, or None`` (``TrainingDataService.base_image_bytes``)."""
 
 
-def scaled_base_image(path: Path | str, size: int = BASE_THUMB) -> QImage:
-    """The base image scaled to fit ``size`` (worker threads: ``QImage`` only, never ``QPixmap``)."""
-    image = QImage(str(path))
-    if image.isNull():
-        raise ValueError(f"{path}: not an image")
-    return image.scaled(
+def fit_base_image(data: bytes, size: int = BASE_THUMB) -> QImage:
+    """The base image fitted to ``size`` (worker threads: ``QImage`` only, never ``QPixmap``)."""
+    return decode_image(data, size).scaled(
         size,
         size,
         Qt.AspectRatioMode.KeepAspectRatio,
@@ -29,13 +33,16 @@ def scaled_base_image(path: Path | str, size: int = BASE_THUMB) -> QImage:
     )
 
 
-class ActorHeader(QWidget):
-    """``actorNameLabel``, ``baseImageLabel`` (loaded off the GUI thread on ``jobs``) and
-    ``imageCountLabel``. A base image that arrives after another open started is dropped."""
+class ActorHeaderWidget(QWidget):
+    """``actorNameLabel``, ``baseImageLabel`` (read and decoded off the GUI thread on ``jobs``)
+    and ``imageCountLabel``. A base image that arrives after another open started is dropped."""
 
-    def __init__(self, jobs: JobRunner, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, jobs: JobRunner, read_base_image: ReadBaseImage, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self._jobs = jobs
+        self._read_base_image = read_base_image
         self._serial = 0
 
         self.actor_name_label = QLabel("No actor open")
@@ -48,7 +55,7 @@ class ActorHeader(QWidget):
         self.base_image_label.setObjectName("baseImageLabel")
         self.base_image_label.setFixedSize(BASE_THUMB, BASE_THUMB)
         self.base_image_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.base_image_label.setToolTip("The actor's base image")
+        self.base_image_label.setToolTip(BASE_IMAGE_TIP)
         self.image_count_label = QLabel("0 images in S3")
         self.image_count_label.setObjectName("imageCountLabel")
 
@@ -64,10 +71,10 @@ class ActorHeader(QWidget):
         """Another open started: a base image still loading is no longer wanted."""
         self._serial += 1
 
-    def show_actor(self, actor_name: str, base_image: Path | None) -> None:
+    def show_actor(self, actor_name: str) -> None:
         self.invalidate()
         self.actor_name_label.setText(actor_name)
-        self._load_base_image(base_image)
+        self._load_base_image(actor_name)
 
     def show_failed(self, actor_id: str) -> None:
         self.invalidate()
@@ -77,19 +84,29 @@ class ActorHeader(QWidget):
     def set_image_count(self, count: int) -> None:
         self.image_count_label.setText(f"{count} images in S3")
 
-    def _load_base_image(self, path: Path | None) -> None:
+    def _load_base_image(self, actor_name: str) -> None:
         self.base_image_label.clear()
-        if path is None:
-            self.base_image_label.setText("no base\nimage")
-            return
+        self.base_image_label.setToolTip(BASE_IMAGE_TIP)
         serial = self._serial
+        read = self._read_base_image
 
-        def done(image: QImage) -> None:
-            if serial == self._serial:
+        def load() -> QImage | None:
+            data = read(actor_name)
+            return None if data is None else fit_base_image(data)
+
+        def done(image: QImage | None) -> None:
+            if serial != self._serial:
+                return
+            if image is None:
+                self.base_image_label.setText(NO_BASE_IMAGE)
+            else:
                 self.base_image_label.setPixmap(QPixmap.fromImage(image))
 
-        self._jobs.run(
-            lambda: scaled_base_image(path),
-            on_result=done,
-            on_error=lambda e: log.warning("base image: %s", e),
-        )
+        def failed(error: BaseException) -> None:
+            if serial == self._serial:  # shown where the image would be, and in the log
+                message = failure_text(error, f"Base image of {actor_name}")
+                log.warning("%s", message)
+                self.base_image_label.setText(NO_BASE_IMAGE)
+                self.base_image_label.setToolTip(message)
+
+        self._jobs.run(load, on_result=done, on_error=failed)

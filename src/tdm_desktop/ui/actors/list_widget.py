@@ -7,7 +7,7 @@ its problem as the tooltip, and can still be chosen (the window then says what i
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import (
     QEvent,
@@ -22,18 +22,21 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QLineEdit, QListView, QStyle, QVBoxLayout, QWidget
 
+if TYPE_CHECKING:
+    from tdm_desktop.core.actors import ActorSummary
+
 ActorIdRole = Qt.ItemDataRole.UserRole + 1
 ProblemRole = Qt.ItemDataRole.UserRole + 2
 
 
-def actor_row_text(summary: Any) -> str:
+def actor_row_text(summary: ActorSummary) -> str:
     """``"0042_european_30_male (17)"``; a broken manifest reads ``"0042 (broken manifest)"``."""
     if summary.problem:
         return f"{summary.actor_name or summary.actor_id} (broken manifest)"
     return f"{summary.actor_name} ({summary.image_count})"
 
 
-class ActorPanel(QWidget):
+class ActorListWidget(QWidget):
     """Search box + actor list. ``actor_chosen(actor_id)`` when the current row changes."""
 
     actor_chosen = Signal(str)
@@ -66,7 +69,7 @@ class ActorPanel(QWidget):
         layout.addWidget(self.search_box)
         layout.addWidget(self.list_view, 1)
 
-    def set_actors(self, actors: Sequence[Any]) -> None:
+    def set_actors(self, actors: Sequence[ActorSummary]) -> None:
         """Replace the rows (keeping the current actor selected, without re-announcing it)."""
         current = self.current_actor_id()
         warning = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)

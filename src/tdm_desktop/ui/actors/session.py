@@ -1,28 +1,30 @@
-"""The open actor: listing actors, opening one, reloading it when its files change, F5.
+"""The open actor: listing actors, opening one, reloading it when its documents change, F5.
 
-``ActorSession`` runs every read on a ``JobRunner`` and drops stale results: an open that another open
+``ActorSessionController`` runs every read on a ``JobRunner`` and drops stale results: an open that another open
 overtook, a reload that a newer reload or an open overtook, and a reload that one of our own writes
 overtook (that one is read again). It knows no window: it reports through signals, and the actor
-list it drives is anything with the ``ActorChooser`` methods (``ActorPanel`` in the app).
+list it drives is anything with the ``ActorChooser`` methods (``ActorListWidget`` in the app).
 """
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject, QSettings, Signal, Slot
 
-from tdm_desktop.core.errors import TdmError, one_line
+from tdm_desktop.core.errors import TdmError
 from tdm_desktop.core.names import normalize_actor_id
 from tdm_desktop.ui.common.jobs import JobRunner
-from tdm_desktop.ui.common.watcher import ActorFileWatcher
+from tdm_desktop.ui.common.messages import failure_text
+from tdm_desktop.ui.common.watcher import DocumentWatcher
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from tdm_desktop.core.actors import ActorSummary
     from tdm_desktop.core.training_data import ActorTrainingData
+    from tdm_desktop.core.watch import DocumentWatch
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +34,7 @@ LAST_ACTOR_KEY = "session/lastActor"
 class ActorChooser(Protocol):
     """The actor list: rows of actor summaries, one current."""
 
-    def set_actors(self, actors: Sequence[Any]) -> None: ...
+    def set_actors(self, actors: Sequence[ActorSummary]) -> None: ...
     def actor_ids(self) -> list[str]: ...
     def current_actor_id(self) -> str | None: ...
     def select_actor(self, actor_id: str) -> bool: ...
@@ -46,18 +48,16 @@ class WriteTracker(Protocol):
     def is_busy(self) -> bool: ...
 
 
-class TrainingDataSource(Protocol):
-    """What the session reads (``TrainingDataService``)."""
+class ActorSource(Protocol):
+    """What the session asks of the service layer (``TrainingDataService``)."""
 
-    catalog: Any
-
+    def list_actors(self) -> list[ActorSummary]: ...
     def load_actor(self, actor_id: str) -> ActorTrainingData: ...
-    def manifest_path(self, actor_id: str) -> Path: ...
-    def prompt_metadata_path(self, actor_name: str) -> Path: ...
+    def watch_actor(self, actor_id: str, actor_name: str) -> DocumentWatch: ...
 
 
-class ActorSession(QObject):
-    """Which actor is open, and keeping it in step with its files.
+class ActorSessionController(QObject):
+    """Which actor is open, and keeping it in step with its documents.
 
     ``opening(actor_id)`` when a read starts; then ``opened(ActorTrainingData)`` or
     ``open_failed(actor_id, message)``. ``reloaded(ActorTrainingData, select)`` (``select``: a
@@ -76,13 +76,13 @@ class ActorSession(QObject):
 
     def __init__(
         self,
-        service: TrainingDataSource,
+        service: ActorSource,
         chooser: ActorChooser,
         writes: WriteTracker,
         settings: QSettings,
         *,
         jobs: JobRunner | None = None,
-        watcher: ActorFileWatcher | None = None,
+        watcher: DocumentWatcher | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -91,8 +91,8 @@ class ActorSession(QObject):
         self._writes = writes
         self._settings = settings
         self.jobs = jobs if jobs is not None else JobRunner(parent=self)
-        self.watcher = watcher if watcher is not None else ActorFileWatcher(parent=self)
-        self.watcher.files_changed.connect(self.reload_actor)
+        self.watcher = watcher if watcher is not None else DocumentWatcher(parent=self)
+        self.watcher.documents_changed.connect(self.reload_actor)
         self._actor_id: str | None = None
         self._actor_name = ""
         self._open_serial = 0
@@ -124,10 +124,11 @@ class ActorSession(QObject):
     # -- listing ---------------------------------------------------------------------------------
 
     def reload_actor_list(self) -> None:
-        catalog = self._service.catalog
-        self.jobs.run(catalog.list_actors, on_result=self._on_actors, on_error=self._on_list_error)
+        self.jobs.run(
+            self._service.list_actors, on_result=self._on_actors, on_error=self._on_list_error
+        )
 
-    def _on_actors(self, actors: list[Any]) -> None:
+    def _on_actors(self, actors: list[ActorSummary]) -> None:
         self._chooser.set_actors(actors)
         self._actors_known = True
         pending, self._pending_actor = self._pending_actor, None
@@ -145,7 +146,7 @@ class ActorSession(QObject):
 
     def _on_list_error(self, error: BaseException) -> None:
         self._actors_known = True
-        self.error_reported.emit(f"Could not list the actors: {error}")
+        self.error_reported.emit(failure_text(error, "Could not list the actors"))
         self.actors_listed.emit()
 
     # -- opening ---------------------------------------------------------------------------------
@@ -185,12 +186,7 @@ class ActorSession(QObject):
             return
         self._actor_id, self._actor_name = data.actor_id, data.actor_name
         self._select_after_refresh = None
-        self.watcher.watch(
-            [
-                self._service.manifest_path(data.actor_id),
-                self._service.prompt_metadata_path(data.actor_name),
-            ]
-        )
+        self.watcher.watch(self._service.watch_actor(data.actor_id, data.actor_name))
         self._settings.setValue(LAST_ACTOR_KEY, data.actor_id)
         self.opened.emit(data)
 
@@ -199,7 +195,7 @@ class ActorSession(QObject):
             return
         self._actor_id, self._actor_name = None, ""
         self.watcher.clear()
-        self.open_failed.emit(actor_id, f"Could not open actor {actor_id}: {one_line(error)}")
+        self.open_failed.emit(actor_id, failure_text(error, f"Could not open actor {actor_id}"))
 
     # -- reloading -------------------------------------------------------------------------------
 
@@ -246,4 +242,4 @@ class ActorSession(QObject):
     def _on_refresh_failed(self, open_serial: int, actor_id: str, error: BaseException) -> None:
         if open_serial != self._open_serial:
             return
-        self.reload_failed.emit(f"Could not reload actor {actor_id}: {one_line(error)}")
+        self.reload_failed.emit(failure_text(error, f"Could not reload actor {actor_id}"))

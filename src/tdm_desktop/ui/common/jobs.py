@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, SignalInstance, Slot
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class _Job(QRunnable):
         else:
             self._emit(self._signals.job_succeeded, result)
 
-    def _emit(self, signal: Any, payload: object) -> None:
+    def _emit(self, signal: SignalInstance, payload: object) -> None:
         try:
             signal.emit(self._job_id, payload)
         except RuntimeError:  # the runner was deleted (window closed) while the job ran

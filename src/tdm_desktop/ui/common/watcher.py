@@ -1,75 +1,81 @@
-"""Notice when another process changes the current actor's manifest or prompt metadata.
+"""Notice when another process (or curator) changes the open actor's documents.
 
-Writers replace files atomically (temp file + ``os.replace``), which makes ``QFileSystemWatcher`` drop the
-path; so the parent folders are watched too, paths are re-added after each event, and a change is only
-reported when a file's (inode, size, mtime) actually moved. Events are debounced (~200 ms) into one
-``files_changed`` signal.
+The service says what to follow (a ``DocumentWatch``): local files, or documents elsewhere that
+only their ``state()`` can tell about. Local files are followed with ``QFileSystemWatcher``;
+writers replace them atomically (temp file + ``os.replace``), which makes it drop the path, so the
+parent folders are watched too and paths are re-added after each event. Documents with no local
+file are polled. Either way a change is only reported when ``state()`` actually moved, read off
+the GUI thread, and events are debounced (~200 ms) into one ``documents_changed`` signal.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Callable, Hashable
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal, Slot
 
+from tdm_desktop.core.watch import DocumentWatch
+from tdm_desktop.ui.common.jobs import JobRunner
+
 log = logging.getLogger(__name__)
 
-_Signature = tuple[int, int, int] | None
+POLL_MS = 5000  # documents with no local file (an S3 catalog) are read this often
 
 
-def _signature(path: Path) -> _Signature:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
+class DocumentWatcher(QObject):
+    """Follows one actor's documents; emits ``documents_changed`` once per burst of changes."""
 
+    documents_changed = Signal()
 
-class ActorFileWatcher(QObject):
-    """Watches a few files; emits ``files_changed`` once per burst of real changes."""
-
-    files_changed = Signal()
-
-    def __init__(self, debounce_ms: int = 200, parent: QObject | None = None) -> None:
+    def __init__(
+        self, debounce_ms: int = 200, poll_ms: int = POLL_MS, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self._watcher = QFileSystemWatcher(self)
         self._watcher.fileChanged.connect(self._on_event)
         self._watcher.directoryChanged.connect(self._on_event)
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(debounce_ms)
-        self._timer.timeout.connect(self._check)
-        self._files: list[Path] = []
-        self._signatures: dict[Path, _Signature] = {}
+        self._debounce = QTimer(self, singleShot=True, interval=debounce_ms)
+        self._debounce.timeout.connect(self._check)
+        self._poll = QTimer(self, interval=poll_ms)
+        self._poll.timeout.connect(self._check)
+        self._jobs = JobRunner(max_threads=1, parent=self)  # in order: a baseline, then checks
+        self._documents: DocumentWatch | None = None
+        self._serial = 0  # bumped by watch()/clear(): results of an older watch are dropped
+        self._seen: Hashable = None
 
-    def watch(self, paths: Sequence[Path]) -> None:
-        """Watch exactly ``paths`` (files that may not exist yet), forgetting previous ones."""
+    def watch(self, documents: DocumentWatch) -> None:
+        """Follow ``documents`` (which may not exist yet), forgetting the previous ones."""
         self.clear()
-        self._files = [Path(p) for p in paths]
-        self._signatures = {p: _signature(p) for p in self._files}
-        self._rearm()
+        self._documents = documents
+        self.remember_current_state()
+        if documents.local_files:
+            self._rearm()
+        else:
+            self._poll.start()
 
     def clear(self) -> None:
-        self._timer.stop()
+        self._serial += 1
+        self._documents = None
+        self._debounce.stop()
+        self._poll.stop()
         for group in (self._watcher.files(), self._watcher.directories()):
             if group:
                 self._watcher.removePaths(group)
-        self._files = []
-        self._signatures = {}
-
-    def watched_files(self) -> list[Path]:
-        return list(self._files)
 
     def remember_current_state(self) -> None:
-        """Take the files as they are now as seen (after our own writes, if the caller wants)."""
-        self._signatures = {p: _signature(p) for p in self._files}
+        """Take the documents as they are now as seen (after our own writes, if the caller wants)."""
+        self._read_state(self._take_as_seen)
+
+    def _take_as_seen(self, state: Hashable) -> None:
+        self._seen = state
 
     def _rearm(self) -> None:
-        wanted = {str(p) for p in self._files if p.exists()}
-        wanted |= {str(p.parent) for p in self._files if p.parent.is_dir()}
+        if self._documents is None:
+            return
+        files = self._documents.local_files
+        wanted = {str(p) for p in files if p.exists()}
+        wanted |= {str(p.parent) for p in files if p.parent.is_dir()}
         present = set(self._watcher.files()) | set(self._watcher.directories())
         missing = sorted(wanted - present)
         if missing:
@@ -77,14 +83,32 @@ class ActorFileWatcher(QObject):
 
     @Slot(str)
     def _on_event(self, _path: str) -> None:
-        self._timer.start()
+        self._debounce.start()
 
     @Slot()
     def _check(self) -> None:
         self._rearm()
-        current = {p: _signature(p) for p in self._files}
-        changed = [p for p in self._files if current[p] != self._signatures.get(p)]
-        self._signatures = current
-        if changed:
-            log.info("changed on disk: %s", ", ".join(str(p) for p in changed))
-            self.files_changed.emit()
+        self._read_state(self._compare)
+
+    def _compare(self, state: Hashable) -> None:
+        if state == self._seen:
+            return
+        self._seen = state
+        files = self._documents.local_files if self._documents is not None else ()
+        log.info("changed elsewhere: %s", ", ".join(map(str, files)) or "the actor's documents")
+        self.documents_changed.emit()
+
+    def _read_state(self, then: Callable[[Hashable], None]) -> None:
+        documents, serial = self._documents, self._serial
+        if documents is None:
+            return
+
+        def deliver(state: Hashable) -> None:
+            if serial == self._serial:
+                then(state)
+
+        self._jobs.run(
+            documents.state,
+            on_result=deliver,
+            on_error=lambda err: log.warning("could not read the actor's documents: %s", err),
+        )

@@ -10,23 +10,25 @@ writes land in the order they were asked (an undo never overtakes the write it u
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
-from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 
 import shiboken6
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Signal, SignalInstance
 from PySide6.QtGui import QUndoCommand, QUndoGroup, QUndoStack
-from PySide6.QtWidgets import QCheckBox, QMessageBox, QWidget
 
 from tdm_desktop.core.errors import S3Error, TdmError
+from tdm_desktop.core.manifest import ManifestEntry
+from tdm_desktop.core.prompt_metadata import PromptMetadata
+from tdm_desktop.core.training_data import ActorTrainingData, DeleteOutcome, TrainingImage
 from tdm_desktop.ui.common.jobs import JobRunner
-
-if TYPE_CHECKING:
-    from tdm_desktop.core.manifest import ManifestEntry
-    from tdm_desktop.core.training_data import TrainingImage
+from tdm_desktop.ui.common.messages import failure_text, images_phrase
+from tdm_desktop.ui.curation.commands import DeleteCommand, DeletedImage, FlagCommand, command_text
+from tdm_desktop.ui.grid.model import ImageGridModel
 
 log = logging.getLogger(__name__)
 
@@ -35,58 +37,44 @@ ConfirmDelete = Callable[[Sequence[str], str], bool]
 ConfirmDeleteAll = Callable[[str, int], bool]
 """``(actor_name, image_count) -> go ahead?``"""
 
-
-def images_phrase(count: int) -> str:
-    return f"{count} image" if count == 1 else f"{count} images"
+_R = TypeVar("_R")
 
 
-def command_text(action: str, count: int) -> str:
-    """``command_text("Mark Bad", 3) == "Mark Bad (3 images)"``."""
-    return f"{action} ({images_phrase(count)})"
+class CurationService(Protocol):
+    """What curation asks of the service layer (``TrainingDataService``)."""
+
+    def load_actor(self, actor_id: str) -> ActorTrainingData: ...
+
+    def set_flags(
+        self,
+        actor_id: str,
+        flags: Mapping[str, bool],
+        known_filenames: Collection[str] | None = None,
+    ) -> dict[str, bool]: ...
+
+    def fetch_image_bytes(self, image: TrainingImage) -> bytes: ...
+
+    def prompt_metadata(self, actor_name: str) -> PromptMetadata: ...
+
+    def delete_images(self, actor_id: str, filenames: Iterable[str]) -> DeleteOutcome: ...
+
+    def delete_all(self, actor_id: str) -> DeleteOutcome: ...
+
+    def restore_image(
+        self,
+        actor_id: str,
+        entry: ManifestEntry,
+        data: bytes,
+        good: bool,
+        index: int | None = None,
+        generation: Mapping[str, Any] | None = None,
+    ) -> None: ...
 
 
-def next_after(ordered: Sequence[str], selected: Collection[str]) -> str | None:
-    """The image to move to after acting on ``selected``: the first unselected one after the last
-    selected one, else the last unselected one before it; None when everything was selected."""
-    chosen = set(selected)
-    positions = [i for i, name in enumerate(ordered) if name in chosen]
-    if not positions:
-        return None
-    last = positions[-1]
-    for name in ordered[last + 1 :]:
-        if name not in chosen:
-            return name
-    for name in reversed(ordered[:last]):
-        if name not in chosen:
-            return name
-    return None
-
-
-@dataclass(frozen=True)
-class DeletedImage:
-    """What undo needs to bring an image back: its manifest row, its bytes, its flag, its record
-    in prompt_metadata.json (how it was generated) and its place in the manifest."""
-
-    entry: ManifestEntry
-    data: bytes
-    good: bool
-    generation: dict[str, Any] | None = None
-    index: int | None = None
-
-
-@dataclass(frozen=True)
-class DeleteResult:
-    """What a delete did, image by image. ``failed`` and ``refused`` images are still listed.
-    ``error``: the whole job failed (already reported through ``error_reported``)."""
-
-    deleted: list[str] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)
-    refused: dict[str, str] = field(default_factory=dict)
-    error: str | None = None
-
-    @property
-    def problems(self) -> dict[str, str]:
-        return {**self.failed, **self.refused}
+def delete_problems(outcome: DeleteOutcome) -> dict[str, str]:
+    """The images a delete left listed, each with why: failed in S3, refused (foreign), or gone
+    from S3 while the manifest could not drop them."""
+    return {**outcome.failed, **outcome.refused, **outcome.unlisted_failed}
 
 
 @dataclass
@@ -97,82 +85,30 @@ class _PendingFlag:
     saved: bool
 
 
-class FlagCommand(QUndoCommand):
-    """Mark Good / Mark Bad / Toggle Flag on some images; undo writes the previous flags back.
-
-    Both show at once and write in the background. A redo whose write fails is dropped from the
-    stack (its images never changed on disk); after a failed undo the command stays redoable, and
-    redoing it rewrites the flags that are still on disk."""
-
-    def __init__(
-        self,
-        controller: CurationController,
-        actor_id: str,
-        new_flags: dict[str, bool],
-        old_flags: dict[str, bool],
-        text: str,
-    ) -> None:
-        super().__init__(text)
-        self._controller = controller
-        self._actor_id = actor_id
-        self._new = dict(new_flags)
-        self._old = dict(old_flags)
-
-    def redo(self) -> None:
-        self._controller.write_flags(self._actor_id, self._new, self._old, command=self)
-
-    def undo(self) -> None:
-        self._controller.write_flags(self._actor_id, self._old, self._new)
-
-
-class DeleteCommand(QUndoCommand):
-    """A finished delete. Its first redo is the delete that already ran; undo re-uploads the bytes."""
-
-    def __init__(
-        self,
-        controller: CurationController,
-        actor_id: str,
-        filenames: list[str],
-        kept: dict[str, DeletedImage],
-    ) -> None:
-        super().__init__(command_text("Delete", len(filenames)))
-        self._controller = controller
-        self._actor_id = actor_id
-        self._filenames = list(filenames)
-        self._kept = dict(kept)
-        self._already_done = True
-
-    def redo(self) -> None:
-        if self._already_done:
-            self._already_done = False
-            return
-        restorable = [f for f in self._filenames if f in self._kept]
-        self._controller.run_delete_again(self._actor_id, restorable)
-
-    def undo(self) -> None:
-        self._controller.run_restore(self._actor_id, self._filenames, self._kept)
-
-
 class CurationController(QObject):
     """Flag, delete and delete-all for the actor shown in ``model``; one undo stack per actor."""
 
     error_reported = Signal(str)
-    """One clear line for the banner and the log."""
+    """One clear line for the banner and the log: every failed job of ours is reported here."""
     delete_started = Signal(int)
     delete_finished = Signal(object)
-    """A ``DeleteResult`` (also for Delete All)."""
+    """The ``DeleteOutcome`` of a delete (or of its redo)."""
+    delete_failed = Signal()
+    """A delete job failed as a whole (reported through ``error_reported``)."""
     delete_all_started = Signal(str, int)
     delete_all_finished = Signal(object)
-    restore_finished = Signal(object)
-    """A ``DeleteResult`` whose ``deleted`` lists the images brought back."""
+    """The ``DeleteOutcome`` of Delete All."""
+    delete_all_failed = Signal()
+    restore_finished = Signal(list)
+    """The filenames an undo of a delete brought back (a failure is reported per image)."""
     busy_changed = Signal(bool)
     files_written = Signal()
     """Our own write reached the files (a file watcher may take their state as seen)."""
 
     def __init__(
         self,
-        service: Any,
-        model: Any,
+        service: CurationService,
+        model: ImageGridModel,
         *,
         jobs: JobRunner | None = None,
         confirm_delete: ConfirmDelete | None = None,
@@ -288,7 +224,7 @@ class CurationController(QObject):
         self._start_job(
             work,
             lambda _: self._flags_settled(actor_id, flags, written=True),
-            lambda _message: self._flags_failed(actor_id, flags, command),
+            lambda: self._flags_failed(actor_id, flags, command),
             context=f"Could not save the flags of {images_phrase(len(flags))}",
         )
 
@@ -345,36 +281,35 @@ class CurationController(QObject):
         service = self._service
         rows = {name: self._model.row_of(name) for name in names}  # the manifest order
 
-        def work() -> tuple[DeleteResult, dict[str, DeletedImage]]:
-            metadata = service.catalog.prompt_metadata(actor_name)
+        def work() -> tuple[DeleteOutcome, dict[str, DeletedImage]]:
+            metadata = service.prompt_metadata(actor_name)
             kept, not_kept = _keep_copies(service, images, metadata.generation, rows)
             to_delete = [n for n in names if n not in not_kept]
-            outcome = service.delete_images(actor_id, to_delete) if to_delete else None
-            return _result(outcome, extra_failed=not_kept), kept
+            outcome = service.delete_images(actor_id, to_delete) if to_delete else DeleteOutcome()
+            return dataclasses.replace(outcome, failed={**not_kept, **outcome.failed}), kept
 
         self.write_serial += 1
         self._start_job(
             work,
             lambda r: self._delete_done(actor_id, r),
-            lambda message: self.delete_finished.emit(DeleteResult(error=message)),
+            lambda: self.delete_failed.emit(),
         )
         self.delete_started.emit(len(names))
         return True
 
     def _delete_done(
-        self, actor_id: str, payload: tuple[DeleteResult, dict[str, DeletedImage]]
+        self, actor_id: str, payload: tuple[DeleteOutcome, dict[str, DeletedImage]]
     ) -> None:
-        result, kept = payload
+        outcome, kept = payload
         self.write_serial += 1
-        if result.deleted:
-            self._remove_rows(actor_id, result.deleted)
+        if outcome.deleted:
+            self._remove_rows(actor_id, outcome.deleted)
             stack = self._stacks.get(actor_id)
             if stack is not None:
-                kept = {f: kept[f] for f in result.deleted if f in kept}
-                stack.push(DeleteCommand(self, actor_id, result.deleted, kept))
-        for filename, reason in result.problems.items():
-            log.warning("not deleted: %s: %s", filename, reason)
-        self.delete_finished.emit(result)
+                kept = {f: kept[f] for f in outcome.deleted if f in kept}
+                stack.push(DeleteCommand(self, actor_id, outcome.deleted, kept))
+        _log_not_deleted(outcome)
+        self.delete_finished.emit(outcome)
 
     def run_restore(
         self, actor_id: str, filenames: list[str], kept: dict[str, DeletedImage]
@@ -382,7 +317,7 @@ class CurationController(QObject):
         """Undo of a delete: re-upload the kept bytes, re-list the images, reload the actor."""
         service = self._service
 
-        def work() -> tuple[DeleteResult, Any]:
+        def work() -> tuple[list[str], dict[str, str], ActorTrainingData]:
             restored: list[str] = []
             failed: dict[str, str] = {}
             for filename in _by_old_place(filenames, kept):
@@ -402,41 +337,53 @@ class CurationController(QObject):
                     restored.append(filename)
                 except TdmError as err:
                     failed[filename] = str(err)
-            return DeleteResult(deleted=restored, failed=failed), service.load_actor(actor_id)
+            return restored, failed, service.load_actor(actor_id)
 
         self.write_serial += 1
-        self._start_job(work, lambda r: self._restore_done(actor_id, r))
+        self._start_job(work, lambda r: self._restore_done(actor_id, *r))
 
-    def _restore_done(self, actor_id: str, payload: tuple[DeleteResult, Any]) -> None:
-        result, data = payload
+    def _restore_done(
+        self,
+        actor_id: str,
+        restored: list[str],
+        failed: dict[str, str],
+        data: ActorTrainingData,
+    ) -> None:
         self.write_serial += 1
         if actor_id == self._actor_id:
             self._model.update_images(data.images)
-        for filename, reason in result.failed.items():
+        for filename, reason in failed.items():
             self._report(f"Could not restore {filename}: {reason}")
-        self.restore_finished.emit(result)
+        self.restore_finished.emit(restored)
 
     def run_delete_again(self, actor_id: str, filenames: list[str]) -> None:
         """Redo of a delete (after its undo): the bytes are still kept in the command."""
         service = self._service
 
-        def work() -> tuple[DeleteResult, Any]:
-            outcome = service.delete_images(actor_id, filenames) if filenames else None
-            return _result(outcome), service.load_actor(actor_id)
+        def work() -> tuple[DeleteOutcome, ActorTrainingData]:
+            outcome = service.delete_images(actor_id, filenames) if filenames else DeleteOutcome()
+            return outcome, service.load_actor(actor_id)
 
         self.write_serial += 1
         self._start_job(
             work,
-            lambda r: self._redo_delete_done(actor_id, r),
-            lambda message: self.delete_finished.emit(DeleteResult(error=message)),
+            lambda r: self._reloaded_after(actor_id, *r, self.delete_finished),
+            lambda: self.delete_failed.emit(),
         )
 
-    def _redo_delete_done(self, actor_id: str, payload: tuple[DeleteResult, Any]) -> None:
-        result, data = payload
+    def _reloaded_after(
+        self,
+        actor_id: str,
+        outcome: DeleteOutcome,
+        data: ActorTrainingData,
+        finished: SignalInstance,
+    ) -> None:
+        """A delete that re-read the actor afterwards ended: show the actor as it is now."""
         self.write_serial += 1
         if actor_id == self._actor_id:
             self._model.update_images(data.images)
-        self.delete_finished.emit(result)
+        _log_not_deleted(outcome)
+        finished.emit(outcome)
 
     # -- delete all ----------------------------------------------------------------------------
 
@@ -450,26 +397,17 @@ class CurationController(QObject):
         actor_id = self._actor_id
         service = self._service
 
-        def work() -> tuple[DeleteResult, Any]:
-            return _result(service.delete_all(actor_id)), service.load_actor(actor_id)
+        def work() -> tuple[DeleteOutcome, ActorTrainingData]:
+            return service.delete_all(actor_id), service.load_actor(actor_id)
 
         self.write_serial += 1
         self.delete_all_started.emit(self._actor_name, count)
         self._start_job(
             work,
-            lambda r: self._delete_all_done(actor_id, r),
-            lambda message: self.delete_all_finished.emit(DeleteResult(error=message)),
+            lambda r: self._reloaded_after(actor_id, *r, self.delete_all_finished),
+            lambda: self.delete_all_failed.emit(),
         )
         return True
-
-    def _delete_all_done(self, actor_id: str, payload: tuple[DeleteResult, Any]) -> None:
-        result, data = payload
-        self.write_serial += 1
-        if actor_id == self._actor_id:
-            self._model.update_images(data.images)
-        for filename, reason in result.problems.items():
-            log.warning("not deleted: %s: %s", filename, reason)
-        self.delete_all_finished.emit(result)
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -491,31 +429,26 @@ class CurationController(QObject):
 
     def _start_job(
         self,
-        work: Callable[[], Any],
-        on_result: Callable[[Any], None],
-        on_failure: Callable[[str], None] | None = None,
+        work: Callable[[], _R],
+        on_result: Callable[[_R], None],
+        on_failure: Callable[[], None] | None = None,
         *,
         context: str = "",
     ) -> None:
         """Run ``work`` in the background; on an error it is reported once (after ``context``),
-        then ``on_failure`` gets the message (so whatever the start showed can end)."""
+        then ``on_failure`` runs (so whatever the start showed can end)."""
         self._set_busy(+1)
 
-        def done(result: Any) -> None:
+        def done(result: _R) -> None:
             self._set_busy(-1)
             self.files_written.emit()
             on_result(result)
 
         def failed(error: BaseException) -> None:
             self._set_busy(-1)
-            message = str(error) if isinstance(error, TdmError) else f"Unexpected error: {error!r}"
-            if context:
-                message = f"{context}: {message}"
-            self._report(message)
-            if not isinstance(error, TdmError):
-                log.error("curation job failed", exc_info=error)
+            self._report(failure_text(error, context))
             if on_failure is not None:
-                on_failure(message)
+                on_failure()
 
         self._jobs.run(work, on_result=done, on_error=failed)
 
@@ -526,8 +459,7 @@ class CurationController(QObject):
             self.busy_changed.emit(self._busy > 0)
 
     def _report(self, message: str) -> None:
-        log.error("%s", message)
-        self.error_reported.emit(message)
+        self.error_reported.emit(message)  # the window shows it and logs it
 
 
 def _by_old_place(filenames: Sequence[str], kept: Mapping[str, DeletedImage]) -> list[str]:
@@ -541,7 +473,7 @@ def _by_old_place(filenames: Sequence[str], kept: Mapping[str, DeletedImage]) ->
 
 
 def _keep_copies(
-    service: Any,
+    service: CurationService,
     images: list[TrainingImage],
     generation_of: Callable[[str], dict[str, Any] | None],
     rows: Mapping[str, int],
@@ -572,52 +504,6 @@ def _keep_copies(
     return kept, not_kept
 
 
-def _result(outcome: Any, extra_failed: dict[str, str] | None = None) -> DeleteResult:
-    """A ``DeleteResult`` from the service's ``DeleteOutcome`` (or None when nothing was asked)."""
-    failed = dict(extra_failed or {})
-    if outcome is None:
-        return DeleteResult(failed=failed)
-    failed.update(outcome.failed)
-    failed.update(outcome.unlisted_failed)  # gone from S3, still listed: shown as "missing"
-    return DeleteResult(list(outcome.deleted), failed, dict(outcome.refused))
-
-
-class SessionDeleteConfirmer:
-    """The Delete question, with "Don't ask again this session"."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        self._parent = parent
-        self.ask = True
-
-    def __call__(self, filenames: Sequence[str], actor_name: str) -> bool:
-        if not self.ask:
-            return True
-        box = QMessageBox(self._parent)
-        box.setIcon(QMessageBox.Icon.Warning)
-        box.setWindowTitle("Delete images")
-        what = filenames[0] if len(filenames) == 1 else images_phrase(len(filenames))
-        box.setText(f"Delete {what} of {actor_name} from S3 and the manifest?")
-        box.setInformativeText("Edit ▸ Undo brings them back while the app stays open.")
-        box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(QMessageBox.StandardButton.Yes)
-        check = QCheckBox("Don't ask again this session")
-        box.setCheckBox(check)
-        go = box.exec() == QMessageBox.StandardButton.Yes
-        if go and check.isChecked():
-            self.ask = False
-        return go
-
-
-def confirm_delete_all_dialog(parent: QWidget | None) -> ConfirmDeleteAll:
-    def confirm(actor_name: str, count: int) -> bool:
-        answer = QMessageBox.warning(
-            parent,
-            "Delete all images",
-            f"Delete all {images_phrase(count)} of {actor_name} from S3 and the manifest?\n\n"
-            "This cannot be undone.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel,
-        )
-        return answer == QMessageBox.StandardButton.Yes
-
-    return confirm
+def _log_not_deleted(outcome: DeleteOutcome) -> None:
+    for filename, reason in delete_problems(outcome).items():
+        log.warning("not deleted: %s: %s", filename, reason)

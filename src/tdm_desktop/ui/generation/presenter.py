@@ -1,47 +1,50 @@
-"""The window's ✨ / 🎨 glue: when the actions are enabled, the prompt dialog, the busy and progress
+"""✨ / 🎨 in the window: when the actions are enabled, the prompt dialog, the busy and progress
 dialogs, and what happens when an image lands. The work itself runs in ``GenerationController``."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Protocol
 
 from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QImage
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
-from tdm_desktop.core.errors import TdmError, one_line
+from tdm_desktop.core.errors import TdmError
+from tdm_desktop.core.generation import GeneratedImage, GenerationReport
+from tdm_desktop.core.generator import Generator
+from tdm_desktop.ui.common.images import NotAnImageError, decode_image
 from tdm_desktop.ui.common.jobs import JobRunner
+from tdm_desktop.ui.common.messages import failure_text
 from tdm_desktop.ui.generation.controller import (
     ALL_TITLE,
     SINGLE_TITLE,
+    GenerationController,
+    GenerationWork,
+)
+from tdm_desktop.ui.generation.dialogs import (
+    BASE_PREVIEW,
     GenerateAllProgressDialog,
     GenerateSingleDialog,
-    GenerationController,
-    GenerationDialogs,
-    GeneratorFactory,
-    generator_label,
-    load_base_preview,
-    make_generator,
-    message_box_dialogs,
+    GenerationQuestions,
+    message_box_questions,
 )
-from tdm_desktop.ui.settings.dialog import load_settings
-
-if TYPE_CHECKING:
-    from tdm_desktop.core.generation import GeneratedImage, GenerationReport, GenerationService
-    from tdm_desktop.generators.base import Generator
+from tdm_desktop.ui.generation.factory import GeneratorFactory, make_generator
+from tdm_desktop.ui.settings.model import load_settings
 
 log = logging.getLogger(__name__)
 
-GENERATION_TOOLTIP = "generation is not available in this window"
 
-Handler = Callable[[], None]
+class GenerationSource(Protocol):
+    """What ✨ / 🎨 ask of the service layer (``TrainingDataService``)."""
+
+    def generation(self, generator: Generator) -> GenerationWork: ...
+
+    def base_image_bytes(self, actor_name: str) -> bytes | None: ...
 
 
 class OpenActor(Protocol):
-    """Which actor is open (``ActorSession``)."""
+    """Which actor is open (``ActorSessionController``)."""
 
     @property
     def actor_id(self) -> str | None: ...
@@ -49,7 +52,7 @@ class OpenActor(Protocol):
     def actor_name(self) -> str: ...
 
 
-class GenerationPanel(QObject):
+class GenerationPresenter(QObject):
     """Drives ``actionGenerateSingle`` / ``actionGenerateAll`` for the open actor.
 
     ``status_message(text, timeout_ms)`` for the status bar, ``error_reported(message)`` for the
@@ -64,14 +67,14 @@ class GenerationPanel(QObject):
     def __init__(
         self,
         window: QWidget,
-        service: Any,
+        service: GenerationSource,
         settings: QSettings,
         actor: OpenActor,
         single_action: QAction,
         all_action: QAction,
         *,
         generator_factory: GeneratorFactory | None = None,
-        dialogs: GenerationDialogs | None = None,
+        questions: GenerationQuestions | None = None,
     ) -> None:
         super().__init__(window)
         self._window = window
@@ -81,70 +84,49 @@ class GenerationPanel(QObject):
         self._single_action = single_action
         self._all_action = all_action
         self._generator_factory = generator_factory or make_generator
-        self._dialogs = dialogs or message_box_dialogs(window)
+        self._questions = questions or message_box_questions(window)
         self.generation = GenerationController(parent=window)
         self._prepare = JobRunner(max_threads=1, parent=self)  # reads files before a dialog
         self.generate_single_dialog: GenerateSingleDialog | None = None
         self.generate_all_progress: GenerateAllProgressDialog | None = None
         self._busy_dialog: QProgressDialog | None = None
-        self._generate_single: Handler | None = None
-        self._generate_all: Handler | None = None
 
-        single_action.triggered.connect(self._on_generate_single)
-        all_action.triggered.connect(self._on_generate_all)
+        single_action.triggered.connect(lambda _checked=False: self.generate_single())
+        all_action.triggered.connect(lambda _checked=False: self.generate_all())
         self.generation.busy_changed.connect(self._on_busy)
         self.generation.single_finished.connect(self._on_single_generated)
         self.generation.image_landed.connect(self._on_image_landed)
         self.generation.all_finished.connect(self._on_all_generated)
         self.generation.generation_failed.connect(self._on_generation_failed)
-        self.set_handlers(None, None)
+        self.update_actions()
 
     # -- the actions -----------------------------------------------------------------------------
-
-    def set_handlers(self, generate_single: Handler | None, generate_all: Handler | None) -> None:
-        """Wire ✨ / 🎨 to these callbacks (None: disabled)."""
-        self._generate_single, self._generate_all = generate_single, generate_all
-        self.update_actions()
 
     def update_actions(self) -> None:
         """Enabled while an actor is open and no generation runs; the tooltip says which."""
         busy = self.generation.is_busy()
-        for action, handler, tip in (
-            (self._single_action, self._generate_single, "one image from a prompt"),
-            (self._all_action, self._generate_all, "an image for every prompt"),
+        for action, tip in (
+            (self._single_action, "one image from a prompt"),
+            (self._all_action, "an image for every prompt"),
         ):
-            if handler is None:
-                action.setEnabled(False)
-                action.setToolTip(GENERATION_TOOLTIP)
-            else:
-                action.setEnabled(self._actor.actor_id is not None and not busy)
-                note = "a generation is running" if busy else tip
-                action.setToolTip(f"{action.text()}: {note}")
+            action.setEnabled(self._actor.actor_id is not None and not busy)
+            note = "a generation is running" if busy else tip
+            action.setToolTip(f"{action.text()}: {note}")
             action.setStatusTip(action.toolTip())
-
-    def _on_generate_single(self) -> None:
-        if self._generate_single is not None:
-            self._generate_single()
-
-    def _on_generate_all(self) -> None:
-        if self._generate_all is not None:
-            self._generate_all()
 
     # -- starting --------------------------------------------------------------------------------
 
-    def _generation_service(self) -> GenerationService | None:
-        """A GenerationService over the window's data dir and store, with the generator the
-        settings choose (built afresh, so a settings change counts from the next run)."""
-        from tdm_desktop.core.generation import GenerationService
-
+    def _generation_service(self) -> GenerationWork | None:
+        """Generation for the window's actors with the generator the settings choose (built
+        afresh, so a settings change counts from the next run)."""
         try:
-            generator: Generator = self._generator_factory(load_settings(self._settings))
+            generator = self._generator_factory(load_settings(self._settings))
         except (TdmError, ValueError) as err:
-            self._dialogs.show_error("Generator", one_line(err))
+            self._questions.show_error("Generator", failure_text(err))
             return None
-        return GenerationService(self._service.data_dir, self._service.store, generator)
+        return self._service.generation(generator)
 
-    def _ready(self) -> tuple[str, str, GenerationService] | None:
+    def _ready(self) -> tuple[str, str, GenerationWork] | None:
         """The open actor and a generation service for it, unless none is open, a generation
         already runs, or the generator cannot be made (said in a dialog)."""
         actor_id, actor_name = self._actor.actor_id, self._actor.actor_name
@@ -163,29 +145,39 @@ class GenerationPanel(QObject):
             return
         actor_id, actor_name, service = ready
 
-        def prepare() -> tuple[list[str], Path | None, QImage | None]:
+        read_base_image = self._service.base_image_bytes
+
+        def prepare() -> tuple[list[str], bool, QImage | None]:
             try:
                 prompts = service.actor_prompts(actor_id)
             except TdmError as err:  # the dialog still lets the curator write a prompt
                 log.warning("prompts of %s: %s", actor_name, err)
                 prompts = []
-            base = service.base_image_path(actor_name)
-            base = base if base.is_file() else None
-            return prompts, base, load_base_preview(base)
+            try:
+                data = read_base_image(actor_name)
+            except TdmError as err:  # generating will say so; the dialog cannot show it
+                log.warning("base image of %s: %s", actor_name, err)
+                return prompts, True, None
+            if data is None:
+                return prompts, False, None
+            try:
+                return prompts, True, decode_image(data, BASE_PREVIEW)
+            except NotAnImageError:
+                return prompts, True, None
 
         self._prepare.run(
             prepare,
             on_result=lambda got: self._open_single_dialog(actor_id, actor_name, service, *got),
-            on_error=lambda err: self._dialogs.show_error(SINGLE_TITLE, one_line(err)),
+            on_error=lambda err: self._questions.show_error(SINGLE_TITLE, failure_text(err)),
         )
 
     def _open_single_dialog(
         self,
         actor_id: str,
         actor_name: str,
-        service: GenerationService,
+        service: GenerationWork,
         prompts: list[str],
-        base: Path | None,
+        has_base_image: bool,
         preview: QImage | None,
     ) -> None:
         if self._actor.actor_id != actor_id or self.generation.is_busy():
@@ -193,9 +185,9 @@ class GenerationPanel(QObject):
         dialog = GenerateSingleDialog(
             actor_name,
             prompts,
-            base,
-            generator_label(service.generator),
+            service.generator.display_name,
             parent=self._window,
+            has_base_image=has_base_image,
             base_preview=preview,
         )
         self.generate_single_dialog = dialog
@@ -222,19 +214,19 @@ class GenerationPanel(QObject):
         self._prepare.run(
             lambda: service.actor_prompts(actor_id),
             on_result=lambda prompts: self._confirm_all(actor_id, actor_name, service, prompts),
-            on_error=lambda err: self._dialogs.show_error(ALL_TITLE, one_line(err)),
+            on_error=lambda err: self._questions.show_error(ALL_TITLE, failure_text(err)),
         )
 
     def _confirm_all(
-        self, actor_id: str, actor_name: str, service: GenerationService, prompts: list[str]
+        self, actor_id: str, actor_name: str, service: GenerationWork, prompts: list[str]
     ) -> None:
         if self._actor.actor_id != actor_id or self.generation.is_busy():
             return  # the curator moved on while the files were read
-        name = generator_label(service.generator)
+        name = service.generator.display_name
         if not prompts:
-            self._dialogs.show_error(ALL_TITLE, f"{actor_name} has no prompts")
+            self._questions.show_error(ALL_TITLE, f"{actor_name} has no prompts")
             return
-        if not self._dialogs.confirm_all(actor_name, len(prompts), name):
+        if not self._questions.confirm_all(actor_name, len(prompts), name):
             return
         if not self.generation.generate_all(service, actor_id, prompts):
             return
@@ -250,7 +242,7 @@ class GenerationPanel(QObject):
 
     def _show_busy(self, actor_name: str, generator: Generator) -> None:
         busy = QProgressDialog(
-            f"Generating an image for {actor_name} with {generator_label(generator)}…",
+            f"Generating an image for {actor_name} with {generator.display_name}…",
             "",
             0,
             0,
@@ -294,8 +286,10 @@ class GenerationPanel(QObject):
         self.landed.emit(actor_id, None)
         actor = self._actor
         actor_name = actor.actor_name if actor_id == actor.actor_id else f"actor {actor_id}"
-        self._dialogs.show_report(actor_name, report)
+        self._questions.show_report(actor_name, report)
 
     def _on_generation_failed(self, title: str, message: str) -> None:
-        self.status_message.emit(f"{title} failed", 8000)
-        self._dialogs.show_error(title, message)
+        """The curator waits for this: a box says why (and the log keeps it)."""
+        log.warning("%s failed: %s", title, message)
+        self.status_message.emit("", 0)  # the "Generating…" line ends
+        self._questions.show_error(title, message)

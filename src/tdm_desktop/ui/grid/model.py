@@ -1,4 +1,4 @@
-"""The list model behind the thumbnail grid, and the good/bad filter in front of it."""
+"""The list model behind the thumbnail grid: one row per image of the open actor."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
-    QSortFilterProxyModel,
     Qt,
     Signal,
 )
@@ -235,37 +234,3 @@ def _tooltip(image: TrainingImage) -> str:
     flag = "good" if image.good else "bad"
     where = image.s3_url if image.location is not None else f"{image_error(image)}\n{image.s3_url}"
     return f"{image.filename} ({flag})\n{image.size_mb:.2f} MB, {image.modified_date}\n{where}"
-
-
-FLAG_FILTERS = ("all", "good", "bad")
-
-
-class FlagFilterProxy(QSortFilterProxyModel):
-    """Shows all images, only the good ones or only the bad ones."""
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._flag_filter = "all"
-        self.setDynamicSortFilter(True)
-
-    def flag_filter(self) -> str:
-        return self._flag_filter
-
-    def set_flag_filter(self, name: str) -> None:
-        if name not in FLAG_FILTERS:
-            raise ValueError(f"flag filter {name!r}: must be one of {', '.join(FLAG_FILTERS)}")
-        if name == self._flag_filter:
-            return
-        if hasattr(self, "beginFilterChange"):  # Qt >= 6.9
-            self.beginFilterChange()
-            self._flag_filter = name
-            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-        else:
-            self._flag_filter = name
-            self.invalidateFilter()
-
-    def filterAcceptsRow(self, source_row: int, source_parent: AnyIndex) -> bool:
-        if self._flag_filter == "all":
-            return True
-        good = self.sourceModel().index(source_row, 0, source_parent).data(ImageGridModel.GoodRole)
-        return bool(good) == (self._flag_filter == "good")

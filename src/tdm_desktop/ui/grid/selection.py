@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex
 from PySide6.QtWidgets import QListView
 
-from tdm_desktop.ui.curation.controller import next_after
-from tdm_desktop.ui.grid.model import FlagFilterProxy, ImageGridModel
+from tdm_desktop.ui.grid.filter import FlagFilterProxy
+from tdm_desktop.ui.grid.model import ImageGridModel
+
+
+def next_after(ordered: Sequence[str], selected: Collection[str]) -> str | None:
+    """The image to move to after acting on ``selected``: the first unselected one after the last
+    selected one, else the last unselected one before it; None when everything was selected."""
+    chosen = set(selected)
+    positions = [i for i, name in enumerate(ordered) if name in chosen]
+    if not positions:
+        return None
+    last = positions[-1]
+    for name in ordered[last + 1 :]:
+        if name not in chosen:
+            return name
+    for name in reversed(ordered[:last]):
+        if name not in chosen:
+            return name
+    return None
 
 
 class GridSelection:

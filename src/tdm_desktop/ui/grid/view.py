@@ -29,6 +29,7 @@ from tdm_desktop.ui.grid.model import ImageGridModel
 
 MIN_THUMBNAIL = 64
 MAX_THUMBNAIL = 512
+DEFAULT_THUMBNAIL = 160
 ZOOM_STEPS = (64, 80, 96, 128, 160, 192, 224, 256, 320, 384, 448, 512)
 PREFETCH_SCREENS = 2
 SPACING = 4
@@ -63,7 +64,7 @@ class ThumbnailGridView(QListView):
         self,
         parent: QWidget | None = None,
         *,
-        thumbnail_size: int = 160,
+        thumbnail_size: int = DEFAULT_THUMBNAIL,
         settle_ms: int = SETTLE_MS,
         frame_ms: int = FRAME_MS,
     ) -> None:

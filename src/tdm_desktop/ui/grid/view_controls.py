@@ -6,10 +6,10 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, QSettings, QTimer
 from PySide6.QtWidgets import QComboBox, QSlider
 
-from tdm_desktop.ui.actions import DEFAULT_THUMB, FILTERS, MAX_THUMB, MIN_THUMB
-from tdm_desktop.ui.grid.model import FlagFilterProxy
+from tdm_desktop.ui.grid.filter import FLAG_FILTERS, FlagFilterProxy
 from tdm_desktop.ui.grid.selection import GridSelection
-from tdm_desktop.ui.grid.view import ThumbnailGridView
+from tdm_desktop.ui.grid.view import DEFAULT_THUMBNAIL, ThumbnailGridView, clamp_thumbnail
+from tdm_desktop.ui.settings.model import read_number
 
 SIZE_KEY = "grid/thumbnailSize"
 # A slider drag changes the size dozens of times a second; each QSettings write is followed by a
@@ -18,14 +18,7 @@ SAVE_SIZE_AFTER_MS = 500
 FILTER_KEY = "grid/flagFilter"
 
 
-def as_int(value: object, default: int) -> int:
-    try:
-        return int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return default
-
-
-class ViewControls(QObject):
+class ViewControlsPresenter(QObject):
     """Connects ``size_slider`` and ``flag_filter`` to ``grid`` / ``proxy``; changing the filter
     keeps the current image when it is still shown, else the first one becomes current."""
 
@@ -56,10 +49,10 @@ class ViewControls(QObject):
 
     def restore(self) -> None:
         s = self._settings
-        size = max(MIN_THUMB, min(MAX_THUMB, as_int(s.value(SIZE_KEY), DEFAULT_THUMB)))
+        size = clamp_thumbnail(read_number(s, SIZE_KEY, DEFAULT_THUMBNAIL))
         self._slider.setValue(size)
         self._grid.set_thumbnail_size(size)
-        values = [value for _label, value in FILTERS]
+        values = [value for _label, value in FLAG_FILTERS]
         wanted = str(s.value(FILTER_KEY, "all"))
         self._filter.setCurrentIndex(values.index(wanted) if wanted in values else 0)
 

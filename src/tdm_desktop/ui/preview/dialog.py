@@ -12,12 +12,13 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QImage, QKeyEvent, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QDialog, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from tdm_desktop.core.errors import TdmError
+from tdm_desktop.ui.common.images import decode_image
 from tdm_desktop.ui.common.jobs import JobRunner
+from tdm_desktop.ui.common.messages import failure_text
 
 if TYPE_CHECKING:
     from tdm_desktop.core.training_data import TrainingImage
@@ -25,14 +26,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FetchFullImage = Callable[["TrainingImage"], bytes]
-
-
-def decode_image(data: bytes) -> QImage:
-    """Decode full-size bytes (safe in a worker thread: ``QImage``, not ``QPixmap``)."""
-    image = QImage.fromData(QByteArray(data))
-    if image.isNull():
-        raise ValueError("not an image")
-    return image
 
 
 def describe(image: TrainingImage, pixel_size: QSize | None = None) -> str:
@@ -134,7 +127,7 @@ class PreviewDialog(QDialog):
     def _failed(self, serial: int, error: BaseException) -> None:
         if serial != self._serial:
             return
-        message = str(error) if isinstance(error, (TdmError, ValueError)) else repr(error)
+        message = failure_text(error)  # shown where the image would be, and in the log
         log.warning("preview failed: %s", message)
         self._picture.setText(f"Could not show this image:\n{message}")
 

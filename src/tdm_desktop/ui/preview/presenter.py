@@ -7,7 +7,7 @@ the grid's current image, and the preview shows whatever becomes current.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QModelIndex, QObject
 from PySide6.QtGui import QAction
@@ -21,7 +21,13 @@ if TYPE_CHECKING:
     from tdm_desktop.core.training_data import TrainingImage
 
 
-class PreviewPanel(QObject):
+class CompressedCache(Protocol):
+    """The thumbnail loader's cache of fetched bytes (``ThumbnailLoader``)."""
+
+    def compressed_bytes(self, key: str) -> bytes | None: ...
+
+
+class PreviewPresenter(QObject):
     """Opens / closes one ``PreviewDialog`` (a child of ``window``, made on first use).
 
     Full-size bytes come from the loader's compressed cache when it has them, else ``fetch``.
@@ -32,7 +38,7 @@ class PreviewPanel(QObject):
         window: QWidget,
         grid: QListView,
         selection: GridSelection,
-        loader: Any,
+        loader: CompressedCache,
         fetch: Callable[[TrainingImage], bytes],
         actions: Sequence[QAction],
     ) -> None:
@@ -69,9 +75,8 @@ class PreviewPanel(QObject):
             self.dialog.close()
 
     def _full_image_bytes(self, image: TrainingImage) -> bytes:
-        cached = getattr(self._loader, "compressed_bytes", None)
-        if callable(cached) and image.location is not None:
-            data = cached(image.location.key)
+        if image.location is not None:
+            data = self._loader.compressed_bytes(image.location.key)
             if data:
                 return data
         return self._fetch(image)

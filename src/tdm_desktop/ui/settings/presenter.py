@@ -1,30 +1,31 @@
-"""Settings… (Ctrl+,): the dialog's glue. Values are saved in ``QSettings``; the thumbnail cache
-budget applies at once, the generator from the next generation (the generation panel reads the
-settings each time)."""
+"""Settings… (Ctrl+,): opens the dialog and applies what it returns. Values are saved in
+``QSettings``; the thumbnail cache budget applies at once, the generator from the next generation
+(the generation presenter reads the settings each time)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Protocol
 
 from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtWidgets import QWidget
 
-from tdm_desktop.ui.settings.dialog import (
-    KEY_BUDGET,
-    MIB,
-    AppSettings,
-    SettingsDialog,
-    load_settings,
-    save_settings,
-)
+from tdm_desktop.ui.settings.dialog import SettingsDialog
+from tdm_desktop.ui.settings.model import KEY_BUDGET, AppSettings, load_settings, save_settings
+from tdm_desktop.ui.thumbnails.loader import MIB
 
 
-class SettingsPanel(QObject):
+class PixmapBudget(Protocol):
+    """The thumbnail loader's decoded-pixmap cache (``ThumbnailLoader``)."""
+
+    def set_pixmap_budget(self, budget_bytes: int) -> None: ...
+
+
+class SettingsPresenter(QObject):
     """One ``SettingsDialog`` at a time (a child of ``window``); ``status_message(text, ms)``."""
 
     status_message = Signal(str, int)
 
-    def __init__(self, window: QWidget, settings: QSettings, loader: Any) -> None:
+    def __init__(self, window: QWidget, settings: QSettings, loader: PixmapBudget) -> None:
         super().__init__(window)
         self._window = window
         self._settings = settings
@@ -54,6 +55,4 @@ class SettingsPanel(QObject):
             self._apply_pixmap_budget(load_settings(self._settings).thumbnail_budget_mib)
 
     def _apply_pixmap_budget(self, mib: int) -> None:
-        set_budget = getattr(self._loader, "set_pixmap_budget", None)
-        if callable(set_budget):
-            set_budget(mib * MIB)
+        self._loader.set_pixmap_budget(mib * MIB)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QPlainTextEdit
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QDockWidget, QPlainTextEdit, QWidget
 
 MAX_LINES = 5000
 
@@ -31,23 +31,18 @@ class QtLogHandler(logging.Handler):
             self.handleError(record)
 
 
-class LogPanel:
-    """A ``logDock`` at the bottom of ``window`` with a read-only ``logView``; its toggle goes in
-    ``view_menu``. ``detach()`` stops the forwarding (on close)."""
+class LogDock(QDockWidget):
+    """``logDock``: a read-only ``logView`` of the app's log records. ``detach()`` stops the
+    forwarding (on close)."""
 
-    def __init__(
-        self, window: QMainWindow, view_menu: QMenu, logger_name: str = "tdm_desktop"
-    ) -> None:
+    def __init__(self, parent: QWidget | None = None, logger_name: str = "tdm_desktop") -> None:
+        super().__init__("Log", parent)
+        self.setObjectName("logDock")
         self.view = QPlainTextEdit()
         self.view.setObjectName("logView")
         self.view.setReadOnly(True)
         self.view.setMaximumBlockCount(MAX_LINES)
-        self.dock = QDockWidget("Log", window)
-        self.dock.setObjectName("logDock")
-        self.dock.setWidget(self.view)
-        window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
-        view_menu.addSeparator()
-        view_menu.addAction(self.dock.toggleViewAction())
+        self.setWidget(self.view)
 
         self.handler = QtLogHandler()
         self.handler.bridge.line_logged.connect(self.view.appendPlainText)

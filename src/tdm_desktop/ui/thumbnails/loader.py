@@ -7,7 +7,7 @@ reduced scale. Workers hand a ``QImage`` back through a queued signal; only the 
 ``QPixmap``s. Two byte-bounded LRUs: decoded pixmaps, and the compressed bytes so that a size change
 re-decodes (still in a worker) without fetching again. No disk cache, no temp files.
 
-Two ways to fetch. With ``url_for`` (the window passes ``S3Store.presign_get``), the GET is a
+Two ways to fetch. With ``url_for`` (``ThumbnailSource.url_source()``: presigned URLs), the GET is a
 ``QNetworkAccessManager`` request on a presigned URL: the HTTP work happens in Qt's C++ network
 thread without the GIL, so it neither stalls the GUI thread nor competes with it; at most
 ``max_requests`` run at once and the bytes go to a worker for the decode (``QImageReader.read``
@@ -26,15 +26,11 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from PySide6.QtCore import (
-    QBuffer,
     QByteArray,
-    QIODevice,
     QObject,
     QRunnable,
-    QSize,
     Qt,
     QThread,
     QThreadPool,
@@ -43,15 +39,18 @@ from PySide6.QtCore import (
     Signal,
     Slot,
 )
-from PySide6.QtGui import QImage, QImageReader, QPixmap
+from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtNetwork import QNetworkAccessManager, QNetworkReply, QNetworkRequest
 
 from tdm_desktop.core.errors import ForeignImageError, S3Error
+from tdm_desktop.ui.common.images import NotAnImageError, decode_image
 from tdm_desktop.ui.thumbnails.cache import ByteLRU
 
 log = logging.getLogger(__name__)
 
 MIB = 1024 * 1024
+DEFAULT_PIXMAP_BUDGET_MIB = 512  # decoded thumbnails kept in memory (Settings… can change it)
+DEFAULT_COMPRESSED_BUDGET_MIB = 128  # fetched bytes kept for re-decoding at another size
 
 Fetch = Callable[[str], bytes]
 Decode = Callable[[bytes, int], QImage]
@@ -104,19 +103,6 @@ def default_workers() -> int:
     return max(1, QThread.idealThreadCount())
 
 
-def presigned_url_source(store: Any) -> UrlFor | None:
-    """``store.presign_get`` when thumbnails should be fetched by Qt's network stack, else None.
-
-    That is when the store talks to a custom endpoint (the bundled local S3, SeaweedFS, MinIO).
-    On AWS (``endpoint_url`` None) the botocore ``fetch`` stays: the unit tests' moto only
-    intercepts botocore, and a Qt request would go out to the real AWS.
-    """
-    if store is None or getattr(store, "endpoint_url", None) is None:
-        return None
-    presign = getattr(store, "presign_get", None)
-    return presign if callable(presign) else None
-
-
 _QUERY = re.compile(r"\?[^\s]*")
 
 
@@ -140,27 +126,6 @@ def reply_failure_reason(error: QNetworkReply.NetworkError, status: int | None, 
     if error in _UNREACHABLE:
         return "unreachable"
     return "failed"
-
-
-class NotAnImageError(Exception):
-    """The bytes fetched for a thumbnail could not be decoded as an image."""
-
-
-def decode_thumbnail(data: bytes, size: int) -> QImage:
-    """Decode ``data`` to fit in ``size``×``size`` (aspect kept, never enlarged). Thread-safe."""
-    buffer = QBuffer()
-    buffer.setData(QByteArray(data))
-    buffer.open(QIODevice.OpenModeFlag.ReadOnly)
-    reader = QImageReader(buffer)
-    reader.setAutoTransform(True)
-    native = reader.size()
-    if native.isValid() and (native.width() > size or native.height() > size):
-        scaled = native.scaled(QSize(size, size), Qt.AspectRatioMode.KeepAspectRatio)
-        reader.setScaledSize(scaled.expandedTo(QSize(1, 1)))
-    image = reader.read()
-    if image.isNull():
-        raise NotAnImageError(reader.errorString())
-    return image
 
 
 def failure_reason(error: BaseException) -> str:
@@ -268,7 +233,7 @@ class ThumbnailLoader(QObject):
     """Loads thumbnails for S3 keys in worker threads; the view asks, the delegate paints.
 
     ``fetch(key) -> bytes`` is the S3 GET (called from worker threads: it must be thread-safe, as a
-    boto3 client is). ``decode(bytes, size) -> QImage`` defaults to :func:`decode_thumbnail`.
+    boto3 client is). ``decode(bytes, size) -> QImage`` defaults to :func:`decode_image`.
     With ``url_for(key) -> URL`` (called on the GUI thread; e.g. ``S3Store.presign_get``), GETs go
     through ``network`` (a ``QNetworkAccessManager``, made here if not given) instead of ``fetch``,
     ``max_requests`` at a time, each aborted as "timeout" after ``transfer_timeout_ms`` without data.
@@ -283,10 +248,10 @@ class ThumbnailLoader(QObject):
         fetch: Fetch,
         *,
         max_workers: int | None = None,
-        pixmap_budget_bytes: int = 512 * MIB,
-        compressed_budget_bytes: int = 128 * MIB,
+        pixmap_budget_bytes: int = DEFAULT_PIXMAP_BUDGET_MIB * MIB,
+        compressed_budget_bytes: int = DEFAULT_COMPRESSED_BUDGET_MIB * MIB,
         pool: QThreadPool | None = None,
-        decode: Decode = decode_thumbnail,
+        decode: Decode = decode_image,
         url_for: UrlFor | None = None,
         network: QNetworkAccessManager | None = None,
         max_requests: int = MAX_REQUESTS,
