@@ -25,7 +25,7 @@ class ActorSummary:
 
 
 class ActorCatalog:
-    """Finds actors and their files in a data dir (CONTRACT §2)."""
+    """Finds actors and their files in a data dir (layout: README.md, "Files in the data dir")."""
 
     def __init__(self, data_dir: Path | str) -> None:
         self.data_dir = Path(data_dir)

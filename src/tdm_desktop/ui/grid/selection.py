@@ -90,8 +90,9 @@ class GridSelection:
             self.set_current(self._proxy.index(row, 0))
 
     def act_and_advance(self, act: Callable[[list[str]], bool]) -> None:
-        """Run ``act`` on the selection, then move to the image after it (CONTRACT §6: flag keys
-        act on the selection and advance); if it is gone, stay on the last acted-on image."""
+        """Run ``act`` on the selection, then move to the image after it (flag keys act on the
+        selection and advance, as in photo culling tools); if it is gone, stay on the last
+        acted-on image."""
         names = self.selected_filenames()
         if not names:
             return
