@@ -7,7 +7,6 @@ import logging
 import os
 import sys
 import threading
-import time
 
 import pytest
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QThreadPool
@@ -307,20 +306,15 @@ def test_shared_pool_is_not_cleared_and_shutdown_joins(qtbot, make_loader):
     assert "late" not in fetch.calls
 
 
-def test_latency_fetch_to_ready_is_measured_not_asserted(qtbot, make_loader):
-    """Records figures for the report (benchmarks own timing goals)."""
-    fetch = FakeS3(default=jpeg_bytes(1024, 1024))
+def test_a_large_image_is_fitted_and_a_small_one_never_enlarged(qtbot, make_loader):
+    """A 1024×768 JPEG asked at 256 becomes 256×192; a 100×50 one stays 100×50 (how fast is
+    measured in benchmarks/, not here)."""
+    fetch = FakeS3({"large": jpeg_bytes(1024, 768), "small": jpeg_bytes(100, 50)})
     loader = make_loader(fetch)
-    done: dict[str, float] = {}
-    loader.thumbnail_ready.connect(lambda key: done.setdefault(key, time.perf_counter()))
-    start = time.perf_counter()
-    keys = [f"k{i}" for i in range(16)]
-    loader.request(keys, 256)
-    qtbot.waitUntil(lambda: len(done) == 16, timeout=10000)
-    first_ms = (min(done.values()) - start) * 1000
-    all_ms = (max(done.values()) - start) * 1000
-    print(f"\nfetch->ready 1024px JPEG at 256: first {first_ms:.1f} ms, 16 in {all_ms:.1f} ms")
-    assert loader.pixmap("k0", 256).width() == 256
+    loader.request(["large", "small"], 256)
+    wait_all_ready(qtbot, loader, ["large", "small"], 256)
+    assert loader.pixmap("large", 256).size().toTuple() == (256, 192)
+    assert loader.pixmap("small", 256).size().toTuple() == (100, 50)
 
 
 def test_thumbnails_of_a_real_actor_in_moto_s3(qtbot, make_loader, data_dir, store, s3_client):
@@ -530,11 +524,23 @@ def test_clear_aborts_requests_and_drops_their_results(qtbot, make_loader, tiny_
     assert ready == [] and loader.pixmap("a.jpg", 64) is None and loader.error("a.jpg") is None
 
 
-def test_default_workers_follow_the_cpu_count(make_loader):
+def test_by_default_one_image_per_cpu_loads_at_once(qtbot, make_loader):
+    """With no ``max_workers``, as many fetches run at once as the machine has CPUs, never more."""
     from PySide6.QtCore import QThread
 
-    loader = make_loader(FakeS3())
-    assert loader.worker_count() == max(1, QThread.idealThreadCount())
+    cpus = max(1, QThread.idealThreadCount())
+    fetch = FakeS3()
+    fetch.gate = threading.Event()
+    loader = make_loader(fetch)
+    keys = [f"k{i}" for i in range(cpus + 3)]
+    loader.request(keys, 64)
+    for _ in range(cpus):
+        assert fetch.started.acquire(timeout=5)
+    assert not fetch.started.acquire(timeout=0.3)  # the others wait for a free worker
+    assert len(fetch.calls) == cpus
+    fetch.gate.set()
+    wait_all_ready(qtbot, loader, keys, 64)
+    assert sorted(fetch.calls) == sorted(keys)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
