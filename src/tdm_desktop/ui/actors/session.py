@@ -9,12 +9,16 @@ list it drives is anything with the ``ActorChooser`` methods (``ActorListWidget`
 from __future__ import annotations
 
 import logging
+from collections.abc import Hashable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject, QSettings, Signal, Slot
 
 from tdm_desktop.core.errors import TdmError
 from tdm_desktop.core.names import normalize_actor_id
+from tdm_desktop.core.training_data import ActorTrainingData
+from tdm_desktop.core.watch import DocumentWatch
 from tdm_desktop.ui.common.jobs import JobRunner
 from tdm_desktop.ui.common.messages import failure_text
 from tdm_desktop.ui.common.watcher import DocumentWatcher
@@ -23,8 +27,6 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from tdm_desktop.core.actors import ActorSummary
-    from tdm_desktop.core.training_data import ActorTrainingData
-    from tdm_desktop.core.watch import DocumentWatch
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,25 @@ class ActorSource(Protocol):
     def list_actors(self) -> list[ActorSummary]: ...
     def load_actor(self, actor_id: str) -> ActorTrainingData: ...
     def watch_actor(self, actor_id: str, actor_name: str) -> DocumentWatch: ...
+
+
+@dataclass(frozen=True)
+class _Opened:
+    """What opening an actor read: its images, and its documents as they were right after."""
+
+    data: ActorTrainingData
+    documents: DocumentWatch
+    state: Hashable
+
+
+def _state_of(documents: DocumentWatch) -> Hashable:
+    """The documents' state to compare later changes with; None when it cannot be read now
+    (the first check then counts as a change and reloads once)."""
+    try:
+        return documents.state()
+    except (TdmError, OSError) as err:
+        log.warning("could not read the state of the actor's documents: %s", err)
+        return None
 
 
 class ActorSessionController(QObject):
@@ -175,18 +196,25 @@ class ActorSessionController(QObject):
         serial = self._open_serial
         service = self._service
         self.opening.emit(actor_id)
+
+        def load() -> _Opened:
+            data = service.load_actor(actor_id)
+            documents = service.watch_actor(data.actor_id, data.actor_name)
+            return _Opened(data, documents, _state_of(documents))
+
         self.jobs.run(
-            lambda: service.load_actor(actor_id),
-            on_result=lambda data: self._on_actor_loaded(serial, data),
+            load,
+            on_result=lambda opened: self._on_actor_loaded(serial, opened),
             on_error=lambda err: self._on_actor_failed(serial, actor_id, err),
         )
 
-    def _on_actor_loaded(self, serial: int, data: ActorTrainingData) -> None:
+    def _on_actor_loaded(self, serial: int, opened: _Opened) -> None:
         if serial != self._open_serial:
             return
+        data = opened.data
         self._actor_id, self._actor_name = data.actor_id, data.actor_name
         self._select_after_refresh = None
-        self.watcher.watch(self._service.watch_actor(data.actor_id, data.actor_name))
+        self.watcher.watch(opened.documents, opened.state)
         self._settings.setValue(LAST_ACTOR_KEY, data.actor_id)
         self.opened.emit(data)
 

@@ -44,11 +44,12 @@ class DocumentWatcher(QObject):
         self._serial = 0  # bumped by watch()/clear(): results of an older watch are dropped
         self._seen: Hashable = None
 
-    def watch(self, documents: DocumentWatch) -> None:
-        """Follow ``documents`` (which may not exist yet), forgetting the previous ones."""
+    def watch(self, documents: DocumentWatch, seen: Hashable) -> None:
+        """Follow ``documents`` (which may not exist yet), forgetting the previous ones; ``seen``
+        is their state as the caller read them (a change from it is reported)."""
         self.clear()
         self._documents = documents
-        self.remember_current_state()
+        self._seen = seen
         if documents.local_files:
             self._rearm()
         else:
