@@ -194,7 +194,10 @@ def test_generate_single_uploads_records_and_shows_the_new_image(
     assert dialog is not None and dialog.isVisible()
     assert [dialog.prompt_combo.itemText(i) for i in range(dialog.prompt_combo.count())] == PROMPTS
     assert dialog.generator_label.text() == "fake"
-    assert not dialog.base_image_label.pixmap().isNull()  # 0042 has a base image
+    base = dialog.base_image_label.pixmap().toImage()  # 0042's base image: 32×32, orange
+    assert (base.width(), base.height()) == (96, 96)
+    shown = base.pixelColor(48, 48).getRgb()[:3]
+    assert all(abs(a - b) <= 2 for a, b in zip(shown, (200, 120, 40), strict=True))
     dialog.prompt_combo.setEditText("a curator's own prompt")
     dialog.random_seed_check.setChecked(False)
     dialog.seed_spin.setValue(4242)

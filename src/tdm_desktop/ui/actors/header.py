@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from tdm_desktop.ui.common.images import decode_image
+from tdm_desktop.ui.common.images import decode_fitted
 from tdm_desktop.ui.common.jobs import JobRunner
 from tdm_desktop.ui.common.messages import failure_text
 
@@ -21,16 +21,6 @@ BASE_IMAGE_TIP = "The actor's base image"
 
 ReadBaseImage = Callable[[str], bytes | None]
 """``actor_name -> the base image's bytes, or None`` (``TrainingDataService.base_image_bytes``)."""
-
-
-def fit_base_image(data: bytes, size: int = BASE_THUMB) -> QImage:
-    """The base image fitted to ``size`` (worker threads: ``QImage`` only, never ``QPixmap``)."""
-    return decode_image(data, size).scaled(
-        size,
-        size,
-        Qt.AspectRatioMode.KeepAspectRatio,
-        Qt.TransformationMode.SmoothTransformation,
-    )
 
 
 class ActorHeaderWidget(QWidget):
@@ -92,7 +82,7 @@ class ActorHeaderWidget(QWidget):
 
         def load() -> QImage | None:
             data = read(actor_name)
-            return None if data is None else fit_base_image(data)
+            return None if data is None else decode_fitted(data, BASE_THUMB)
 
         def done(image: QImage | None) -> None:
             if serial != self._serial:

@@ -1,5 +1,5 @@
 """Decoding image bytes: the one helper every part of the window uses (thumbnails, the preview,
-the header's base image, the ✨ dialog's base image).
+the header's base image, the ✨ dialog's base image), and fitting a picture into a fixed box.
 
 Safe in a worker thread: it makes a ``QImage``, never a ``QPixmap`` (only the GUI thread may).
 """
@@ -35,3 +35,14 @@ def decode_image(data: bytes, fit: int | None = None) -> QImage:
     if image.isNull():
         raise NotAnImageError(f"not an image ({reader.errorString()})")
     return image
+
+
+def decode_fitted(data: bytes, size: int) -> QImage:
+    """Decode ``data`` and fit it to ``size``×``size`` exactly (aspect kept; a smaller image is
+    enlarged, smoothly): a picture shown in a fixed box, such as a base image."""
+    return decode_image(data, size).scaled(
+        size,
+        size,
+        Qt.AspectRatioMode.KeepAspectRatio,
+        Qt.TransformationMode.SmoothTransformation,
+    )

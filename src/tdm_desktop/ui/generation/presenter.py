@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QProgressDialog, QWidget
 from tdm_desktop.core.errors import TdmError
 from tdm_desktop.core.generation import GeneratedImage, GenerationReport
 from tdm_desktop.core.generator import Generator
-from tdm_desktop.ui.common.images import NotAnImageError, decode_image
+from tdm_desktop.ui.common.images import NotAnImageError, decode_fitted
 from tdm_desktop.ui.common.jobs import JobRunner
 from tdm_desktop.ui.common.messages import failure_text
 from tdm_desktop.ui.generation.controller import (
@@ -161,7 +161,7 @@ class GenerationPresenter(QObject):
             if data is None:
                 return prompts, False, None
             try:
-                return prompts, True, decode_image(data, BASE_PREVIEW)
+                return prompts, True, decode_fitted(data, BASE_PREVIEW)
             except NotAnImageError:
                 return prompts, True, None
 
