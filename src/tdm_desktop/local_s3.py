@@ -460,16 +460,6 @@ class LocalS3:
                 self._log_file.close()
                 self._log_file = None
 
-    def wait_exited(self, timeout: float | None = None) -> bool:
-        """Block until weed exits by itself (True) or ``timeout`` passes (False)."""
-        proc = self._proc
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while proc is not None and not self._has_exited(proc):
-            if deadline is not None and time.monotonic() >= deadline:
-                return False
-            time.sleep(0.2)
-        return True
-
     # -- internals
 
     def _get_credentials(self) -> LocalS3Credentials:

@@ -103,15 +103,6 @@ class GenerationService:
 
     # ---- names -------------------------------------------------------------------------------
 
-    @staticmethod
-    def next_filename(actor_name: str, taken: Iterable[str]) -> str:
-        """``{actor_name}_{n}.jpg`` with n one past the highest n in ``taken`` (0 when none).
-
-        Names ``{actor_name}_{n}`` with a ``.jpg``, ``.jpeg`` or ``.png`` extension count.
-        """
-        check_actor_name(actor_name)
-        return f"{actor_name}_{_next_number(actor_name, taken)}.jpg"
-
     def actor_prompts(self, actor_id: str | int) -> list[str]:
         """The prompts "Generate All" uses: the actor's own list, else the default list."""
         actor_name = check_actor_name(self._manifest(actor_id).character_name)

@@ -91,9 +91,6 @@ class GenerationController(QObject):
     def is_busy(self) -> bool:
         return self._busy
 
-    def is_stopping(self) -> bool:
-        return self._stop.is_set()
-
     def wait_for_jobs(self, msecs: int = -1) -> bool:
         return self._jobs.wait_for_done(msecs)
 
