@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QIcon, QKeySequence, QPixmap, QUndoGroup
@@ -169,7 +168,7 @@ def make_action(
     owner: QWidget,
     grid: QWidget,
     spec: ActionSpec,
-    slot: Callable[[], Any] | None,
+    slot: Callable[[], object] | None,
 ) -> QAction:
     """An action owned by ``owner``; ``on_grid`` ones are added to ``grid`` with a widget context."""
     action = QAction(spec.text, owner)
@@ -192,7 +191,7 @@ def make_action(
 def build_actions(
     owner: QWidget,
     grid: QWidget,
-    slots: Mapping[str, Callable[[], Any]],
+    slots: Mapping[str, Callable[[], object]],
     undo_group: QUndoGroup,
 ) -> WindowActions:
     """All actions from ``ACTION_TABLE`` plus Undo/Redo from ``undo_group``.
@@ -220,7 +219,7 @@ def build_actions(
     return WindowActions(**made, undo=undo, redo=redo)
 
 
-def _slot(slots: Mapping[str, Callable[[], Any]], spec: ActionSpec) -> Callable[[], Any] | None:
+def _slot(slots: Mapping[str, Callable[[], object]], spec: ActionSpec) -> Callable[[], object] | None:
     if spec.slot is None:
         return None
     return slots[spec.slot]
