@@ -219,7 +219,9 @@ def build_actions(
     return WindowActions(**made, undo=undo, redo=redo)
 
 
-def _slot(slots: Mapping[str, Callable[[], object]], spec: ActionSpec) -> Callable[[], object] | None:
+def _slot(
+    slots: Mapping[str, Callable[[], object]], spec: ActionSpec
+) -> Callable[[], object] | None:
     if spec.slot is None:
         return None
     return slots[spec.slot]
