@@ -197,7 +197,7 @@ def build_actions(
     """All actions from ``ACTION_TABLE`` plus Undo/Redo from ``undo_group``.
 
     ``slots`` maps each spec's ``slot`` name to a callable; generation actions have none (the
-    generation panel connects them).
+    generation presenter connects them).
     """
     made = {spec.attr: make_action(owner, grid, spec, _slot(slots, spec)) for spec in ACTION_TABLE}
     for spec in ACTION_TABLE:
