@@ -88,6 +88,10 @@ class DocumentWatcher(QObject):
 
     @Slot()
     def _check(self) -> None:
+        if self._documents is None:
+            return
+        if not self._documents.local_files and self._jobs.pending():
+            return  # the last poll has not answered yet (a slow network): no pile-up
         self._rearm()
         self._read_state(self._compare)
 
@@ -96,7 +100,8 @@ class DocumentWatcher(QObject):
             return
         self._seen = state
         files = self._documents.local_files if self._documents is not None else ()
-        log.info("changed elsewhere: %s", ", ".join(map(str, files)) or "the actor's documents")
+        where = ", ".join(p.name for p in files) or "polled"
+        log.info("the open actor's documents changed elsewhere (%s): reloading", where)
         self.documents_changed.emit()
 
     def _read_state(self, then: Callable[[Hashable], None]) -> None:
