@@ -1,9 +1,10 @@
 """A least-recently-used cache bounded by bytes, not by entry count (no Qt, no threads).
 
 Not ``cachetools.LRUCache(maxsize, getsizeof=...)``, which bounds by size too: the loader also
-needs a look that does not refresh an entry (painting must not reorder the cache), a budget that
-changes while the app runs (Settings…) and the entries from least to most recent; cachetools keeps
-``maxsize`` read-only and its order private, so the adapter would be longer than this class.
+needs a look that does not refresh an entry (painting must not reorder the cache) and a budget
+that changes while the app runs (Settings…); cachetools has no such look and keeps ``maxsize``
+read-only (a new budget would mean a new cache, refilled in an order it keeps private), so the
+adapter would be longer than this class.
 """
 
 from __future__ import annotations
