@@ -23,7 +23,7 @@ import platformdirs
 from tdm_desktop.core.errors import ObjectExistsError
 from tdm_desktop.core.generator import GenerationRequest, Generator
 from tdm_desktop.core.jsonfile import atomic_write_bytes
-from tdm_desktop.core.layout import base_image_relpath
+from tdm_desktop.core.layout import base_image_name
 from tdm_desktop.core.manifest import TrainingDataManifest, size_mb
 from tdm_desktop.core.prompt_metadata import PromptMetadata
 from tdm_desktop.core.s3_store import S3Store
@@ -135,7 +135,7 @@ def _seed_actor(
 def _ensure_base_image(data_dir: Path, generator: Generator, actor: DemoActor, prompt: str) -> None:
     from PIL import Image
 
-    path = data_dir / base_image_relpath(actor.actor_name)
+    path = data_dir / base_image_name(actor.actor_name)
     if path.is_file():
         return
     path.parent.mkdir(parents=True, exist_ok=True)

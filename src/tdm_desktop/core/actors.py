@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tdm_desktop.core.errors import ActorNotFoundError, DataFileError
-from tdm_desktop.core.layout import base_image_relpath
+from tdm_desktop.core.layout import base_image_name
 from tdm_desktop.core.manifest import TrainingDataManifest
 from tdm_desktop.core.names import check_actor_name, normalize_actor_id
 from tdm_desktop.core.prompt_metadata import PromptMetadata
@@ -79,4 +79,4 @@ class ActorCatalog:
         return PromptMetadata.for_actor(self.data_dir, actor_name)
 
     def base_image_path(self, actor_name: str) -> Path:
-        return self.data_dir / base_image_relpath(actor_name)
+        return self.data_dir / base_image_name(actor_name)

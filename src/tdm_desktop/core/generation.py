@@ -26,7 +26,7 @@ from tdm_desktop.core.errors import (
     TdmError,
 )
 from tdm_desktop.core.generator import GenerationRequest, GenerationResult, Generator
-from tdm_desktop.core.layout import base_image_relpath
+from tdm_desktop.core.layout import base_image_name
 from tdm_desktop.core.manifest import TrainingDataManifest, size_mb
 from tdm_desktop.core.names import check_actor_name, check_filename, normalize_actor_id
 from tdm_desktop.core.prompt_metadata import PromptMetadata
@@ -169,7 +169,7 @@ class GenerationService:
         return manifest
 
     def _read_base_image(self, actor_name: str) -> bytes | None:
-        path = self.data_dir / base_image_relpath(actor_name)
+        path = self.data_dir / base_image_name(actor_name)
         if not path.is_file():
             return None
         try:

@@ -25,7 +25,7 @@ from tdm_desktop.core.errors import (
 )
 from tdm_desktop.core.generation import GenerationService
 from tdm_desktop.core.generator import Generator
-from tdm_desktop.core.layout import base_image_relpath
+from tdm_desktop.core.layout import base_image_name
 from tdm_desktop.core.manifest import ManifestEntry, TrainingDataManifest
 from tdm_desktop.core.names import normalize_actor_id
 from tdm_desktop.core.prompt_metadata import PromptMetadata
@@ -177,7 +177,7 @@ class TrainingDataService:
             "actor_id": int(actor_id),
             "actor_name": name,
             "training_images": images,
-            "base_image_path": f"/data/{base_image_relpath(name)}",
+            "base_image_path": f"/data/{base_image_name(name)}",
             "total_count": len(images),
             "manifest_updated": api_timestamp(manifest.training_data_updated),
         }

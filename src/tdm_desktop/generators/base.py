@@ -7,7 +7,18 @@ import os
 from collections.abc import Callable, Mapping
 
 from tdm_desktop.core.errors import BadInputError
-from tdm_desktop.core.generator import Generator
+from tdm_desktop.core.generator import GenerationRequest, GenerationResult, Generator
+
+__all__ = [  # the types live in core; generator authors may import them from here too
+    "DEFAULT_GENERATOR",
+    "GENERATOR_ENV",
+    "GenerationRequest",
+    "GenerationResult",
+    "Generator",
+    "available_generators",
+    "get_generator",
+    "sniff_image_mime",
+]
 
 DEFAULT_GENERATOR = "placeholder"
 GENERATOR_ENV = "TDM_GENERATOR"
