@@ -22,6 +22,7 @@ from pathlib import Path
 
 from PIL import Image, ImageEnhance, ImageFilter, ImageStat
 
+from tdm_desktop.core.generator import GenerationRequest
 from tdm_desktop.core.near_duplicates import hamming_distance, perceptual_hash
 from tdm_desktop.core.pixels import decode_for_analysis
 from tdm_desktop.core.quality import (
@@ -31,7 +32,6 @@ from tdm_desktop.core.quality import (
     measure_quality,
     quality_findings,
 )
-from tdm_desktop.generators.base import GenerationRequest
 from tdm_desktop.generators.placeholder import PlaceholderGenerator
 
 SIDE = 1024

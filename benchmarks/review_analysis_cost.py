@@ -4,7 +4,7 @@ One 1024×1024 JPEG of 200-300 KB (the demo's placeholder picture at quality 92)
 timed ``--repeat`` times in this one process, the steps taking turns (CPU time of the thread,
 the figure that bounds a decode worker, and wall time; ms per image):
 
-- ``qt_thumbnail_160``: what the window's decode workers do today (``decode_thumbnail`` at the
+- ``qt_thumbnail_160``: what the window's decode workers do today (``decode_image`` at the
   default 160 px thumbnail; ``QImageReader.setScaledSize``, a DCT-scaled JPEG decode);
 - ``qt_decode_256``: the same decode at the analysis size (256 px), what a worker would do to
   get pixels for the checks;
@@ -35,12 +35,12 @@ from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
+from tdm_desktop.core.generator import GenerationRequest
 from tdm_desktop.core.near_duplicates import perceptual_hash
 from tdm_desktop.core.pixels import analysis_image, decode_for_analysis
 from tdm_desktop.core.quality import measure_quality
-from tdm_desktop.generators.base import GenerationRequest
 from tdm_desktop.generators.placeholder import PlaceholderGenerator
-from tdm_desktop.ui.thumbnail_loader import decode_thumbnail
+from tdm_desktop.ui.common.images import decode_image
 
 
 def sample_jpeg() -> bytes:
@@ -86,13 +86,13 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=300)
     args = parser.parse_args()
     data = sample_jpeg()
-    qimage = decode_thumbnail(data, 256)
+    qimage = decode_image(data, 256)
     gray = gray_array(qimage)
     pixels = analysis_image(gray, 1024, 1024)
 
     steps = {
-        "qt_thumbnail_160": lambda: decode_thumbnail(data, 160),
-        "qt_decode_256": lambda: decode_thumbnail(data, 256),
+        "qt_thumbnail_160": lambda: decode_image(data, 160),
+        "qt_decode_256": lambda: decode_image(data, 256),
         "qt_gray_array": lambda: gray_array(qimage),
         "qt_scale_256_to_160": lambda: qimage.scaled(
             160, 160, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from PIL import Image, ImageEnhance, ImageFilter
 
+from tdm_desktop.core.generator import GenerationRequest
 from tdm_desktop.core.manifest import TrainingDataManifest, size_mb
 from tdm_desktop.core.s3_store import S3Store
-from tdm_desktop.generators.base import GenerationRequest
 from tdm_desktop.generators.placeholder import PlaceholderGenerator
 
 ACTOR_ID = "0042"
