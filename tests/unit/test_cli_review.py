@@ -135,7 +135,8 @@ def test_export_prints_a_summary_and_a_rerun_says_what_it_skipped(run, review_ac
 
     code, out, _ = run("export", "42", "--to", str(out_dir), "--format", "ai-toolkit")
     assert code == 0
-    assert out.splitlines()[0].startswith(f"skipped 6 already there: {ACTOR}_0.jpg, ")
+    in_manifest_order = ", ".join(f"{ACTOR}_{i}.jpg" for i in range(6))
+    assert out.splitlines()[0] == f"skipped 6 already there: {in_manifest_order}"
     assert out.splitlines()[-1].endswith("0 new, 6 already there; 0 files written")
 
 

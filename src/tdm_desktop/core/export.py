@@ -102,6 +102,7 @@ class ExportService:
         run = _ExportRun(target, layout, scan.existing, sources, report, on_progress, should_stop)
         run.images(self._workers)
         run.files()
+        _in_plan_order(report, layout)
         log.info(
             "[S3-ONLY] Exported %d images of %s to %s (%s), %d already there, %d failed",
             len(report.exported),
@@ -290,6 +291,32 @@ class _ExportRun:
     def _keep(self, path: str, reason: str) -> None:
         with self._lock:
             self._report.kept[path] = reason
+
+
+def _in_plan_order(report: ExportReport, layout: ExportLayout) -> None:
+    """Workers finish in any order; a report reads in manifest order, every time."""
+    images = {p.image.filename: i for i, p in enumerate(layout.images)}
+    paths: dict[str, int] = {}
+    for planned in layout.images:
+        for path in (planned.path, planned.caption_path):
+            if path is not None:
+                paths[path] = len(paths)
+    for path in [*layout.files, layout.jsonl_path]:
+        if path is not None:
+            paths[path] = len(paths)
+
+    def by_image(name: str) -> int:
+        return images.get(name, len(images))
+
+    def by_path(path: str) -> tuple[int, str]:
+        return paths.get(path, len(paths)), path
+
+    for names in (report.exported, report.already_there, report.cancelled):
+        names.sort(key=by_image)
+    for chosen in (report.written, report.unchanged):
+        chosen.sort(key=by_path)
+    report.failed = {k: report.failed[k] for k in sorted(report.failed, key=by_image)}
+    report.kept = {k: report.kept[k] for k in sorted(report.kept, key=by_path)}
 
 
 def _jsonl_texts(data: bytes) -> dict[str, str]:
