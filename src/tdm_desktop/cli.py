@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from tdm_desktop import __version__
+from tdm_desktop import __version__, cli_review
 from tdm_desktop.core.errors import BadInputError, TdmError, one_line
 from tdm_desktop.core.s3_urls import DEFAULT_BUCKET
 
@@ -137,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument(
         "--concurrency", type=int, default=1, help="images generated at once (default 1)"
     )
+    cli_review.add_commands(command)
     return parser
 
 
@@ -360,6 +361,7 @@ COMMANDS = {
     "delete": cmd_delete,
     "delete-all": cmd_delete_all,
     "generate": cmd_generate,
+    **cli_review.COMMANDS,
 }
 
 
