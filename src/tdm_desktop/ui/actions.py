@@ -78,6 +78,15 @@ ACTION_TABLE: tuple[ActionSpec, ...] = (
         (_KEY(Qt.Key.Key_Space), _KEY(Qt.Key.Key_Return), _KEY(Qt.Key.Key_Enter)),
         True,
     ),
+    ActionSpec(
+        "compare",
+        "actionCompare",
+        "&Compare Selected",
+        "compare",
+        ("C",),
+        True,
+        tooltip="Compare the 2–4 selected images side by side (C)",
+    ),
     ActionSpec("retry", "actionRetry", "&Retry Loading", "retry_selected", ("R",), True),
     ActionSpec(
         "copy_url",
@@ -145,6 +154,7 @@ class WindowActions:
     toggle: QAction
     delete: QAction
     preview: QAction
+    compare: QAction
     retry: QAction
     copy_url: QAction
     select_all: QAction
@@ -242,7 +252,7 @@ def build_menus(bar: QMenuBar, a: WindowActions) -> QMenu:
     edit_menu.addSeparator()
     edit_menu.addAction(a.settings)
     view_menu = bar.addMenu("&View")
-    view_menu.addActions([a.zoom_in, a.zoom_out, a.preview])
+    view_menu.addActions([a.zoom_in, a.zoom_out, a.preview, a.compare])
     image_menu = bar.addMenu("&Image")
     image_menu.addActions([a.mark_good, a.mark_bad, a.toggle])
     image_menu.addSeparator()

@@ -15,7 +15,14 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QByteArray, QPoint, QSettings, Qt, Signal
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QMainWindow, QSplitter, QToolBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QMainWindow,
+    QSplitter,
+    QStackedWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
 
 from tdm_desktop.core.training_data import ActorTrainingData
 from tdm_desktop.ui.actions import (
@@ -28,7 +35,9 @@ from tdm_desktop.ui.actions import (
 from tdm_desktop.ui.actors.header import ActorHeaderWidget
 from tdm_desktop.ui.actors.list_widget import ActorListWidget
 from tdm_desktop.ui.actors.session import ActorSessionController
+from tdm_desktop.ui.common.full_image import FullImageSource
 from tdm_desktop.ui.common.jobs import JobRunner
+from tdm_desktop.ui.compare.presenter import ComparePresenter, FlagKeys
 from tdm_desktop.ui.curation.controller import CurationController
 from tdm_desktop.ui.curation.dialogs import CurationQuestions, message_box_questions
 from tdm_desktop.ui.curation.presenter import CurationPresenter
@@ -138,13 +147,27 @@ class MainWindow(QMainWindow):
             self._settings,
             parent=self,
         )
+        full_image = FullImageSource(self.loader, service.fetch_image_bytes)
         self.preview_presenter = PreviewPresenter(
             self,
             self.grid,
             self.selection,
-            self.loader,
-            service.fetch_image_bytes,
+            full_image,
             self.window_actions.preview_actions(),
+            actor=self.controller,
+            read_base_image=service.base_image_bytes,
+        )
+        a = self.window_actions
+        self.compare_presenter = ComparePresenter(
+            self,
+            self.grid_stack,
+            self.grid,
+            self.proxy,
+            self.model,
+            self.selection,
+            self.controller,
+            full_image,
+            FlagKeys(a.mark_good.shortcuts(), a.mark_bad.shortcuts(), a.toggle.shortcuts()),
         )
         self.settings_presenter = SettingsPresenter(self, self._settings, self.loader)
         self.loaded_label, self.flag_counts_label = add_status_labels(self.statusBar())
@@ -182,7 +205,10 @@ class MainWindow(QMainWindow):
         right_layout.addWidget(self.header)
         right_layout.addWidget(self.toolbar)
         right_layout.addWidget(self.error_banner)
-        right_layout.addWidget(self.grid, 1)
+        self.grid_stack = QStackedWidget()  # the grid, or the compare view in its place
+        self.grid_stack.setObjectName("gridStack")
+        self.grid_stack.addWidget(self.grid)
+        right_layout.addWidget(self.grid_stack, 1)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.setObjectName("mainSplitter")
@@ -200,6 +226,7 @@ class MainWindow(QMainWindow):
             "toggle_flag": curation.toggle_flag,
             "delete_selected": curation.delete_selected,
             "show_preview": lambda: self.preview_presenter.toggle(),
+            "compare": lambda: self.compare_presenter.open_selection(),
             "retry_selected": grid.retry_selected,
             "copy_s3_urls": curation.copy_s3_urls,
             "select_all": grid.selectAll,
@@ -238,6 +265,7 @@ class MainWindow(QMainWindow):
         self.controller.error_reported.connect(self.show_error)
         self.controller.files_written.connect(session.watcher.remember_current_state)
         self.curation.status_message.connect(status.showMessage)
+        self.compare_presenter.status_message.connect(status.showMessage)
         self.actor_list.activated.connect(lambda _index: self.grid.setFocus())
         self.generation_presenter.status_message.connect(status.showMessage)
         self.settings_presenter.status_message.connect(status.showMessage)

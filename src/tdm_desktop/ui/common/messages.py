@@ -9,8 +9,14 @@ they wait for, images a delete left behind) is it a message box instead.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from tdm_desktop.core.errors import TdmError, one_line
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import QSize
+
+    from tdm_desktop.core.training_data import TrainingImage
 
 log = logging.getLogger(__name__)
 
@@ -32,3 +38,11 @@ def failure_text(error: BaseException, context: str = "") -> str:
         log.error("background job failed", exc_info=error)
         message = f"Unexpected error: {one_line(error)}"
     return f"{context}: {message}" if context else message
+
+
+def describe_image(image: TrainingImage, pixel_size: QSize | None = None) -> str:
+    """``"0042_x_3.jpg · ✗ bad · 0.31 MB · 1024×768"``: an image in one line (preview, compare)."""
+    parts = [image.filename, "✓ good" if image.good else "✗ bad", f"{image.size_mb:.2f} MB"]
+    if pixel_size is not None and pixel_size.isValid():
+        parts.append(f"{pixel_size.width()}×{pixel_size.height()}")
+    return " · ".join(parts)
