@@ -171,7 +171,7 @@ class ImagePaneWidget(QWidget):
         color = CAPTION_BAD if self._bad else QColor("#e0e0e0")
         painter.setPen(color)
         text = self.fontMetrics().elidedText(
-            self._caption, Qt.TextElideMode.ElideMiddle, line.width() - 2 * CAPTION_PADDING
+            self._caption, Qt.TextElideMode.ElideLeft, line.width() - 2 * CAPTION_PADDING
         )
         painter.drawText(line, Qt.AlignmentFlag.AlignCenter, text)
 

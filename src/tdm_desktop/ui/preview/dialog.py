@@ -215,7 +215,7 @@ class PreviewDialog(QDialog):
         self.base_pane.set_caption(f"Base image: {base}{dims}")
         if self._image is not None:
             self.picture_pane.set_caption(
-                f"Candidate: {describe(self._image, self._size)}", bad=not self._image.good
+                f"Candidate: {self._image.filename}", bad=not self._image.good
             )
 
     # -- keys ----------------------------------------------------------------------------------
