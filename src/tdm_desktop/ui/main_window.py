@@ -38,6 +38,7 @@ from tdm_desktop.ui.actors.session import ActorSessionController
 from tdm_desktop.ui.common.full_image import FullImageSource
 from tdm_desktop.ui.common.jobs import JobRunner
 from tdm_desktop.ui.compare.presenter import ComparePresenter, FlagKeys
+from tdm_desktop.ui.curation.captions import CaptionController
 from tdm_desktop.ui.curation.controller import CurationController
 from tdm_desktop.ui.curation.dialogs import CurationQuestions, message_box_questions
 from tdm_desktop.ui.curation.presenter import CurationPresenter
@@ -113,6 +114,7 @@ class MainWindow(QMainWindow):
             confirm_delete_all=questions.confirm_delete_all,
             parent=self,
         )
+        self.captions = CaptionController(service, self.controller, parent=self)
         self._build_central(service)
         self.session = ActorSessionController(
             service,
@@ -156,6 +158,7 @@ class MainWindow(QMainWindow):
             self.window_actions.preview_actions(),
             actor=self.controller,
             read_base_image=service.base_image_bytes,
+            captions=self.captions,
         )
         a = self.window_actions
         self.compare_presenter = ComparePresenter(
@@ -263,6 +266,11 @@ class MainWindow(QMainWindow):
         self.thumbs.loaded_text_changed.connect(self.loaded_label.setText)
         self.thumbs.connection_failed.connect(self._on_connection_failed)
         self.controller.error_reported.connect(self.show_error)
+        self.captions.error_reported.connect(self.show_error)
+        self.captions.trigger_word_shown.connect(self._on_trigger_word_shown)
+        trigger = self.header.trigger_word_edit
+        trigger.edited.connect(self.captions.edit_trigger_word)
+        trigger.left.connect(lambda: self.grid.setFocus(Qt.FocusReason.OtherFocusReason))
         self.controller.files_written.connect(session.watcher.remember_current_state)
         self.curation.status_message.connect(status.showMessage)
         self.compare_presenter.status_message.connect(status.showMessage)
@@ -322,6 +330,7 @@ class MainWindow(QMainWindow):
         self.model.set_images(data.images)
         self.setWindowTitle(f"{data.actor_name} — {APP_TITLE}")
         self.header.show_actor(data.actor_name)
+        self.captions.read_trigger_word()
         self.statusBar().showMessage(f"Opened {data.actor_name}", 3000)
         self.generation_presenter.update_actions()
         self.selection.make_current_row(0)
@@ -350,6 +359,10 @@ class MainWindow(QMainWindow):
         else:
             self.selection.ensure_current()
         self.refreshed.emit()
+
+    def _on_trigger_word_shown(self, actor_id: str, word: str, stored: bool) -> None:
+        if actor_id == self.controller.actor_id:
+            self.header.show_trigger_word(word, stored)
 
     def _on_reload_failed(self, message: str) -> None:
         self.show_error(message)

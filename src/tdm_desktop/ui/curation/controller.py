@@ -233,7 +233,7 @@ class CurationController(QObject):
     ) -> None:
         self._flags_settled(actor_id, flags, written=False)
         if command is not None:
-            self._drop_command(actor_id, command)
+            self.drop_command(actor_id, command)
 
     def _flags_settled(self, actor_id: str, flags: dict[str, bool], *, written: bool) -> None:
         """A flag write ended. Once no write of an image is left, its row shows what is on disk:
@@ -253,7 +253,28 @@ class CurationController(QObject):
         if on_disk and actor_id == self._actor_id:
             self._model.set_good(on_disk)  # changes nothing after a success
 
-    def _drop_command(self, actor_id: str, command: QUndoCommand) -> None:
+    def push(self, command: QUndoCommand) -> bool:
+        """Push ``command`` on the open actor's stack (its redo runs now); False with none open."""
+        stack = self.undo_stack
+        if stack is None or self._actor_id is None:
+            return False
+        stack.push(command)
+        return True
+
+    def queue_write(
+        self,
+        work: Callable[[], _R],
+        on_result: Callable[[_R], None],
+        on_failure: Callable[[], None] | None = None,
+        *,
+        context: str = "",
+    ) -> None:
+        """Run ``work`` on the ordered write queue, after every write asked before it (and
+        before every one asked after); a failure is reported once, then ``on_failure`` runs."""
+        self.write_serial += 1
+        self._start_job(work, on_result, on_failure, context=context)
+
+    def drop_command(self, actor_id: str, command: QUndoCommand) -> None:
         """Take a command whose write failed off its undo stack, without running it."""
         if not shiboken6.isValid(command):
             return  # the stack already discarded it (a new command replaced the redo part)
