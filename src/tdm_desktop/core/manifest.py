@@ -42,6 +42,7 @@ from tdm_desktop.core.jsonfile import (
     remove_stale_temp_files,
 )
 from tdm_desktop.core.names import check_actor_name, check_filename, normalize_actor_id
+from tdm_desktop.core.sizes import size_mb as size_mb
 from tdm_desktop.core.timestamps import Clock, manifest_now, parse_timestamp
 
 logger = logging.getLogger(__name__)
@@ -53,11 +54,6 @@ _DIGITS = re.compile(r"[0-9]{1,9}")
 _NAME_RULE = "letters, digits, '.', '_' and '-' only; no '/', '\\', '..'"
 _T = TypeVar("_T")
 _NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
-
-
-def size_mb(num_bytes: int) -> float:
-    """A size as the manifest records it: MiB, two decimals."""
-    return round(num_bytes / (1024 * 1024), 2)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,6 @@ from tdm_desktop.core.errors import (
     ObjectExistsError,
     S3Error,
 )
-from tdm_desktop.core.manifest import size_mb
 from tdm_desktop.core.names import NAME_PATTERN as _FILENAME
 from tdm_desktop.core.names import check_actor_name, check_filename
 from tdm_desktop.core.s3_urls import (
@@ -34,6 +33,7 @@ from tdm_desktop.core.s3_urls import (
     is_valid_bucket_name,
     parse_s3_url,
 )
+from tdm_desktop.core.sizes import size_mb
 
 log = logging.getLogger(__name__)
 
