@@ -38,6 +38,10 @@ class ManifestError(DataFileError):
     """A manifest file is not valid."""
 
 
+class ManifestNotFoundError(ManifestError):
+    """No manifest where one was read."""
+
+
 class PromptMetadataError(DataFileError):
     """A prompt_metadata.json file is not valid."""
 

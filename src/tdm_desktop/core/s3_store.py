@@ -147,6 +147,11 @@ class S3Store:
         return self._bucket
 
     @property
+    def client(self) -> Any:
+        """The shared boto3 client (catalog documents in S3 go through it too)."""
+        return self._client
+
+    @property
     def endpoint_url(self) -> str | None:
         """The custom endpoint the client talks to, or None on AWS."""
         return self._endpoint_url

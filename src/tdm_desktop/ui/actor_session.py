@@ -52,8 +52,8 @@ class TrainingDataSource(Protocol):
     catalog: Any
 
     def load_actor(self, actor_id: str) -> ActorTrainingData: ...
-    def manifest_path(self, actor_id: str) -> Path: ...
-    def prompt_metadata_path(self, actor_name: str) -> Path: ...
+    def manifest_path(self, actor_id: str) -> Path | None: ...
+    def prompt_metadata_path(self, actor_name: str) -> Path | None: ...
 
 
 class ActorSession(QObject):
@@ -185,12 +185,11 @@ class ActorSession(QObject):
             return
         self._actor_id, self._actor_name = data.actor_id, data.actor_name
         self._select_after_refresh = None
-        self.watcher.watch(
-            [
-                self._service.manifest_path(data.actor_id),
-                self._service.prompt_metadata_path(data.actor_name),
-            ]
-        )
+        paths = [  # None in an S3 data dir: no files to watch there
+            self._service.manifest_path(data.actor_id),
+            self._service.prompt_metadata_path(data.actor_name),
+        ]
+        self.watcher.watch([path for path in paths if path is not None])
         self._settings.setValue(LAST_ACTOR_KEY, data.actor_id)
         self.opened.emit(data)
 

@@ -17,10 +17,9 @@ import random
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, Qt, Signal, Slot
 from PySide6.QtGui import QImage, QImageReader, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -39,6 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tdm_desktop.core.actors import BaseImage
 from tdm_desktop.core.errors import one_line
 from tdm_desktop.core.generation import GeneratedImage, GenerationReport, GenerationService
 from tdm_desktop.generators.base import GenerationRequest, GenerationResult, Generator
@@ -244,7 +244,7 @@ class GenerateSingleDialog(QDialog):
         self,
         actor_name: str,
         prompts: Sequence[str],
-        base_image: Path | None,
+        base_image: BaseImage | None,
         generator_name: str,
         parent: QWidget | None = None,
         *,
@@ -332,7 +332,7 @@ class GenerateSingleDialog(QDialog):
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         ok.setEnabled(bool(self.prompt_combo.currentText().strip()))
 
-    def _show_base_image(self, path: Path | None, preview: QImage | None) -> None:
+    def _show_base_image(self, path: BaseImage | None, preview: QImage | None) -> None:
         if path is None:
             self.base_image_label.setText("no base image: txt2img")
             return
@@ -343,12 +343,15 @@ class GenerateSingleDialog(QDialog):
         self.base_image_label.setToolTip(f"{path} (img2img)")
 
 
-def load_base_preview(path: Path | None) -> QImage | None:
-    """The base image decoded at preview size, for a worker thread (``QImageReader`` scales while
-    decoding); None when there is none or it cannot be read."""
-    if path is None:
+def load_base_preview(base: BaseImage | None) -> QImage | None:
+    """The base image read (from its folder or S3) and decoded at preview size, for a worker
+    thread (``QImageReader`` scales while decoding); None when there is none."""
+    if base is None:
         return None
-    reader = QImageReader(str(path))
+    buffer = QBuffer()
+    buffer.setData(QByteArray(base.read()))
+    buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+    reader = QImageReader(buffer)
     size = reader.size()
     if size.isValid():
         reader.setScaledSize(

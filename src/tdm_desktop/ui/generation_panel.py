@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QImage
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
+from tdm_desktop.core.actors import BaseImage
 from tdm_desktop.core.errors import TdmError, one_line
 from tdm_desktop.ui.generation import (
     ALL_TITLE,
@@ -163,14 +163,13 @@ class GenerationPanel(QObject):
             return
         actor_id, actor_name, service = ready
 
-        def prepare() -> tuple[list[str], Path | None, QImage | None]:
+        def prepare() -> tuple[list[str], BaseImage | None, QImage | None]:
             try:
                 prompts = service.actor_prompts(actor_id)
             except TdmError as err:  # the dialog still lets the curator write a prompt
                 log.warning("prompts of %s: %s", actor_name, err)
                 prompts = []
-            base = service.base_image_path(actor_name)
-            base = base if base.is_file() else None
+            base = service.base_image(actor_name)
             return prompts, base, load_base_preview(base)
 
         self._prepare.run(
@@ -185,7 +184,7 @@ class GenerationPanel(QObject):
         actor_name: str,
         service: GenerationService,
         prompts: list[str],
-        base: Path | None,
+        base: BaseImage | None,
         preview: QImage | None,
     ) -> None:
         if self._actor.actor_id != actor_id or self.generation.is_busy():

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from tdm_desktop.core.actors import BaseImage
 from tdm_desktop.ui.jobs import JobRunner
 
 log = logging.getLogger(__name__)
@@ -16,11 +16,12 @@ log = logging.getLogger(__name__)
 BASE_THUMB = 64
 
 
-def scaled_base_image(path: Path | str, size: int = BASE_THUMB) -> QImage:
-    """The base image scaled to fit ``size`` (worker threads: ``QImage`` only, never ``QPixmap``)."""
-    image = QImage(str(path))
+def scaled_base_image(base: BaseImage, size: int = BASE_THUMB) -> QImage:
+    """The base image read (from its folder or S3) and scaled to fit ``size`` (worker threads:
+    ``QImage`` only, never ``QPixmap``)."""
+    image = QImage.fromData(base.read())
     if image.isNull():
-        raise ValueError(f"{path}: not an image")
+        raise ValueError(f"{base}: not an image")
     return image.scaled(
         size,
         size,
@@ -64,7 +65,7 @@ class ActorHeader(QWidget):
         """Another open started: a base image still loading is no longer wanted."""
         self._serial += 1
 
-    def show_actor(self, actor_name: str, base_image: Path | None) -> None:
+    def show_actor(self, actor_name: str, base_image: BaseImage | None) -> None:
         self.invalidate()
         self.actor_name_label.setText(actor_name)
         self._load_base_image(base_image)
@@ -77,9 +78,9 @@ class ActorHeader(QWidget):
     def set_image_count(self, count: int) -> None:
         self.image_count_label.setText(f"{count} images in S3")
 
-    def _load_base_image(self, path: Path | None) -> None:
+    def _load_base_image(self, base: BaseImage | None) -> None:
         self.base_image_label.clear()
-        if path is None:
+        if base is None:
             self.base_image_label.setText("no base\nimage")
             return
         serial = self._serial
@@ -89,7 +90,7 @@ class ActorHeader(QWidget):
                 self.base_image_label.setPixmap(QPixmap.fromImage(image))
 
         self._jobs.run(
-            lambda: scaled_base_image(path),
+            lambda: scaled_base_image(base),
             on_result=done,
             on_error=lambda e: log.warning("base image: %s", e),
         )
