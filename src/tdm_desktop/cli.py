@@ -92,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = command(
         "demo",
-        "start the bundled local S3, seed demo actors and open the window on them",
+        "start the bundled local S3, seed demo actors and open the window on them (catalog and "
+        "images both in the local S3; the catalog at s3://BUCKET/catalog unless --data-dir)",
     )
     demo.add_argument("--port", type=int, default=None, help="local S3 port (default 8333)")
     demo.add_argument(
@@ -411,7 +412,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from tdm_desktop import demo
 
     return demo.run_demo(
-        data_dir=args.data_dir,
+        data_dir=data_dir_of(args) if args.data_dir else None,
+        curator=curator_of(),
         port=args.port,
         bucket=bucket_of(args),
         open_window=not args.no_window,
