@@ -3,6 +3,7 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+DEMO_ARGS ?=  # e.g. make demo DEMO_ARGS="--port 8402"
 STAMP  := $(VENV)/.installed
 
 .PHONY: setup demo test test-unit test-integration lint format bench bench-generation clean
@@ -16,7 +17,7 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 demo: $(STAMP)
-	$(BIN)/tdm-desktop demo
+	$(BIN)/tdm-desktop demo $(DEMO_ARGS)
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest
