@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 DEMO_ARGS ?=  # e.g. make demo DEMO_ARGS="--port 8402"
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test test-unit test-integration lint format bench bench-generation clean
+.PHONY: setup demo test test-unit test-integration lint format bench bench-generation bench-catalog clean
 
 setup: $(STAMP)
 
@@ -41,6 +41,9 @@ bench: $(STAMP)
 
 bench-generation: $(STAMP)
 	$(BIN)/python benchmarks/generation.py
+
+bench-catalog: $(STAMP)
+	$(BIN)/python benchmarks/catalog.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache src/*.egg-info

@@ -7,6 +7,8 @@ look at what is really stored, around the store under test.
 
 from __future__ import annotations
 
+import json
+
 import botocore.exceptions as bce
 
 from tdm_desktop.core.documents import DocumentStore, LocalDocuments, S3Documents
@@ -54,3 +56,31 @@ def stored_identity(store: DocumentStore, name: str) -> object:
     assert isinstance(store, S3Documents)
     head = store._client.head_object(Bucket=store.bucket, Key=store.key(name))
     return (head["ETag"], head["LastModified"])
+
+
+def deny_puts(s3_client, prefix: str = CATALOG_PREFIX, bucket: str = BUCKET) -> None:
+    """A bucket policy: nobody may PUT under ``prefix`` (a read-only curator's account, as far as
+    that prefix goes; the rest of the bucket stays writable)."""
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutObject",
+                "Resource": [f"arn:aws:s3:::{bucket}/{prefix}/*"],
+            }
+        ],
+    }
+    s3_client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+
+
+class ClientWrapper:
+    """A boto3 client with some calls replaced (a subclass defines them); the rest pass through."""
+
+    def __init__(self, client) -> None:
+        self._client = client
+        self.meta = client.meta
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)

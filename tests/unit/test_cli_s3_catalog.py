@@ -12,7 +12,7 @@ from tdm_desktop.cli import main
 from tdm_desktop.core import s3_store
 from tdm_desktop.core.documents import LocalDocuments, S3Documents
 from tdm_desktop.core.layout import manifest_name, prompt_metadata_name
-from tests.catalogs import BUCKET, CATALOG_PREFIX, CATALOG_URL, put_raw, raw_bytes
+from tests.catalogs import BUCKET, CATALOG_PREFIX, CATALOG_URL, deny_puts, put_raw, raw_bytes
 from tests.conftest import FIXTURES
 from tests.factories import make_actor
 
@@ -211,21 +211,6 @@ def test_generate_with_the_manifest_put_failing_leaves_no_image_behind(
 # -- read-only accounts ----------------------------------------------------------------------------
 
 
-def deny_catalog_puts(s3_client) -> None:
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:PutObject",
-                "Resource": [f"arn:aws:s3:::{BUCKET}/{CATALOG_PREFIX}/*"],
-            }
-        ],
-    }
-    s3_client.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(policy))
-
-
 @pytest.mark.parametrize(
     "argv",
     [
@@ -242,7 +227,7 @@ def test_a_read_only_account_is_told_once_and_nothing_is_written(
     make_actor(s3_catalog, store, count=2)
     before = {name: raw_bytes(s3_catalog, name) for name in s3_catalog.names()}
     images = store.list_keys(f"system_actors/training_data/{ACTOR}/")
-    deny_catalog_puts(s3_client)
+    deny_puts(s3_client)
 
     code, _out, err = cli("--data-dir", CATALOG_URL, *argv)
 
@@ -255,7 +240,7 @@ def test_a_read_only_account_is_told_once_and_nothing_is_written(
 
 def test_a_read_only_account_still_reads(cli, s3_catalog, store, s3_client):
     make_actor(s3_catalog, store, count=2)
-    deny_catalog_puts(s3_client)
+    deny_puts(s3_client)
     code, out, _ = cli("--data-dir", CATALOG_URL, "training-data", "42")
     assert code == 0 and json.loads(out)["total_count"] == 2
 
@@ -334,7 +319,7 @@ def test_catalog_copy_from_s3_to_a_folder(cli, tmp_path, store, s3_catalog):
 
 def test_catalog_copy_to_a_read_only_prefix_copies_nothing(cli, tmp_path, store, s3_client):
     folder = local_catalog(tmp_path, store)
-    deny_catalog_puts(s3_client)
+    deny_puts(s3_client)
     code, _out, err = cli("catalog", "copy", str(folder.root), CATALOG_URL)
     assert code == 1 and "this account can only read" in err
 

@@ -36,6 +36,7 @@ from tdm_desktop.core.errors import (
     S3Error,
     TdmError,
 )
+from tests.catalogs import ClientWrapper, deny_puts
 from tests.conftest import BUCKET
 
 NAME = "actor_manifests/0042_manifest.json"
@@ -201,21 +202,17 @@ def test_an_invalid_document_raises_from_apply_and_is_never_written(store):
     assert stored_bytes(store) == b"{ not json"
 
 
-class Meddler:
+class Meddler(ClientWrapper):
     """A client that lets another writer change the document right before a PUT, so that PUT
     meets a 412 (a storm of other curators): ``times`` times in all, ``run`` PUTs in a row at
     most, then one PUT goes through."""
 
     def __init__(self, client, times: int, other: S3Documents, run: int = 10_000) -> None:
-        self._client = client
+        super().__init__(client)
         self._left = times
         self._other = other
         self._run = run
         self.puts = 0
-        self.meta = client.meta
-
-    def __getattr__(self, name):
-        return getattr(self._client, name)
 
     def put_object(self, **kwargs):
         self.puts += 1
@@ -255,17 +252,11 @@ def test_when_the_retries_run_out_nothing_is_written_and_the_error_is_one_line(s
     assert waits[:3] == [0.01, 0.02, 0.04] and max(waits) <= 0.5
 
 
-class LostAnswer:
+class LostAnswer(ClientWrapper):
     """A client whose first conditional PUT lands but whose answer is lost: botocore's retry of
     the same request then meets our own write and gets a 412."""
 
-    def __init__(self, client) -> None:
-        self._client = client
-        self.meta = client.meta
-        self.lost = False
-
-    def __getattr__(self, name):
-        return getattr(self._client, name)
+    lost = False
 
     def put_object(self, **kwargs):
         if not self.lost and "IfMatch" in kwargs:
@@ -290,15 +281,8 @@ def test_a_retried_put_that_meets_its_own_write_is_a_success_applied_once(s3_cli
     assert json.loads(stored_bytes(store)) == ["start", "once"]
 
 
-class Unreachable:
+class Unreachable(ClientWrapper):
     """A client whose PUTs never reach S3."""
-
-    def __init__(self, client) -> None:
-        self._client = client
-        self.meta = client.meta
-
-    def __getattr__(self, name):
-        return getattr(self._client, name)
 
     def put_object(self, **kwargs):
         raise bce.EndpointConnectionError(endpoint_url="http://127.0.0.1:9")
@@ -313,25 +297,10 @@ def test_s3_unreachable_in_the_middle_of_a_change_leaves_the_old_document(s3_cli
     assert json.loads(stored_bytes(store)) == ["old"]
 
 
-def deny_put(s3_client, prefix: str) -> None:
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:PutObject",
-                "Resource": [f"arn:aws:s3:::{BUCKET}/{prefix}*"],
-            }
-        ],
-    }
-    s3_client.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(policy))
-
-
 def test_access_denied_on_a_put_is_the_read_only_error_and_writes_nothing(s3_client):
     store = S3Documents(s3_client, BUCKET, PREFIX)
     store.change(NAME, add_item("kept"))
-    deny_put(s3_client, PREFIX)
+    deny_puts(s3_client, PREFIX)
     with pytest.raises(ReadOnlyCatalogError) as caught:
         store.change(NAME, add_item("refused"))
     assert str(caught.value).startswith(f"this account can only read s3://{BUCKET}/{PREFIX}: ")
@@ -346,15 +315,8 @@ def test_check_writable_writes_nothing(s3_client):
     assert s3_client.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0
 
 
-class IgnoresConditions:
+class IgnoresConditions(ClientWrapper):
     """A server that stores a PUT whatever its If-Match says."""
-
-    def __init__(self, client) -> None:
-        self._client = client
-        self.meta = client.meta
-
-    def __getattr__(self, name):
-        return getattr(self._client, name)
 
     def put_object(self, **kwargs):
         kwargs.pop("IfMatch", None)

@@ -21,7 +21,14 @@ from tdm_desktop.core.layout import manifest_name, prompt_metadata_name
 from tdm_desktop.core.manifest import TrainingDataManifest
 from tdm_desktop.core.prompt_metadata import UNREVIEWED, Review
 from tdm_desktop.core.training_data import TrainingDataService
-from tests.catalogs import CATALOG_PREFIX, CATALOG_URL, put_raw, raw_bytes, stored_identity
+from tests.catalogs import (
+    CATALOG_PREFIX,
+    CATALOG_URL,
+    deny_puts,
+    put_raw,
+    raw_bytes,
+    stored_identity,
+)
 from tests.conftest import BUCKET, FIXTURES
 from tests.factories import deny_delete, jpeg_bytes, make_actor
 
@@ -353,27 +360,11 @@ def test_a_flag_already_decided_that_way_is_not_in_the_changes(catalog, store, s
     assert changes[0].before == {} and changes[0].after_review == Review("bad", "alice", NOW)
 
 
-def deny_catalog_writes(s3_client) -> None:
-    """A bucket policy: nobody may PUT under the catalog prefix (the images stay writable)."""
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:PutObject",
-                "Resource": [f"arn:aws:s3:::{BUCKET}/{CATALOG_PREFIX}/*"],
-            }
-        ],
-    }
-    s3_client.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(policy))
-
-
 def test_a_read_only_curator_gets_one_clear_error_and_nothing_changes(s3_client, store):
     catalog = S3Documents(s3_client, BUCKET, CATALOG_PREFIX)
     names = make_actor(catalog, store, count=2)
     manifest_before = raw_bytes(catalog, MANIFEST)
-    deny_catalog_writes(s3_client)
+    deny_puts(s3_client)
     service = TrainingDataService(catalog, store, curator="alice")
 
     for attempt in (

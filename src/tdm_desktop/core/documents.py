@@ -183,6 +183,49 @@ class DocumentRef:
         return self.store.change(self.name, apply)
 
 
+class DocumentBacked:
+    """What a class kept in one document (a manifest, a prompt metadata file) shows of it:
+    ``document``, ``url`` (for messages), ``path`` (local only) and ``version`` (as last read or
+    written through it). Subclasses set ``_ref`` and keep ``_version`` current."""
+
+    _ref: DocumentRef
+    _version: str | None = None
+
+    @property
+    def document(self) -> DocumentRef:
+        return self._ref
+
+    @property
+    def url(self) -> str:
+        """Where it is: the file's path or its ``s3://`` URL (what messages and logs name)."""
+        return self._ref.url
+
+    @property
+    def path(self) -> Path:
+        """The local file (a folder data dir only; see ``url`` for any store)."""
+        path = self._ref.local_path
+        if path is None:
+            raise ValueError(f"{self.url} is not a local file")
+        return path
+
+    @property
+    def version(self) -> str | None:
+        """The document's version as last read or written here (None: missing, or not read)."""
+        return self._version
+
+
+@contextlib.contextmanager
+def unreadable_as(error_cls: type[DataFileError]) -> Iterator[None]:
+    """A document the store cannot read (a folder, a FIFO, no permission: ``DataFileError``)
+    raises ``error_cls`` (e.g. ``ManifestError``) with the same location and problem."""
+    try:
+        yield
+    except error_cls:
+        raise
+    except DataFileError as err:
+        raise error_cls(err.location, err.problem) from None
+
+
 def check_document_name(name: object, *, allow_empty: bool = False) -> str:
     """``name`` if every ``/``-separated segment passes the allow-list, else ``InvalidNameError``."""
     if not isinstance(name, str):
@@ -621,6 +664,7 @@ __all__ = [
     "Apply",
     "Changed",
     "Document",
+    "DocumentBacked",
     "DocumentRef",
     "DocumentStore",
     "LocalDocuments",
@@ -630,4 +674,5 @@ __all__ = [
     "content_version",
     "open_documents",
     "parse_data_dir",
+    "unreadable_as",
 ]

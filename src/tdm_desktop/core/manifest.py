@@ -19,22 +19,27 @@ write.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import logging
 import math
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NoReturn, Self, TypeVar
 
-from tdm_desktop.core.documents import Document, DocumentRef, DocumentStore, open_documents
+from tdm_desktop.core.documents import (
+    Document,
+    DocumentBacked,
+    DocumentRef,
+    DocumentStore,
+    open_documents,
+    unreadable_as,
+)
 from tdm_desktop.core.errors import (
     BadInputError,
-    DataFileError,
     DocumentExistsError,
     DuplicateImageError,
     InvalidNameError,
@@ -94,7 +99,7 @@ class _Document:
     trailing_newline: bool
 
 
-class TrainingDataManifest:
+class TrainingDataManifest(DocumentBacked):
     """One actor's manifest. Reads are lazy; every change is made on a fresh read, in one piece.
 
     ``document``: a ``DocumentRef`` (any store), or the path of a local file.
@@ -116,28 +121,6 @@ class TrainingDataManifest:
         """The manifest of ``actor_id`` (``42`` or ``"0042"``) in ``data_dir`` (a folder or a
         document store)."""
         return cls(DocumentRef(open_documents(data_dir), manifest_name(actor_id)), clock=clock)
-
-    @property
-    def document(self) -> DocumentRef:
-        return self._ref
-
-    @property
-    def url(self) -> str:
-        """Where it is: the file's path or its ``s3://`` URL (what messages and logs name)."""
-        return self._ref.url
-
-    @property
-    def path(self) -> Path:
-        """The local file (a folder data dir only; see ``url`` for any store)."""
-        path = self._ref.local_path
-        if path is None:
-            raise ValueError(f"{self.url} is not a local file")
-        return path
-
-    @property
-    def version(self) -> str | None:
-        """The version of the document as last read or written here (None before)."""
-        return self._version
 
     def exists(self) -> bool:
         return self._ref.read().exists
@@ -186,7 +169,7 @@ class TrainingDataManifest:
         doc = _Document(data, trailing_newline=True)
         self._refresh_derived(data)
         try:
-            with _as_manifest_error():
+            with unreadable_as(ManifestError):
                 stored = self._ref.write(_encode(doc), expected=None)
         except DocumentExistsError:
             raise ManifestError(
@@ -265,7 +248,7 @@ class TrainingDataManifest:
         return self._doc.data
 
     def _read(self) -> _Document:
-        with _as_manifest_error():
+        with unreadable_as(ManifestError):
             current = self._ref.read()
         doc = self._parse(current)
         self._version = current.version
@@ -291,7 +274,7 @@ class TrainingDataManifest:
                 self._refresh_derived(doc.data)
             return (result, doc), _encode(doc) if changed or force_write else None
 
-        with _as_manifest_error():
+        with unreadable_as(ManifestError):
             changed = self._ref.change(edit)
         (result, doc), self._version = changed.result, changed.document.version
         self._doc = doc
@@ -319,17 +302,6 @@ def _encode(doc: _Document) -> bytes:
 
 def _base_name(name: str) -> str:
     return name.rsplit("/", 1)[-1]
-
-
-@contextlib.contextmanager
-def _as_manifest_error() -> Iterator[None]:
-    """A document the store cannot read (a folder, a FIFO...) is a ``ManifestError`` too."""
-    try:
-        yield
-    except ManifestError:
-        raise
-    except DataFileError as err:
-        raise ManifestError(err.location, err.problem) from None
 
 
 def _check_new_entry(entry: ManifestEntry) -> None:

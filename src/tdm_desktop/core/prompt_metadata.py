@@ -14,21 +14,26 @@ is written when nothing changes.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, NoReturn, Self, TypeVar
 
-from tdm_desktop.core.documents import Document, DocumentRef, DocumentStore, open_documents
+from tdm_desktop.core.documents import (
+    Document,
+    DocumentBacked,
+    DocumentRef,
+    DocumentStore,
+    open_documents,
+    unreadable_as,
+)
 from tdm_desktop.core.errors import (
     BadInputError,
-    DataFileError,
     InvalidNameError,
     PromptMetadataError,
 )
@@ -107,7 +112,7 @@ class FlagUndo:
     left_alone: dict[str, Review] = field(default_factory=dict)
 
 
-class PromptMetadata:
+class PromptMetadata(DocumentBacked):
     """One actor's ``prompt_metadata.json``. Reads are lazy; every change is made on a fresh read.
 
     ``document``: a ``DocumentRef`` (any store), or the path of a local file.
@@ -134,28 +139,6 @@ class PromptMetadata:
         """``actors/{actor_name}/prompt_metadata.json`` of ``data_dir`` (a folder or a store)."""
         name = prompt_metadata_name(actor_name)
         return cls(DocumentRef(open_documents(data_dir), name), actor_name, clock=clock)
-
-    @property
-    def document(self) -> DocumentRef:
-        return self._ref
-
-    @property
-    def url(self) -> str:
-        """Where it is: the file's path or its ``s3://`` URL."""
-        return self._ref.url
-
-    @property
-    def path(self) -> Path:
-        """The local file (a folder data dir only; see ``url`` for any store)."""
-        path = self._ref.local_path
-        if path is None:
-            raise ValueError(f"{self.url} is not a local file")
-        return path
-
-    @property
-    def version(self) -> str | None:
-        """The version of the document as last read or written here (None: missing, or unread)."""
-        return self._version
 
     @property
     def actor_name(self) -> str:
@@ -351,7 +334,7 @@ class PromptMetadata:
         return {"actor_name": self._actor_name, "prompts": [], "images": {}}
 
     def _read(self) -> dict[str, Any]:
-        with _as_metadata_error():
+        with unreadable_as(PromptMetadataError):
             current = self._ref.read()
         data = self._parse(current)
         self._version = current.version
@@ -374,7 +357,7 @@ class PromptMetadata:
             result = apply(data)
             return (result, data), dump_json(data) if changed(result) else None
 
-        with _as_metadata_error():
+        with unreadable_as(PromptMetadataError):
             outcome = self._ref.change(edit)
         (result, data), self._version = outcome.result, outcome.document.version
         self._data = data if outcome.document.exists else {}
@@ -383,17 +366,6 @@ class PromptMetadata:
 
 def _decision_keys(entry: Mapping[str, Any]) -> dict[str, Any]:
     return {key: entry[key] for key in DECISION_KEYS if key in entry}
-
-
-@contextlib.contextmanager
-def _as_metadata_error() -> Iterator[None]:
-    """A document the store cannot read (a folder, a FIFO...) is a ``PromptMetadataError``."""
-    try:
-        yield
-    except PromptMetadataError:
-        raise
-    except DataFileError as err:
-        raise PromptMetadataError(err.location, err.problem) from None
 
 
 # -- validation ------------------------------------------------------------------------------
