@@ -40,7 +40,7 @@ from tdm_desktop.local_s3 import LocalS3, LocalS3Config
 BUCKET = "story-boards-assets"
 PREFIX = "catalog"
 DATE = "2025-10-17T15:57:00.000000"
-FLAG_ACTOR = "9999"
+FLAG_ACTOR = "900000"  # outside the listed actors 0001..N
 SPAWN = multiprocessing.get_context("spawn")
 
 
@@ -202,7 +202,7 @@ def main() -> int:
     parser.add_argument("--flags", type=int, default=200, help="flag writes timed one by one")
     parser.add_argument("--writers", type=int, default=4, help="processes on one document")
     parser.add_argument("--writes", type=int, default=50, help="flag writes per writer")
-    parser.add_argument("--workers", type=int, default=None, help="manifest readers (S3: 8)")
+    parser.add_argument("--workers", type=int, default=None, help="manifest readers (S3: 16)")
     parser.add_argument("--only", choices=["folder", "s3"], default=None)
     args = parser.parse_args()
     out: dict = {"actors": args.actors, "images_per_actor": args.images}

@@ -52,7 +52,8 @@ def _global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
     parser.add_argument(
         "--bucket",
         default=default(None),
-        help=f"S3 bucket (default: $TDM_BUCKET or {DEFAULT_BUCKET})",
+        help=f"S3 bucket of the images (default: $TDM_BUCKET or {DEFAULT_BUCKET}); an s3:// "
+        "data dir names its own",
     )
     parser.add_argument(
         "--endpoint-url",
@@ -106,7 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     local.add_argument("--dir", type=Path, default=None, help="where it keeps its data")
     local.add_argument("--port", type=int, default=None, help="S3 port (default 8333)")
 
-    catalog = command("catalog", "work with a whole catalog (data dir)")
+    catalog = command(
+        "catalog", "a whole catalog: `catalog copy SRC DST` between a folder and an S3 prefix"
+    )
     catalog_commands = catalog.add_subparsers(
         dest="catalog_command", metavar="SUBCOMMAND", required=True, parser_class=_Parser
     )

@@ -188,6 +188,7 @@ def test_python_dash_m_runs_as_a_real_process(tmp_path):
         "generate",
         "local-s3",
         "demo",
+        "catalog",
     ):
         assert command in help_text
 

@@ -363,16 +363,22 @@ class LocalDocuments:
 
     def names(self, folder: str = "") -> Iterator[str]:
         check_document_name(folder, allow_empty=True)
-        base = self.root / folder if folder else self.root
         found: list[str] = []
-        for here, dirs, files in os.walk(base):
-            dirs[:] = [d for d in dirs if _is_segment(d)]
-            relative = Path(here).relative_to(self.root).as_posix()
-            for file in files:
-                if _is_segment(file) and not file.endswith(LOCK_SUFFIX):
-                    name = file if relative == "." else f"{relative}/{file}"
-                    if (Path(here) / file).is_file():
-                        found.append(name)
+        folders = [folder]
+        while folders:
+            here = folders.pop()
+            try:
+                entries = list(os.scandir(self.root / here if here else self.root))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            for entry in entries:  # is_dir / is_file use the type scandir already read
+                if not _is_segment(entry.name):
+                    continue
+                name = f"{here}/{entry.name}" if here else entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append(name)
+                elif entry.is_file() and not entry.name.endswith(LOCK_SUFFIX):
+                    found.append(name)
         yield from sorted(found)
 
     def check_writable(self) -> None:

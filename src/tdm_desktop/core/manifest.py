@@ -136,6 +136,11 @@ class TrainingDataManifest(DocumentBacked):
         """The listed images, in manifest order (as of the last load or change)."""
         return [ManifestEntry.from_json(item) for item in self._loaded()["training_data"]]
 
+    @property
+    def image_count(self) -> int:
+        """How many images it lists (without building their entries)."""
+        return len(self._loaded()["training_data"])
+
     def get_image(self, filename: str) -> ManifestEntry | None:
         """The entry for ``filename``, or None when the manifest does not list it."""
         return next((e for e in self.get_all_images() if e.filename == filename), None)
