@@ -26,12 +26,13 @@ import platformdirs
 
 from tdm_desktop.core.documents import DocumentStore, S3Prefix, open_documents
 from tdm_desktop.core.errors import DocumentExistsError, ManifestError, ObjectExistsError
+from tdm_desktop.core.generator import GenerationRequest, Generator
 from tdm_desktop.core.layout import base_image_name
 from tdm_desktop.core.manifest import TrainingDataManifest, size_mb
 from tdm_desktop.core.prompt_metadata import PromptMetadata
 from tdm_desktop.core.s3_store import S3Store
+from tdm_desktop.core.s3_urls import DEFAULT_BUCKET
 from tdm_desktop.core.timestamps import manifest_now
-from tdm_desktop.generators.base import GenerationRequest, Generator
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +167,7 @@ def _ensure_base_image(
 def run_demo(
     data_dir: Path | S3Prefix | None = None,
     port: int | None = None,
-    bucket: str = "story-boards-assets",
+    bucket: str = DEFAULT_BUCKET,
     open_window: bool = True,
     curator: str | None = None,
 ) -> int:

@@ -37,16 +37,24 @@ def s3_window(make_window, s3_catalog, store):
 
 def test_the_window_opens_an_actor_of_an_s3_catalog(qtbot, s3_window):
     window, names = s3_window
-    assert window.visible_filenames() == names
-    assert window.image_count_label.text() == "4 images in S3"
+    assert window.selection.visible_filenames() == names
+    assert window.header.image_count_label.text() == "4 images in S3"
+    label = window.header.base_image_label  # read from S3, not from a file
     qtbot.waitUntil(
-        lambda: (
-            window.base_image_label.pixmap() is not None
-            and not window.base_image_label.pixmap().isNull()
-        ),
-        timeout=3000,
+        lambda: label.pixmap() is not None and not label.pixmap().isNull(), timeout=3000
     )
-    assert window.session.watcher.watched_files() == []  # nothing local to watch
+
+
+def test_the_window_polls_an_s3_catalog_and_picks_up_another_curators_change(
+    qtbot, s3_window, s3_catalog, store
+):
+    window, names = s3_window
+    window.session.watcher._poll.setInterval(100)  # the default is 5 s
+    window.session.watcher._poll.start()
+    bob = TrainingDataService(s3_catalog, store, curator="bob")
+    bob.mark(ACTOR_ID, [names[2]], good=False)
+    qtbot.waitUntil(lambda: not window.model.image_at(2).good, timeout=5000)
+    assert window.model.image_at(2).review.by == "bob"
 
 
 def test_a_flag_key_writes_the_decision_to_s3(qtbot, s3_window, s3_catalog):

@@ -119,7 +119,8 @@ class ActorScan:
 
 
 class ActorCatalog:
-    """Finds actors and their documents in a data dir: a folder, or a ``DocumentStore``."""
+    """Finds actors and their documents in a data dir: a folder, or a ``DocumentStore`` (layout:
+    README.md, "Files in the data dir")."""
 
     def __init__(self, data_dir: Path | str | DocumentStore, clock: Clock | None = None) -> None:
         self.documents = open_documents(data_dir)

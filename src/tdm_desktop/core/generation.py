@@ -26,11 +26,11 @@ from tdm_desktop.core.errors import (
     ObjectExistsError,
     TdmError,
 )
+from tdm_desktop.core.generator import GenerationRequest, GenerationResult, Generator
 from tdm_desktop.core.manifest import TrainingDataManifest, size_mb
 from tdm_desktop.core.names import check_actor_name, check_filename
 from tdm_desktop.core.s3_store import TRAINING_DATA_PREFIX, S3Store
 from tdm_desktop.core.timestamps import Clock, manifest_now
-from tdm_desktop.generators.base import GenerationRequest, GenerationResult, Generator
 
 log = logging.getLogger(__name__)
 
@@ -102,15 +102,6 @@ class GenerationService:
         self._claimed: set[tuple[str, str]] = set()
 
     # ---- names -------------------------------------------------------------------------------
-
-    @staticmethod
-    def next_filename(actor_name: str, taken: Iterable[str]) -> str:
-        """``{actor_name}_{n}.jpg`` with n one past the highest n in ``taken`` (0 when none).
-
-        Names ``{actor_name}_{n}`` with a ``.jpg``, ``.jpeg`` or ``.png`` extension count.
-        """
-        check_actor_name(actor_name)
-        return f"{actor_name}_{_next_number(actor_name, taken)}.jpg"
 
     def actor_prompts(self, actor_id: str | int) -> list[str]:
         """The prompts "Generate All" uses: the actor's own list, else the default list."""

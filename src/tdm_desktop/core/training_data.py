@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tdm_desktop.core.actors import ActorCatalog, BaseImage
+from tdm_desktop.core.actors import ActorCatalog, ActorSummary, BaseImage
 from tdm_desktop.core.documents import DocumentStore, LocalDocuments, open_documents
 from tdm_desktop.core.errors import (
     DuplicateImageError,
@@ -25,12 +25,23 @@ from tdm_desktop.core.errors import (
     TdmError,
     one_line,
 )
+from tdm_desktop.core.generation import GenerationService
+from tdm_desktop.core.generator import Generator
+from tdm_desktop.core.layout import base_image_name, manifest_name, prompt_metadata_name
 from tdm_desktop.core.manifest import ManifestEntry, TrainingDataManifest
 from tdm_desktop.core.names import check_curator, normalize_actor_id
-from tdm_desktop.core.prompt_metadata import UNREVIEWED, FlagChange, FlagUndo, Review, review_of
+from tdm_desktop.core.prompt_metadata import (
+    UNREVIEWED,
+    FlagChange,
+    FlagUndo,
+    PromptMetadata,
+    Review,
+    review_of,
+)
 from tdm_desktop.core.s3_store import S3Store
 from tdm_desktop.core.s3_urls import S3Location
 from tdm_desktop.core.timestamps import Clock, api_timestamp
+from tdm_desktop.core.watch import DocumentWatch, LocalFileWatch, PolledDocuments
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +116,9 @@ class TrainingDataService:
         self.store = store
         self.curator = None if curator is None else check_curator(curator)
         self.catalog = ActorCatalog(self.documents, clock=clock)
+        self._clock = clock
         self._actor_names: dict[str, str] = {}  # actor ID -> name, from manifests read here
+        self._versions: dict[str, dict[str, str | None]] = {}  # actor ID -> its documents' versions
 
     @property
     def data_dir(self) -> Path | DocumentStore:
@@ -146,6 +159,10 @@ class TrainingDataService:
             self._image(index, entry, name, review_of(images_metadata.get(entry.filename)))
             for index, entry in enumerate(manifest.get_all_images())
         )
+        self._versions[normalize_actor_id(manifest.character_id)] = {
+            manifest.document.name: manifest.version,
+            metadata.document.name: metadata.version,
+        }
         return ActorTrainingData(
             actor_id=manifest.character_id,
             actor_name=name,
@@ -204,7 +221,7 @@ class TrainingDataService:
             "actor_id": int(actor_id),
             "actor_name": name,
             "training_images": images,
-            "base_image_path": f"/data/actors/{name}/base_image/{name}_base.png",
+            "base_image_path": f"/data/{base_image_name(name)}",
             "total_count": len(images),
             "manifest_updated": api_timestamp(manifest.training_data_updated),
         }
@@ -405,6 +422,42 @@ class TrainingDataService:
         elif not good:
             metadata.set_flags({entry.filename: False}, curator=self.curator)
         log.info("[S3-ONLY] Restored %s of %s to S3 and the manifest", entry.filename, name)
+
+    # -- what the window asks for ------------------------------------------------------------
+
+    def list_actors(self) -> list[ActorSummary]:
+        return self.catalog.list_actors()
+
+    def prompt_metadata(self, actor_name: str) -> PromptMetadata:
+        return self.catalog.prompt_metadata(actor_name)
+
+    def base_image_bytes(self, actor_name: str) -> bytes | None:
+        """The actor's reference image (from its folder or S3), or None when it has none."""
+        return self.documents.read(base_image_name(actor_name)).data
+
+    def watch_actor(self, actor_id: str, actor_name: str) -> DocumentWatch:
+        """The documents a window follows to see the actor changed elsewhere: local files it can
+        watch, or (S3) documents it polls with conditional GETs (304 while unchanged)."""
+        names = (manifest_name(actor_id), prompt_metadata_name(actor_name))
+        paths = [self.documents.local_path(name) for name in names]
+        if all(path is not None for path in paths):
+            return LocalFileWatch(tuple(path for path in paths if path is not None))
+        loaded = self._versions.get(normalize_actor_id(actor_id), {})
+        return PolledDocuments(
+            self.documents, names, {n: v for n, v in loaded.items() if n in names}
+        )
+
+    @property
+    def s3_endpoint(self) -> str | None:
+        """The custom S3 endpoint in use (e.g. the bundled local S3); None on AWS."""
+        return self.store.endpoint_url
+
+    def presign_get(self, key: str) -> str:
+        return self.store.presign_get(key)
+
+    def generation(self, generator: Generator) -> GenerationService:
+        """Generation for these actors with ``generator``."""
+        return GenerationService(self.documents, self.store, generator, clock=self._clock)
 
 
 def _content_type(filename: str) -> str:
