@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tdm_desktop.core.documents import S3Documents
+from tdm_desktop.core.documents import LocalDocuments, S3Documents
 from tdm_desktop.core.errors import (
     ActorNotFoundError,
     ForeignImageError,
@@ -403,3 +403,18 @@ def test_the_base_image_is_a_document_of_the_catalog(catalog, store, service):
     base = service.load_actor("0042").base_image
     assert base is not None and base.read() == b"\x89PNG fake"
     assert base.url == catalog.url(name) and base.name == f"{ACTOR}_base.png"
+
+
+def test_watch_actor_follows_files_locally_and_polls_s3(catalog, store, service, s3_client):
+    names = make_actor(catalog, store, count=2)
+    service.load_actor("0042")
+    watch = service.watch_actor("0042", ACTOR)
+    assert bool(watch.local_files) == isinstance(catalog, LocalDocuments)
+    seen = watch.state()
+    assert watch.state() == seen  # nothing changed
+    sent = count_s3_requests(s3_client)
+    TrainingDataService(catalog, store, curator="bob").mark("0042", [names[0]], good=False)
+    del sent[:]
+    assert watch.state() != seen
+    if not isinstance(catalog, LocalDocuments):  # two conditional GETs, nothing else
+        assert sent == ["GetObject", "GetObject"]
