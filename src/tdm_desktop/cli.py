@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tdm_desktop import __version__
+from tdm_desktop import __version__, cli_review
 from tdm_desktop.core.errors import BadInputError, TdmError, one_line
 from tdm_desktop.core.s3_urls import DEFAULT_BUCKET
 
@@ -162,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument(
         "--concurrency", type=int, default=1, help="images generated at once (default 1)"
     )
+    cli_review.add_commands(command)
     return parser
 
 
@@ -439,6 +440,7 @@ COMMANDS = {
     "delete": cmd_delete,
     "delete-all": cmd_delete_all,
     "generate": cmd_generate,
+    **cli_review.COMMANDS,
 }
 
 
