@@ -117,6 +117,14 @@ ACTION_TABLE: tuple[ActionSpec, ...] = (
         icon_text="Delete All",
         tooltip="🗑️ Delete All: delete every image of this actor",
     ),
+    ActionSpec(
+        "export",
+        "actionExport",
+        "&Export Good Set…",
+        "export",
+        ("Ctrl+E",),
+        tooltip="Export the actor's training set (images and captions) in a trainer's layout",
+    ),
     ActionSpec("quit", "actionQuit", "&Quit", "quit", ("Ctrl+Q",)),
     ActionSpec(
         "settings",
@@ -162,6 +170,7 @@ class WindowActions:
     zoom_out: QAction
     refresh: QAction
     delete_all: QAction
+    export: QAction
     quit: QAction
     settings: QAction
     generate_single: QAction
@@ -240,7 +249,7 @@ def _slot(
 def build_menus(bar: QMenuBar, a: WindowActions) -> QMenu:
     """File, Edit, View, Image; returns the View menu (the log dock adds its toggle there)."""
     file_menu = bar.addMenu("&File")
-    file_menu.addActions([a.refresh])
+    file_menu.addActions([a.refresh, a.export])
     file_menu.addSeparator()
     file_menu.addAction(a.quit)
     edit_menu = bar.addMenu("&Edit")

@@ -42,6 +42,7 @@ from tdm_desktop.ui.curation.captions import CaptionController
 from tdm_desktop.ui.curation.controller import CurationController
 from tdm_desktop.ui.curation.dialogs import CurationQuestions, message_box_questions
 from tdm_desktop.ui.curation.presenter import CurationPresenter
+from tdm_desktop.ui.export.presenter import ExportPresenter
 from tdm_desktop.ui.generation.dialogs import GenerationQuestions
 from tdm_desktop.ui.generation.factory import GeneratorFactory
 from tdm_desktop.ui.generation.presenter import GenerationPresenter
@@ -172,6 +173,15 @@ class MainWindow(QMainWindow):
             full_image,
             FlagKeys(a.mark_good.shortcuts(), a.mark_bad.shortcuts(), a.toggle.shortcuts()),
         )
+        self.export_presenter = ExportPresenter(
+            self,
+            service,
+            self._settings,
+            self.controller,
+            a.export,
+            counts=self.model.good_bad_counts,
+            trigger_word=self.header.trigger_word_edit.text,
+        )
         self.settings_presenter = SettingsPresenter(self, self._settings, self.loader)
         self.loaded_label, self.flag_counts_label = add_status_labels(self.statusBar())
         self.log_dock = LogDock(self)
@@ -237,6 +247,7 @@ class MainWindow(QMainWindow):
             "zoom_out": grid.zoom_out,
             "refresh": self.refresh,
             "delete_all": curation.delete_all,
+            "export": lambda: self.export_presenter.open(),
             "quit": self.close,
             "open_settings": lambda: self.settings_presenter.open(),
         }
@@ -274,6 +285,7 @@ class MainWindow(QMainWindow):
         self.controller.files_written.connect(session.watcher.remember_current_state)
         self.curation.status_message.connect(status.showMessage)
         self.compare_presenter.status_message.connect(status.showMessage)
+        self.export_presenter.status_message.connect(status.showMessage)
         self.actor_list.activated.connect(lambda _index: self.grid.setFocus())
         self.generation_presenter.status_message.connect(status.showMessage)
         self.settings_presenter.status_message.connect(status.showMessage)
@@ -333,6 +345,7 @@ class MainWindow(QMainWindow):
         self.captions.read_trigger_word()
         self.statusBar().showMessage(f"Opened {data.actor_name}", 3000)
         self.generation_presenter.update_actions()
+        self.export_presenter.update_action()
         self.selection.make_current_row(0)
         typing = self.search_box.hasFocus() and bool(self.search_box.text())
         if not (typing or self.actor_list_widget.browsing_with_keyboard()):
@@ -346,6 +359,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{actor_id} — {APP_TITLE}")
         self.header.show_failed(actor_id)
         self.generation_presenter.update_actions()
+        self.export_presenter.update_action()
         self.show_error(message)
         self.statusBar().clearMessage()
         self.actor_failed.emit(actor_id, message)
@@ -406,6 +420,7 @@ class MainWindow(QMainWindow):
         self.log_dock.detach()
         self.loader.shutdown()
         self.generation.cancel()
+        self.export_presenter.shutdown(30_000)
         self.generation.wait_for_jobs(30_000)
         self.controller.wait_for_jobs(10_000)
         self._jobs.wait_for_done(10_000)

@@ -12,10 +12,20 @@ from __future__ import annotations
 from typing import Protocol
 
 from tdm_desktop.ui.actors.session import ActorSource
+from tdm_desktop.ui.curation.captions import CaptionService
 from tdm_desktop.ui.curation.controller import CurationService
+from tdm_desktop.ui.export.controller import ExportWork
 from tdm_desktop.ui.generation.presenter import GenerationSource
 from tdm_desktop.ui.thumbnails.source import ImageSource
 
 
-class WindowService(ActorSource, CurationService, GenerationSource, ImageSource, Protocol):
+class WindowService(
+    ActorSource,
+    CaptionService,
+    CurationService,
+    ExportWork,
+    GenerationSource,
+    ImageSource,
+    Protocol,
+):
     """Everything the window calls on the service layer."""
