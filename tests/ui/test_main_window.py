@@ -18,7 +18,10 @@ def test_opening_an_actor_shows_its_images_and_count(window, data_dir):
 
     grid = window.findChild(QListView, "thumbnailGrid")
     assert grid.model().rowCount() == len(listed) == ACTOR_A[2]
-    assert window.findChild(QLabel, "imageCountLabel").text() == f"{len(listed)} images in S3"
+    assert (
+        window.findChild(QLabel, "imageCountLabel").text()
+        == f"{len(listed)} images in S3 · 0 reviewed"
+    )
     assert "Training Data Manager" in window.windowTitle()
     assert ACTOR_A[1] in window.windowTitle()
     assert window.selection.visible_filenames() == listed
@@ -39,7 +42,7 @@ def test_choosing_another_actor_opens_it(qtbot, window):
     with qtbot.waitSignal(window.actor_opened, timeout=5000):
         window.actor_list_widget.select_actor(ACTOR_B[0])
     assert window.model.rowCount() == ACTOR_B[2]
-    assert window.header.image_count_label.text() == f"{ACTOR_B[2]} images in S3"
+    assert window.header.image_count_label.text() == f"{ACTOR_B[2]} images in S3 · 0 reviewed"
     assert ACTOR_B[1] in window.windowTitle()
 
 

@@ -68,6 +68,15 @@ ACTION_TABLE: tuple[ActionSpec, ...] = (
     ActionSpec("mark_bad", "actionMarkBad", "Mark &Bad", "mark_bad", ("B", "X"), True),
     ActionSpec("toggle", "actionToggleFlag", "&Toggle Flag", "toggle_flag", ("T",), True),
     ActionSpec(
+        "next_unreviewed",
+        "actionNextUnreviewed",
+        "Next &Unreviewed",
+        "next_unreviewed",
+        ("U",),
+        True,
+        tooltip="Go to the next image nobody has decided yet (U)",
+    ),
+    ActionSpec(
         "delete", "actionDelete", "&Delete", "delete_selected", (_KEY(Qt.Key.Key_Delete),), True
     ),
     ActionSpec(
@@ -160,6 +169,7 @@ class WindowActions:
     mark_good: QAction
     mark_bad: QAction
     toggle: QAction
+    next_unreviewed: QAction
     delete: QAction
     preview: QAction
     compare: QAction
@@ -263,7 +273,7 @@ def build_menus(bar: QMenuBar, a: WindowActions) -> QMenu:
     view_menu = bar.addMenu("&View")
     view_menu.addActions([a.zoom_in, a.zoom_out, a.preview, a.compare])
     image_menu = bar.addMenu("&Image")
-    image_menu.addActions([a.mark_good, a.mark_bad, a.toggle])
+    image_menu.addActions([a.mark_good, a.mark_bad, a.toggle, a.next_unreviewed])
     image_menu.addSeparator()
     image_menu.addActions([a.retry, a.copy_url])
     image_menu.addSeparator()

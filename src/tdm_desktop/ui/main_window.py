@@ -53,6 +53,7 @@ from tdm_desktop.ui.grid.selection import GridSelection
 from tdm_desktop.ui.grid.view import ThumbnailGridView
 from tdm_desktop.ui.grid.view_controls import ViewControlsPresenter
 from tdm_desktop.ui.preview.presenter import PreviewPresenter
+from tdm_desktop.ui.review.presenter import ReviewPresenter
 from tdm_desktop.ui.services import WindowService
 from tdm_desktop.ui.settings.presenter import SettingsPresenter
 from tdm_desktop.ui.status.banner import ErrorBannerWidget
@@ -126,6 +127,15 @@ class MainWindow(QMainWindow):
             parent=self,
         )
         self.selection = GridSelection(self.grid, self.proxy, self.model)
+        self.review = ReviewPresenter(
+            service,
+            self.model,
+            self.selection,
+            self.header,
+            self.actor_list_widget,
+            self.controller,
+            parent=self,
+        )
         self.curation = CurationPresenter(
             self, self.controller, self.model, self.selection, questions.show_problems
         )
@@ -237,6 +247,7 @@ class MainWindow(QMainWindow):
             "mark_good": curation.mark_good,
             "mark_bad": curation.mark_bad,
             "toggle_flag": curation.toggle_flag,
+            "next_unreviewed": self.review.jump_to_unreviewed,
             "delete_selected": curation.delete_selected,
             "show_preview": lambda: self.preview_presenter.toggle(),
             "compare": lambda: self.compare_presenter.open_selection(),
@@ -264,6 +275,7 @@ class MainWindow(QMainWindow):
         session.reloaded.connect(self._on_reloaded)
         session.reload_failed.connect(self._on_reload_failed)
         session.error_reported.connect(self.show_error)
+        session.actors_listed.connect(self.review.actors_listed)
         session.actors_listed.connect(self.actors_listed)
         self.grid.customContextMenuRequested.connect(self._context_menu)
         self.model.counts_changed.connect(
@@ -286,6 +298,7 @@ class MainWindow(QMainWindow):
         self.curation.status_message.connect(status.showMessage)
         self.compare_presenter.status_message.connect(status.showMessage)
         self.export_presenter.status_message.connect(status.showMessage)
+        self.review.status_message.connect(status.showMessage)
         self.actor_list.activated.connect(lambda _index: self.grid.setFocus())
         self.generation_presenter.status_message.connect(status.showMessage)
         self.settings_presenter.status_message.connect(status.showMessage)

@@ -57,10 +57,14 @@ def test_g_and_t_on_a_selection(qtbot, window, data_dir, actors):
     qtbot.keyClick(window.grid, Qt.Key.Key_G)
     wait_idle(qtbot, window)
     assert bad_on_disk(data_dir) == set(names) - {names[2]}
+    # Every image is decided now: no unreviewed image to go to, so the current one stays.
+    assert window.selection.current_filename() == names[2]
+    assert window.statusBar().currentMessage().startswith("No unreviewed image left")
+    qtbot.keyClick(window.grid, Qt.Key.Key_Right)
     qtbot.keyClick(window.grid, Qt.Key.Key_P)  # alias of G, on names[3]
     wait_idle(qtbot, window)
     assert bad_on_disk(data_dir) == set(names) - {names[2], names[3]}
-    assert window.selection.current_filename() == names[4]
+    assert window.selection.current_filename() == names[3]
 
 
 def test_undo_and_redo_restore_the_file(qtbot, window, data_dir, actors):

@@ -30,6 +30,13 @@ TRIGGER_WORD_TIP = (
 )
 
 
+def image_count_text(count: int, reviewed: int) -> str:
+    """``"24 images in S3 · 18 reviewed"`` (``"0 images in S3"`` when there are none)."""
+    if not count:
+        return "0 images in S3"
+    return f"{count} images in S3 · {min(reviewed, count)} reviewed"
+
+
 class TriggerWordEdit(QLineEdit):
     """``edited(text)`` when the curator changed it and left (Enter, a click elsewhere);
     ``left()`` when the keyboard should go back to the grid (Enter, Esc). Esc puts back what it
@@ -77,6 +84,7 @@ class ActorHeaderWidget(QWidget):
         self._jobs = jobs
         self._read_base_image = read_base_image
         self._serial = 0
+        self._count = self._reviewed = 0
 
         self.actor_name_label = QLabel("No actor open")
         self.actor_name_label.setObjectName("actorNameLabel")
@@ -133,7 +141,16 @@ class ActorHeaderWidget(QWidget):
             self.trigger_word_edit.show_word(word, stored)
 
     def set_image_count(self, count: int) -> None:
-        self.image_count_label.setText(f"{count} images in S3")
+        self._count = count
+        self._show_count()
+
+    def set_reviewed_count(self, reviewed: int) -> None:
+        """How many of the images are decided (good or bad): the review's progress."""
+        self._reviewed = reviewed
+        self._show_count()
+
+    def _show_count(self) -> None:
+        self.image_count_label.setText(image_count_text(self._count, self._reviewed))
 
     def _load_base_image(self, actor_name: str) -> None:
         self.base_image_label.clear()

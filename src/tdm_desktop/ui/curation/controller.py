@@ -23,7 +23,7 @@ from PySide6.QtGui import QUndoCommand, QUndoGroup, QUndoStack
 
 from tdm_desktop.core.errors import S3Error, TdmError
 from tdm_desktop.core.manifest import ManifestEntry
-from tdm_desktop.core.prompt_metadata import PromptMetadata
+from tdm_desktop.core.prompt_metadata import PromptMetadata, Review
 from tdm_desktop.core.training_data import ActorTrainingData, DeleteOutcome, TrainingImage
 from tdm_desktop.ui.common.jobs import JobRunner
 from tdm_desktop.ui.common.messages import failure_text, images_phrase
@@ -79,10 +79,11 @@ def delete_problems(outcome: DeleteOutcome) -> dict[str, str]:
 
 @dataclass
 class _PendingFlag:
-    """One image's flag while writes of it are queued: how many, and the flag last known on disk."""
+    """One image's flag while writes of it are queued: how many, and the decision last known on
+    disk (unreviewed, good or bad)."""
 
     writes: int
-    saved: bool
+    saved: Review
 
 
 class CurationController(QObject):
@@ -210,11 +211,11 @@ class CurationController(QObject):
             pending = self._pending_flags.get((actor_id, name))
             if pending is None:
                 image = self._model.image_at(self._model.row_of(name)) if shown else None
-                saved = image.good if image is not None else before.get(name, True)
+                saved = image.review if image is not None else _decision(before.get(name, True))
                 pending = self._pending_flags[(actor_id, name)] = _PendingFlag(0, saved)
             pending.writes += 1
-        if shown:
-            self._model.set_good(flags)
+        if shown:  # a decision, also "good" on an unreviewed image
+            self._model.set_reviews({name: _decision(good) for name, good in flags.items()})
         service = self._service
 
         def work() -> None:
@@ -239,19 +240,19 @@ class CurationController(QObject):
         """A flag write ended. Once no write of an image is left, its row shows what is on disk:
         after a failure, the flag it had (unless a later write of it succeeded)."""
         self.write_serial += 1
-        on_disk: dict[str, bool] = {}
+        on_disk: dict[str, Review] = {}
         for name, good in flags.items():
             pending = self._pending_flags.get((actor_id, name))
             if pending is None:
                 continue
             if written:
-                pending.saved = good
+                pending.saved = _decision(good)
             pending.writes -= 1
             if pending.writes <= 0:
                 del self._pending_flags[(actor_id, name)]
                 on_disk[name] = pending.saved
         if on_disk and actor_id == self._actor_id:
-            self._model.set_good(on_disk)  # changes nothing after a success
+            self._model.set_reviews(on_disk)  # changes nothing after a success
 
     def push(self, command: QUndoCommand) -> bool:
         """Push ``command`` on the open actor's stack (its redo runs now); False with none open."""
@@ -481,6 +482,10 @@ class CurationController(QObject):
 
     def _report(self, message: str) -> None:
         self.error_reported.emit(message)  # the window shows it and logs it
+
+
+def _decision(good: bool) -> Review:
+    return Review("good" if good else "bad")
 
 
 def _by_old_place(filenames: Sequence[str], kept: Mapping[str, DeletedImage]) -> list[str]:

@@ -1,4 +1,7 @@
-"""Paints one thumbnail tile: image, filename, good/bad badge, loading and error states.
+"""Paints one thumbnail tile: image, filename, review badge, loading and error states.
+
+The badge shows the review state: a green ✓ (decided good), a red ✗ (bad, the tile dimmed and
+framed red), or an empty grey ring (unreviewed: nobody has decided yet).
 
 A thumbnail cached at the requested size is drawn 1:1 at integer coordinates (no scaling, no
 smoothing: the cheapest and sharpest draw); only a stand-in of another cached size (while the
@@ -29,6 +32,7 @@ PADDING = 6  # around the thumbnail, inside the tile
 TEXT_GAP = 4
 GOOD_COLOR = QColor("#2e9d4a")
 BAD_COLOR = QColor("#d23c3c")
+UNREVIEWED_COLOR = QColor(60, 60, 60, 170)
 ERROR_BACKGROUND = QColor("#4a2a2a")
 LOADING_BACKGROUND = QColor("#3a3a3a")
 
@@ -78,9 +82,10 @@ class ThumbnailDelegate(QStyledItemDelegate):
         thumb = QRect(rect.left() + PADDING, rect.top() + PADDING, px, px)
         text = QRect(thumb.left(), thumb.bottom() + TEXT_GAP, px, option.fontMetrics.height())
         image = index.data(ImageGridModel.ImageRole)
+        decided = True
         if image is not None:  # one lookup for what the roles below would each fetch
             good, key, foreign_error = image.good is not False, image_key(image), image_error(image)
-            filename = image.filename
+            filename, decided = image.filename, image.review.decided or not good
         else:
             good = index.data(ImageGridModel.GoodRole) is not False
             key = index.data(ImageGridModel.KeyRole) or ""
@@ -118,7 +123,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.setPen(pen)
             painter.setBrush(_NO_BRUSH)
             painter.drawRect(tile.adjusted(3, 3, -4, -4))
-        self._paint_badge(painter, thumb, good, dpr)
+        self._paint_badge(painter, thumb, ("good" if good else "bad") if decided else "", dpr)
         painter.restore()
 
     def _elide(self, option: QStyleOptionViewItem, filename: str, width: int) -> QStaticText:
@@ -170,15 +175,20 @@ class ThumbnailDelegate(QStyledItemDelegate):
         painter.drawStaticText(QPointF(rect.left() + (rect.width() - width) / 2, rect.top()), text)
 
     @staticmethod
-    def _paint_badge(painter: QPainter, thumb: QRect, good: bool, dpr: float) -> None:
-        diameter = max(18, min(28, thumb.width() // 6))
-        badge = _badge(diameter, good, dpr)
+    def _paint_badge(painter: QPainter, thumb: QRect, state: str, dpr: float) -> None:
+        diameter = badge_diameter(thumb)
+        badge = _badge(diameter, state, dpr)
         painter.drawPixmap(thumb.right() - diameter - 3, thumb.top() + 3, badge)
 
 
+def badge_diameter(thumb: QRect) -> int:
+    return max(18, min(28, thumb.width() // 6))
+
+
 @functools.cache
-def _badge(diameter: int, good: bool, dpr: float) -> QPixmap:
-    """The good/bad badge (a coloured disc with ✓ or ✗), drawn once per size."""
+def _badge(diameter: int, state: str, dpr: float) -> QPixmap:
+    """The review badge, drawn once per size: a green disc with ✓ (``"good"``), a red one with
+    ✗ (``"bad"``), an empty grey ring (``""``: unreviewed)."""
     side = diameter + 2
     pixmap = QPixmap(round(side * dpr), round(side * dpr))
     pixmap.setDevicePixelRatio(dpr)
@@ -186,12 +196,21 @@ def _badge(diameter: int, good: bool, dpr: float) -> QPixmap:
     painter = QPainter(pixmap)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     circle = QRectF(1, 1, diameter, diameter)
+    if not state:
+        painter.setPen(QPen(QColor("white"), 1.5))
+        painter.setBrush(UNREVIEWED_COLOR)
+        painter.drawEllipse(circle)
+        painter.setPen(QPen(QColor("#dddddd"), 2))
+        painter.setBrush(_NO_BRUSH)
+        painter.drawEllipse(circle.adjusted(5, 5, -5, -5))
+        painter.end()
+        return pixmap
     painter.setPen(QPen(QColor("white"), 1.5))
-    painter.setBrush(GOOD_COLOR if good else BAD_COLOR)
+    painter.setBrush(GOOD_COLOR if state == "good" else BAD_COLOR)
     painter.drawEllipse(circle)
     painter.setFont(_badge_font(int(diameter * 0.7)))
     painter.setPen(QColor("white"))
-    painter.drawText(circle, Qt.AlignmentFlag.AlignCenter, "✓" if good else "✗")
+    painter.drawText(circle, Qt.AlignmentFlag.AlignCenter, "✓" if state == "good" else "✗")
     painter.end()
     return pixmap
 

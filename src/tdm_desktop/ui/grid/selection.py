@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex
 from PySide6.QtWidgets import QListView
 
 from tdm_desktop.ui.grid.filter import FlagFilterProxy
 from tdm_desktop.ui.grid.model import ImageGridModel
+
+if TYPE_CHECKING:
+    from tdm_desktop.core.training_data import TrainingImage
 
 
 def next_after(ordered: Sequence[str], selected: Collection[str]) -> str | None:
@@ -45,6 +49,16 @@ class GridSelection:
 
     def visible_filenames(self) -> list[str]:
         return [self._filename_at(row) for row in range(self._proxy.rowCount())]
+
+    def visible_images(self) -> list[TrainingImage]:
+        """The images in the order the grid shows them (its filter and sort)."""
+        role = ImageGridModel.ImageRole
+        return [self._proxy.index(row, 0).data(role) for row in range(self._proxy.rowCount())]
+
+    def current_row(self) -> int:
+        """The current image's row in the grid's order, or -1."""
+        index = self._grid.currentIndex()
+        return index.row() if index.isValid() else -1
 
     def current_filename(self) -> str | None:
         index = self._grid.currentIndex()
@@ -89,15 +103,19 @@ class GridSelection:
         if 0 <= row < self._proxy.rowCount():
             self.set_current(self._proxy.index(row, 0))
 
-    def act_and_advance(self, act: Callable[[list[str]], bool]) -> None:
+    def act_and_advance(
+        self,
+        act: Callable[[list[str]], bool],
+        next_for: Callable[[list[str]], str | None] | None = None,
+    ) -> None:
         """Run ``act`` on the selection, then move to the image after it (flag keys act on the
-        selection and advance, as in photo culling tools); if it is gone, stay on the last
-        acted-on image."""
+        selection and advance, as in photo culling tools), or to ``next_for(selection)`` when
+        given; if there is none, stay on the last acted-on image."""
         names = self.selected_filenames()
         if not names:
             return
         position = self._grid.currentIndex().row()
-        target = next_after(self.visible_filenames(), names)
+        target = next_for(names) if next_for else next_after(self.visible_filenames(), names)
         if not act(names):
             return
         moved = target is not None and self.select_filename(target)
