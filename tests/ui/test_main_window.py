@@ -114,7 +114,10 @@ def test_settings_keep_size_filter_and_last_actor(qtbot, make_window, settings):
     with qtbot.waitSignal(first.actor_opened, timeout=5000):
         first.actor_list_widget.select_actor(ACTOR_B[0])
     first.size_slider.setValue(300)
-    first.findChild(QComboBox, "flagFilter").setCurrentIndex(2)
+    flag_filter = first.findChild(QComboBox, "flagFilter")
+    flag_filter.setCurrentIndex(flag_filter.findText("Bad"))
+    sort_order = first.findChild(QComboBox, "sortOrder")
+    sort_order.setCurrentIndex(sort_order.findText("Newest first"))
     first.close()
 
     second = make_window()
@@ -122,6 +125,8 @@ def test_settings_keep_size_filter_and_last_actor(qtbot, make_window, settings):
     assert second.size_slider.value() == 300
     assert second.grid.iconSize().width() == 300
     assert second.flag_filter.currentText() == "Bad"
+    assert second.sort_order.currentText() == "Newest first"
+    assert second.proxy.sort_order() == "newest"
 
 
 def test_broken_manifest_shows_a_message_and_the_other_actor_opens(qtbot, make_window, data_dir):

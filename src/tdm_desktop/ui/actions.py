@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from tdm_desktop.ui.generation.controller import ALL_TITLE, SINGLE_TITLE
-from tdm_desktop.ui.grid.filter import FLAG_FILTERS
+from tdm_desktop.ui.grid.filter import FLAG_FILTERS, SORT_ORDERS
 from tdm_desktop.ui.grid.view import MAX_THUMBNAIL, MIN_THUMBNAIL
 
 Shortcut = QKeySequence | QKeySequence.StandardKey | str
@@ -290,8 +290,9 @@ def build_context_menu(parent: QWidget, a: WindowActions) -> QMenu:
     return menu
 
 
-def build_toolbar(tb: QToolBar, a: WindowActions) -> tuple[QSlider, QComboBox]:
-    """Fill the toolbar; returns the thumbnail size slider and the flag filter it holds."""
+def build_toolbar(tb: QToolBar, a: WindowActions) -> tuple[QSlider, QComboBox, QComboBox]:
+    """Fill the toolbar; returns the thumbnail size slider, the review filter and the sort it
+    holds."""
     tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
     tb.addActions([a.generate_single, a.generate_all])
     tb.addAction(a.delete_all)
@@ -312,9 +313,20 @@ def build_toolbar(tb: QToolBar, a: WindowActions) -> tuple[QSlider, QComboBox]:
     for label, value in FLAG_FILTERS:
         flag_filter.addItem(label, value)
     flag_filter.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    flag_filter.setToolTip(
+        "Unreviewed: nobody decided yet · Good / Bad: decided · Problems: a quality check "
+        "flagged it · Near-duplicates: images alike, group by group (C compares a group)"
+    )
     tb.addWidget(flag_filter)
+    tb.addWidget(QLabel(" Sort "))
+    sort_order = QComboBox()
+    sort_order.setObjectName("sortOrder")
+    for label, order in SORT_ORDERS:
+        sort_order.addItem(label, str(order))
+    sort_order.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    tb.addWidget(sort_order)
     spacer = QWidget()
     spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
     tb.addWidget(spacer)
     tb.addAction(a.refresh)
-    return size_slider, flag_filter
+    return size_slider, flag_filter, sort_order

@@ -134,6 +134,10 @@ class MainWindow(QMainWindow):
             self.header,
             self.actor_list_widget,
             self.controller,
+            loader=self.loader,
+            proxy=self.proxy,
+            delegate=self.delegate,
+            view=self.grid,
             parent=self,
         )
         self.curation = CurationPresenter(
@@ -158,6 +162,7 @@ class MainWindow(QMainWindow):
             self.size_slider,
             self.flag_filter,
             self._settings,
+            self.sort_order,
             parent=self,
         )
         full_image = FullImageSource(self.loader, service.fetch_image_bytes)
@@ -182,6 +187,7 @@ class MainWindow(QMainWindow):
             self.controller,
             full_image,
             FlagKeys(a.mark_good.shortcuts(), a.mark_bad.shortcuts(), a.toggle.shortcuts()),
+            group_of=self.review.group_of,
         )
         self.export_presenter = ExportPresenter(
             self,
@@ -264,7 +270,9 @@ class MainWindow(QMainWindow):
         }
         self.window_actions = build_actions(self, grid, slots, self.controller.undo_group)
         self.view_menu = build_menus(self.menuBar(), self.window_actions)
-        self.size_slider, self.flag_filter = build_toolbar(self.toolbar, self.window_actions)
+        self.size_slider, self.flag_filter, self.sort_order = build_toolbar(
+            self.toolbar, self.window_actions
+        )
 
     def _connect(self) -> None:
         session, status = self.session, self.statusBar()
@@ -285,6 +293,10 @@ class MainWindow(QMainWindow):
             signal.connect(self._on_rows_changed)
         self.model.images_replaced.connect(self.loader.invalidate)  # a key can be reused
         self.loader.thumbnail_ready.connect(self.thumbs.on_thumbnail_ready)
+        self.loader.thumbnail_ready.connect(self.review.thumbnail_ready)
+        self.settings_presenter.applied.connect(
+            lambda v: self.review.set_thresholds(v.duplicate_threshold, v.training_resolution)
+        )
         self.loader.thumbnail_failed.connect(self.thumbs.on_thumbnail_failed)
         self.thumbs.loaded_text_changed.connect(self.loaded_label.setText)
         self.thumbs.connection_failed.connect(self._on_connection_failed)
@@ -419,6 +431,7 @@ class MainWindow(QMainWindow):
         self.header.set_image_count(len(images))
         self.thumbnail_source.set_images(images)
         self.thumbs.set_images(images)
+        self.review.rows_changed()
 
     def _on_connection_failed(self, message: str) -> None:
         if message != self.error_text():
@@ -432,6 +445,7 @@ class MainWindow(QMainWindow):
         self.session.watcher.clear()
         self.log_dock.detach()
         self.loader.shutdown()
+        self.review.analysis.wait_for_jobs(10_000)
         self.generation.cancel()
         self.export_presenter.shutdown(30_000)
         self.generation.wait_for_jobs(30_000)

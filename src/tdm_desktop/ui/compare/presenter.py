@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QListView, QStackedWidget, QWidget
 
 from tdm_desktop.ui.common.full_image import FetchImage
 from tdm_desktop.ui.common.messages import describe_image
-from tdm_desktop.ui.compare.controller import CompareController, compare_problem
+from tdm_desktop.ui.compare.controller import MAX_IMAGES, CompareController, compare_problem
 from tdm_desktop.ui.compare.widget import CompareWidget
 from tdm_desktop.ui.grid.filter import FlagFilterProxy
 from tdm_desktop.ui.grid.model import ImageGridModel
@@ -59,6 +59,8 @@ class ComparePresenter(QObject):
         flags: FlagWrites,
         fetch: FetchImage,
         keys: FlagKeys,
+        *,
+        group_of: Callable[[str], Sequence[str]] | None = None,
     ) -> None:
         super().__init__(window)
         self._stack = stack
@@ -67,6 +69,7 @@ class ComparePresenter(QObject):
         self._model = model
         self._selection = selection
         self._flags = flags
+        self._group_of = group_of
         self.controller = CompareController(fetch, parent=self)
         self.widget = CompareWidget(self.controller.zoom)
         stack.addWidget(self.widget)
@@ -90,8 +93,16 @@ class ComparePresenter(QObject):
     # -- opening and closing -------------------------------------------------------------------
 
     def open_selection(self) -> None:
-        """``C``: compare the selected images, or say why not."""
+        """``C``: compare the selected images (one image of a near-duplicate group: its group,
+        up to four), or say why not."""
         names = self._selection.selected_filenames()
+        if len(names) == 1 and self._group_of is not None:
+            group = list(self._group_of(names[0]))
+            if len(group) > MAX_IMAGES:  # the image itself and the ones after it, wrapping
+                start = group.index(names[0])
+                group = [group[(start + i) % len(group)] for i in range(MAX_IMAGES)]
+            if len(group) >= 2:
+                names = group
         problem = compare_problem(len(names))
         if problem:
             self.status_message.emit(problem, 5000)

@@ -1,7 +1,9 @@
 """Paints one thumbnail tile: image, filename, review badge, loading and error states.
 
 The badge shows the review state: a green ✓ (decided good), a red ✗ (bad, the tile dimmed and
-framed red), or an empty grey ring (unreviewed: nobody has decided yet).
+framed red), or an empty grey ring (unreviewed: nobody has decided yet). With ``TileMarks``
+(what analysis found), a tile also shows "≈ 3" when it is one of 3 near-duplicates and an amber
+"!" when a quality check flagged it; hovering either says which group, which check, which value.
 
 A thumbnail cached at the requested size is drawn 1:1 at integer coordinates (no scaling, no
 smoothing: the cheapest and sharpest draw); only a stand-in of another cached size (while the
@@ -14,17 +16,35 @@ import functools
 from typing import Protocol
 
 from PySide6.QtCore import (
+    QEvent,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
+    QPoint,
     QPointF,
     QRect,
     QRectF,
     QSize,
     Qt,
 )
-from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPen, QPixmap, QStaticText
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QHelpEvent,
+    QPainter,
+    QPalette,
+    QPen,
+    QPixmap,
+    QStaticText,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QToolTip,
+)
 
 from tdm_desktop.ui.grid.model import ImageGridModel, image_error, image_key
 
@@ -33,8 +53,20 @@ TEXT_GAP = 4
 GOOD_COLOR = QColor("#2e9d4a")
 BAD_COLOR = QColor("#d23c3c")
 UNREVIEWED_COLOR = QColor(60, 60, 60, 170)
+DUPLICATE_COLOR = QColor(40, 90, 200, 220)
+PROBLEM_COLOR = QColor("#f2b233")
 ERROR_BACKGROUND = QColor("#4a2a2a")
 LOADING_BACKGROUND = QColor("#3a3a3a")
+
+
+class TileMarks(Protocol):
+    """What analysis found about an image (``AnalysisController``)."""
+
+    def problems(self, filename: str) -> list[str]: ...
+
+    def duplicate_group(self, filename: str) -> tuple[int, int] | None:
+        """(group number, images in the group), or None."""
+        ...
 
 
 class PixmapSource(Protocol):
@@ -64,6 +96,11 @@ class ThumbnailDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self._loader = loader
         self._elided: dict[tuple[str, int], QStaticText] = {}  # (filename, width) -> text
+        self._marks: TileMarks | None = None
+
+    def set_marks(self, marks: TileMarks | None) -> None:
+        """Draw near-duplicate and quality marks from ``marks``."""
+        self._marks = marks
 
     def sizeHint(
         self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
@@ -124,7 +161,67 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.setBrush(_NO_BRUSH)
             painter.drawRect(tile.adjusted(3, 3, -4, -4))
         self._paint_badge(painter, thumb, ("good" if good else "bad") if decided else "", dpr)
+        if self._marks is not None:
+            self._paint_marks(painter, option, thumb, filename)
         painter.restore()
+
+    def _paint_marks(
+        self, painter: QPainter, option: QStyleOptionViewItem, thumb: QRect, filename: str
+    ) -> None:
+        assert self._marks is not None
+        group = self._marks.duplicate_group(filename)
+        if group is not None:
+            rect = duplicate_rect(thumb, option.fontMetrics, group[1])
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(DUPLICATE_COLOR)
+            painter.drawRoundedRect(rect, rect.height() / 2, rect.height() / 2)
+            painter.setPen(QColor("white"))
+            painter.setFont(option.font)
+            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, duplicate_text(group[1]))
+        if self._marks.problems(filename):
+            rect = problem_rect(thumb)
+            painter.setPen(QPen(QColor("white"), 1.5))
+            painter.setBrush(PROBLEM_COLOR)
+            painter.drawEllipse(QRectF(rect))
+            painter.setFont(_badge_font(int(rect.height() * 0.7)))
+            painter.setPen(QColor("#222222"))
+            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, "!")
+
+    def helpEvent(
+        self,
+        event: QHelpEvent,
+        view: QAbstractItemView,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> bool:
+        """Over a mark, its tooltip says what it means; elsewhere the image's own tooltip."""
+        if event.type() == QEvent.Type.ToolTip and self._marks is not None:
+            text = self.mark_tooltip(option, index, event.pos())
+            if text:
+                QToolTip.showText(event.globalPos(), text, view)
+                return True
+        return super().helpEvent(event, view, option, index)
+
+    def mark_tooltip(
+        self,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+        pos: QPoint,
+    ) -> str | None:
+        """The tooltip of the mark at ``pos`` (view coordinates), or None."""
+        image = index.data(ImageGridModel.ImageRole)
+        if self._marks is None or image is None:
+            return None
+        rect = option.rect
+        px = _thumbnail_px(option)
+        thumb = QRect(rect.left() + PADDING, rect.top() + PADDING, px, px)
+        problems = self._marks.problems(image.filename)
+        if problems and problem_rect(thumb).contains(pos):
+            return "\n".join(problems)
+        group = self._marks.duplicate_group(image.filename)
+        if group is not None and duplicate_rect(thumb, option.fontMetrics, group[1]).contains(pos):
+            return f"Near-duplicates: group {group[0]}, {group[1]} images alike"
+        return None
 
     def _elide(self, option: QStyleOptionViewItem, filename: str, width: int) -> QStaticText:
         """The filename elided to ``width``, laid out once (cached per filename and width)."""
@@ -183,6 +280,24 @@ class ThumbnailDelegate(QStyledItemDelegate):
 
 def badge_diameter(thumb: QRect) -> int:
     return max(18, min(28, thumb.width() // 6))
+
+
+def duplicate_text(size: int) -> str:
+    """The near-duplicate badge: ``"≈ 3"`` on each of 3 images alike."""
+    return f"≈ {size}"
+
+
+def duplicate_rect(thumb: QRect, metrics: QFontMetrics, size: int) -> QRect:
+    """Where the "≈ 3" badge goes: the thumbnail's top-left corner."""
+    height = metrics.height() + 4
+    width = metrics.horizontalAdvance(duplicate_text(size)) + 12
+    return QRect(thumb.left() + 3, thumb.top() + 3, width, height)
+
+
+def problem_rect(thumb: QRect) -> QRect:
+    """Where the quality mark goes: the thumbnail's bottom-left corner."""
+    side = badge_diameter(thumb)
+    return QRect(thumb.left() + 3, thumb.bottom() - side - 2, side, side)
 
 
 @functools.cache

@@ -1,12 +1,12 @@
 """The toolbar's view controls: the thumbnail size slider (kept in step with Ctrl+= / Ctrl+- /
-Ctrl+wheel on the grid) and the Good / Bad filter, both remembered in the settings."""
+Ctrl+wheel on the grid), the review filter and the sort, all remembered in the settings."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, QSettings, QTimer
 from PySide6.QtWidgets import QComboBox, QSlider
 
-from tdm_desktop.ui.grid.filter import FLAG_FILTERS, FlagFilterProxy
+from tdm_desktop.ui.grid.filter import FLAG_FILTERS, SORT_ORDERS, FlagFilterProxy
 from tdm_desktop.ui.grid.selection import GridSelection
 from tdm_desktop.ui.grid.view import DEFAULT_THUMBNAIL, ThumbnailGridView, clamp_thumbnail
 from tdm_desktop.ui.settings.model import read_number
@@ -16,6 +16,7 @@ SIZE_KEY = "grid/thumbnailSize"
 # sync to disk, so the size is written once it has been still this long (and on close).
 SAVE_SIZE_AFTER_MS = 500
 FILTER_KEY = "grid/flagFilter"
+SORT_KEY = "grid/sortOrder"
 
 
 class ViewControlsPresenter(QObject):
@@ -30,6 +31,7 @@ class ViewControlsPresenter(QObject):
         size_slider: QSlider,
         flag_filter: QComboBox,
         settings: QSettings,
+        sort_order: QComboBox | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -38,6 +40,7 @@ class ViewControlsPresenter(QObject):
         self._selection = selection
         self._slider = size_slider
         self._filter = flag_filter
+        self._sort = sort_order
         self._settings = settings
         self._save_size = QTimer(self, singleShot=True, interval=SAVE_SIZE_AFTER_MS)
         self._save_size.timeout.connect(
@@ -46,6 +49,8 @@ class ViewControlsPresenter(QObject):
         size_slider.valueChanged.connect(self._on_slider)
         grid.thumbnail_size_changed.connect(self._on_grid_size)
         flag_filter.currentIndexChanged.connect(self._on_filter)
+        if sort_order is not None:
+            sort_order.currentIndexChanged.connect(self._on_sort)
 
     def restore(self) -> None:
         s = self._settings
@@ -55,11 +60,17 @@ class ViewControlsPresenter(QObject):
         values = [value for _label, value in FLAG_FILTERS]
         wanted = str(s.value(FILTER_KEY, "all"))
         self._filter.setCurrentIndex(values.index(wanted) if wanted in values else 0)
+        if self._sort is not None:
+            orders = [str(order) for _label, order in SORT_ORDERS]
+            wanted = str(s.value(SORT_KEY, orders[0]))
+            self._sort.setCurrentIndex(orders.index(wanted) if wanted in orders else 0)
 
     def save(self) -> None:
         self._save_size.stop()
         self._settings.setValue(SIZE_KEY, self._slider.value())
         self._settings.setValue(FILTER_KEY, self._filter.currentData())
+        if self._sort is not None:
+            self._settings.setValue(SORT_KEY, self._sort.currentData())
 
     def _on_slider(self, value: int) -> None:
         self._grid.set_thumbnail_size(value)
@@ -74,8 +85,18 @@ class ViewControlsPresenter(QObject):
 
     def _on_filter(self, _index: int) -> None:
         value = self._filter.currentData()
-        keep = self._selection.current_filename()
-        self._proxy.set_flag_filter(value)
+        self._keeping_current(lambda: self._proxy.set_flag_filter(value))
         self._settings.setValue(FILTER_KEY, value)
+
+    def _on_sort(self, _index: int) -> None:
+        assert self._sort is not None
+        value = self._sort.currentData()
+        self._keeping_current(lambda: self._proxy.set_sort_order(value))
+        self._settings.setValue(SORT_KEY, value)
+
+    def _keeping_current(self, change) -> None:
+        """Apply ``change``; the current image stays current if still shown, else the first."""
+        keep = self._selection.current_filename()
+        change()
         if keep is None or not self._selection.select_filename(keep):
             self._selection.make_current_row(0)

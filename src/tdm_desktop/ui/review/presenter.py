@@ -1,15 +1,21 @@
-"""The review's progress in the window and ``U``: the header's "· 18 reviewed", each actor's
-progress in the actor list, and a jump to the next unreviewed image in the grid's order."""
+"""The review in the window: the header's "· 18 reviewed", each actor's progress in the actor
+list, ``U`` (a jump to the next unreviewed image in the grid's order), and what analysis finds
+(near-duplicate and quality marks on the tiles, the filters and sorts that use them)."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QAbstractItemView
 
+from tdm_desktop.core.quality import QualityThresholds
+from tdm_desktop.ui.grid.delegate import ThumbnailDelegate
+from tdm_desktop.ui.grid.filter import FlagFilterProxy
 from tdm_desktop.ui.grid.model import ImageGridModel
 from tdm_desktop.ui.grid.selection import GridSelection
 from tdm_desktop.ui.review.advance import NONE_LEFT, next_unreviewed_after
+from tdm_desktop.ui.review.analysis import AnalysisController, CachedBytes
 from tdm_desktop.ui.review.progress import ActorProgressController, ReviewSource, ReviewTally
 
 
@@ -45,17 +51,54 @@ class ReviewPresenter(QObject):
         header: ProgressShown,
         actor_rows: ActorRows,
         actor: OpenActorId,
+        *,
+        loader: CachedBytes,
+        proxy: FlagFilterProxy,
+        delegate: ThumbnailDelegate,
+        view: QAbstractItemView,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        self._model = model
         self._selection = selection
         self._header = header
         self._rows = actor_rows
         self._actor = actor
+        self._proxy = proxy
+        self._view = view
         self.tally = ReviewTally(model, self)
         self.actor_progress = ActorProgressController(service, self)
+        self.analysis = AnalysisController(loader, parent=self)
         self.tally.changed.connect(self._on_tally)
         self.actor_progress.progress_read.connect(self._on_actor_progress)
+        proxy.set_facts(self.analysis)
+        delegate.set_marks(self.analysis)
+        self.analysis.changed.connect(self._on_analysis)
+        model.modelReset.connect(self.analysis.clear)  # another actor (set_images follows)
+        model.images_replaced.connect(self.analysis.forget)
+
+    # -- analysis ------------------------------------------------------------------------------
+
+    def thumbnail_ready(self, key: str) -> None:
+        self.analysis.thumbnail_ready(key)
+
+    def rows_changed(self) -> None:
+        self.analysis.set_images(self._model.images())
+
+    def set_thresholds(self, duplicate_bits: int, training_resolution: int) -> None:
+        thresholds = QualityThresholds(training_resolution=training_resolution)
+        self.analysis.set_thresholds(thresholds, duplicate_bits)
+
+    def group_of(self, filename: str) -> tuple[str, ...]:
+        """The near-duplicate group ``filename`` is in, in manifest order (empty: none)."""
+        for group in self.analysis.duplicate_groups():
+            if filename in group:
+                return group
+        return ()
+
+    def _on_analysis(self) -> None:
+        self._proxy.facts_changed()
+        self._view.viewport().update()
 
     def jump_to_unreviewed(self) -> None:
         """``U``: the next unreviewed image after the current one (wrapping)."""

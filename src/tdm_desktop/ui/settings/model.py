@@ -1,5 +1,6 @@
 """The values Settings… edits and where they are kept: generator, AUTOMATIC1111 URL/steps/
-denoising and the thumbnail cache budget, in the injected ``QSettings``.
+denoising, the thumbnail cache budget, and the review's near-duplicate threshold and training
+resolution, in the injected ``QSettings``.
 
 With nothing saved, ``TDM_GENERATOR`` picks the generator and ``TDM_A1111_URL`` /
 ``TDM_A1111_STEPS`` give the A1111 defaults. A password is never stored: basic auth comes only from
@@ -18,6 +19,8 @@ from urllib.parse import urlsplit
 from PySide6.QtCore import QSettings
 
 from tdm_desktop.core.generator import DEFAULT_DENOISING
+from tdm_desktop.core.near_duplicates import DEFAULT_THRESHOLD, HASH_BITS
+from tdm_desktop.core.quality import DEFAULT_TRAINING_RESOLUTION
 from tdm_desktop.generators.a1111 import DEFAULT_STEPS, DEFAULT_URL
 from tdm_desktop.generators.base import DEFAULT_GENERATOR, GENERATOR_ENV, available_generators
 from tdm_desktop.ui.thumbnails.loader import DEFAULT_PIXMAP_BUDGET_MIB
@@ -26,12 +29,16 @@ log = logging.getLogger(__name__)
 
 MIN_BUDGET_MIB, MAX_BUDGET_MIB = 16, 16 * 1024
 MIN_STEPS, MAX_STEPS = 1, 150
+MIN_RESOLUTION, MAX_RESOLUTION = 64, 8192
+MAX_DUPLICATE_THRESHOLD = HASH_BITS // 2  # beyond half the bits, "alike" means little
 
 KEY_GENERATOR = "generation/generator"
 KEY_A1111_URL = "generation/a1111Url"
 KEY_STEPS = "generation/a1111Steps"
 KEY_DENOISING = "generation/denoisingStrength"
 KEY_BUDGET = "thumbnails/pixmapBudgetMiB"
+KEY_DUPLICATE_THRESHOLD = "review/duplicateThresholdBits"
+KEY_RESOLUTION = "review/trainingResolution"
 
 _N = TypeVar("_N", int, float)
 
@@ -45,6 +52,8 @@ class AppSettings:
     steps: int = DEFAULT_STEPS
     denoising_strength: float = DEFAULT_DENOISING
     thumbnail_budget_mib: int = DEFAULT_PIXMAP_BUDGET_MIB
+    duplicate_threshold: int = DEFAULT_THRESHOLD  # hash bits two near-duplicates may differ in
+    training_resolution: int = DEFAULT_TRAINING_RESOLUTION  # "too small" below this short side
 
 
 def url_problem(url: str) -> str | None:
@@ -77,12 +86,20 @@ def load_settings(settings: QSettings, env: Mapping[str, str] = os.environ) -> A
     steps = read_number(settings, KEY_STEPS, _as_number(env.get("TDM_A1111_STEPS"), int, 0))
     denoising = read_number(settings, KEY_DENOISING, DEFAULT_DENOISING)
     budget = read_number(settings, KEY_BUDGET, DEFAULT_PIXMAP_BUDGET_MIB)
+    bits = read_number(settings, KEY_DUPLICATE_THRESHOLD, DEFAULT_THRESHOLD)
+    resolution = read_number(settings, KEY_RESOLUTION, DEFAULT_TRAINING_RESOLUTION)
     return AppSettings(
         generator=generator,
         a1111_url=url,
         steps=steps if MIN_STEPS <= steps <= MAX_STEPS else DEFAULT_STEPS,
         denoising_strength=denoising if 0.0 <= denoising <= 1.0 else DEFAULT_DENOISING,
         thumbnail_budget_mib=max(MIN_BUDGET_MIB, min(MAX_BUDGET_MIB, budget)),
+        duplicate_threshold=bits if 0 <= bits <= MAX_DUPLICATE_THRESHOLD else DEFAULT_THRESHOLD,
+        training_resolution=(
+            resolution
+            if MIN_RESOLUTION <= resolution <= MAX_RESOLUTION
+            else DEFAULT_TRAINING_RESOLUTION
+        ),
     )
 
 
@@ -96,6 +113,8 @@ def save_settings(settings: QSettings, values: AppSettings) -> None:
     settings.setValue(KEY_STEPS, values.steps)
     settings.setValue(KEY_DENOISING, values.denoising_strength)
     settings.setValue(KEY_BUDGET, values.thumbnail_budget_mib)
+    settings.setValue(KEY_DUPLICATE_THRESHOLD, values.duplicate_threshold)
+    settings.setValue(KEY_RESOLUTION, values.training_resolution)
     settings.sync()
 
 

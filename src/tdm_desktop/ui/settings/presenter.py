@@ -24,6 +24,8 @@ class SettingsPresenter(QObject):
     """One ``SettingsDialog`` at a time (a child of ``window``); ``status_message(text, ms)``."""
 
     status_message = Signal(str, int)
+    applied = Signal(object)
+    """The ``AppSettings`` now in use (after Settings… and at startup)."""
 
     def __init__(self, window: QWidget, settings: QSettings, loader: PixmapBudget) -> None:
         super().__init__(window)
@@ -47,12 +49,15 @@ class SettingsPresenter(QObject):
     def apply(self, values: AppSettings) -> None:
         save_settings(self._settings, values)
         self._apply_pixmap_budget(values.thumbnail_budget_mib)
+        self.applied.emit(values)
         self.status_message.emit(f"Settings saved: generator {values.generator}", 5000)
 
     def restore(self) -> None:
         """At startup: a saved thumbnail cache budget applies (else the loader keeps its own)."""
+        values = load_settings(self._settings)
         if self._settings.contains(KEY_BUDGET):
-            self._apply_pixmap_budget(load_settings(self._settings).thumbnail_budget_mib)
+            self._apply_pixmap_budget(values.thumbnail_budget_mib)
+        self.applied.emit(values)
 
     def _apply_pixmap_budget(self, mib: int) -> None:
         self._loader.set_pixmap_budget(mib * MIB)

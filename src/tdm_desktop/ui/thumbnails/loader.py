@@ -407,6 +407,10 @@ class ThumbnailLoader(QObject):
     def worker_count(self) -> int:
         return self._max_workers
 
+    def is_idle(self) -> bool:
+        """Nothing queued, decoding or on the network: background work may have the CPU now."""
+        return not self._pending and self._active == 0 and not self._replies
+
     def uses_network(self) -> bool:
         """True when GETs go through QNetworkAccessManager on URLs from ``url_for``."""
         return self._network is not None
