@@ -311,6 +311,7 @@ class MainWindow(QMainWindow):
         self.compare_presenter.status_message.connect(status.showMessage)
         self.export_presenter.status_message.connect(status.showMessage)
         self.review.status_message.connect(status.showMessage)
+        self.flag_filter.currentIndexChanged.connect(lambda _i: self.review.filter_changed())
         self.actor_list.activated.connect(lambda _index: self.grid.setFocus())
         self.generation_presenter.status_message.connect(status.showMessage)
         self.settings_presenter.status_message.connect(status.showMessage)

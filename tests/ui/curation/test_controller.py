@@ -153,7 +153,7 @@ def test_preview_shows_the_image_and_flags_with_the_same_keys(qtbot, window, dat
     preview = window.preview_presenter.dialog
     assert preview is not None and preview.isVisible()
     qtbot.waitUntil(preview.has_picture, timeout=3000)
-    assert preview.info_text().startswith(f"{names[0]} · ✓ good")
+    assert preview.info_text().startswith(f"{names[0]} · unreviewed")
     assert "64×48" in preview.info_text()
 
     preview.activateWindow()

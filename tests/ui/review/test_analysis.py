@@ -108,8 +108,12 @@ def test_problems_and_near_duplicate_filters_and_the_sorts(qtbot, review_window)
     shown = window.selection.visible_filenames
     choose(window.flag_filter, "Problems")
     assert shown() == [n(4), n(5)]
+    assert window.statusBar().currentMessage() == (
+        "Problems: 2 images flagged by the quality checks, among the 8 of 8 images checked so far"
+    )
     choose(window.flag_filter, "Near-duplicates")
     assert shown() == [n(1), n(7), n(3), n(6)]  # group by group
+    assert window.statusBar().currentMessage().startswith("Near-duplicates: 2 groups, 4 images")
     choose(window.flag_filter, "All")
     assert shown() == [n(i) for i in range(8)]
 

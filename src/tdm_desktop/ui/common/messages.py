@@ -41,8 +41,16 @@ def failure_text(error: BaseException, context: str = "") -> str:
 
 
 def describe_image(image: TrainingImage, pixel_size: QSize | None = None) -> str:
-    """``"0042_x_3.jpg · ✗ bad · 0.31 MB · 1024×768"``: an image in one line (preview, compare)."""
-    parts = [image.filename, "✓ good" if image.good else "✗ bad", f"{image.size_mb:.2f} MB"]
+    """``"0042_x_3.jpg · ✗ bad · 0.31 MB · 1024×768"``: an image in one line (preview, compare);
+    its state is ``✓ good``, ``✗ bad`` or ``unreviewed``."""
+    parts = [image.filename, review_word(image), f"{image.size_mb:.2f} MB"]
     if pixel_size is not None and pixel_size.isValid():
         parts.append(f"{pixel_size.width()}×{pixel_size.height()}")
     return " · ".join(parts)
+
+
+def review_word(image: TrainingImage) -> str:
+    """``"✓ good"`` (decided), ``"✗ bad"`` or ``"unreviewed"``."""
+    if not image.good:
+        return "✗ bad"
+    return "✓ good" if image.review.decided else "unreviewed"

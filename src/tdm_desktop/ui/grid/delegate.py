@@ -267,7 +267,11 @@ class ThumbnailDelegate(QStyledItemDelegate):
     ) -> None:
         selected = bool(option.state & _SELECTED)
         painter.setPen(option.palette.color(_SELECTED_TEXT if selected else _TEXT))
-        painter.setFont(_struck_font(option.font) if not good else option.font)
+        if not good:  # a static text's strike-out line lands beside it: draw it as text
+            painter.setFont(_struck_font(option.font))
+            painter.drawText(rect, Qt.AlignmentFlag.AlignHCenter, text.text())
+            return
+        painter.setFont(option.font)
         width = text.size().width()
         painter.drawStaticText(QPointF(rect.left() + (rect.width() - width) / 2, rect.top()), text)
 

@@ -96,9 +96,33 @@ class ReviewPresenter(QObject):
                 return group
         return ()
 
+    def analysis_summary(self) -> str | None:
+        """What the Problems / Near-duplicates filter shows, and of how many images checked."""
+        checked = self.analysis.analysed_count()
+        of = f"among the {checked} of {self._model.rowCount()} images checked so far"
+        wanted = self._proxy.flag_filter()
+        if wanted == "duplicates":
+            groups = self.analysis.duplicate_groups()
+            count = sum(len(group) for group in groups)
+            return (
+                f"Near-duplicates: {len(groups)} groups, {count} images, {of} · C compares a group"
+            )
+        if wanted == "problems":
+            flagged = sum(
+                1 for image in self._model.images() if self.analysis.problems(image.filename)
+            )
+            return f"Problems: {flagged} images flagged by the quality checks, {of}"
+        return None
+
+    def filter_changed(self) -> None:
+        summary = self.analysis_summary()
+        if summary:
+            self.status_message.emit(summary, 10_000)
+
     def _on_analysis(self) -> None:
         self._proxy.facts_changed()
         self._view.viewport().update()
+        self.filter_changed()
 
     def jump_to_unreviewed(self) -> None:
         """``U``: the next unreviewed image after the current one (wrapping)."""
