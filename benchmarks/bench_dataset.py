@@ -140,7 +140,8 @@ def _put(store: S3Store, key: str, data: bytes) -> None:
 
 
 def write_manifests(layout: BenchLayout, store: S3Store, rows: int, sizes: Iterable[int]) -> None:
-    """The bench actor's manifest with ``rows`` rows (production-style URLs), and an empty idle actor.
+    """The bench actor's manifest with ``rows`` rows (production-style URLs), and an empty idle actor;
+    no flags.
 
     Written in one go in the seed's structure (``add_image`` per row would rewrite the file
     ``rows`` times). ``sizes`` gives each real object's size in bytes, cycled over the rows.
@@ -158,7 +159,10 @@ def write_manifests(layout: BenchLayout, store: S3Store, rows: int, sizes: Itera
     _write_manifest(layout, BENCH_ACTOR_ID, BENCH_ACTOR_NAME, items)
     _write_manifest(layout, IDLE_ACTOR_ID, IDLE_ACTOR_NAME, [])
     for name in (BENCH_ACTOR_NAME, IDLE_ACTOR_NAME):
-        (layout.data_dir / "actors" / name).mkdir(parents=True, exist_ok=True)
+        folder = layout.data_dir / "actors" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        # Flags of an earlier run (the keys phase writes them): every run starts unreviewed.
+        (folder / "prompt_metadata.json").unlink(missing_ok=True)
 
 
 def _write_manifest(layout: BenchLayout, actor_id: str, name: str, items: list[dict]) -> None:
