@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test test-unit test-integration lint format bench bench-generation clean
+.PHONY: setup demo test test-unit test-integration lint format bench bench-wan bench-decode bench-generation clean
 
 setup: $(STAMP)
 
@@ -37,6 +37,15 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/grid_load.py
+
+# The grid over three WAN links through the benchmark's shaping proxy: far but fast, office, home.
+bench-wan: $(STAMP)
+	$(BIN)/python benchmarks/grid_load.py --images 300 --link far --fetch aws,qt
+	$(BIN)/python benchmarks/grid_load.py --images 300 --link office --fetch aws,qt
+	$(BIN)/python benchmarks/grid_load.py --images 300 --link home --fetch aws,qt
+
+bench-decode: $(STAMP)
+	$(BIN)/python benchmarks/decode.py
 
 bench-generation: $(STAMP)
 	$(BIN)/python benchmarks/generation.py
