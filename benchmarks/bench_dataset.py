@@ -159,10 +159,14 @@ def write_manifests(layout: BenchLayout, store: S3Store, rows: int, sizes: Itera
     _write_manifest(layout, BENCH_ACTOR_ID, BENCH_ACTOR_NAME, items)
     _write_manifest(layout, IDLE_ACTOR_ID, IDLE_ACTOR_NAME, [])
     for name in (BENCH_ACTOR_NAME, IDLE_ACTOR_NAME):
-        folder = layout.data_dir / "actors" / name
-        folder.mkdir(parents=True, exist_ok=True)
-        # Flags of an earlier run (the keys phase writes them): every run starts unreviewed.
-        (folder / "prompt_metadata.json").unlink(missing_ok=True)
+        (layout.data_dir / "actors" / name).mkdir(parents=True, exist_ok=True)
+    reset_flags(layout)
+
+
+def reset_flags(layout: BenchLayout) -> None:
+    """Forget the flags an app run's keys phase wrote: the next run starts unreviewed."""
+    for name in (BENCH_ACTOR_NAME, IDLE_ACTOR_NAME):
+        (layout.data_dir / "actors" / name / "prompt_metadata.json").unlink(missing_ok=True)
 
 
 def _write_manifest(layout: BenchLayout, actor_id: str, name: str, items: list[dict]) -> None:

@@ -47,6 +47,7 @@ from bench_dataset import (  # noqa: E402
     BenchLayout,
     default_layout,
     object_key,
+    reset_flags,
     upload_missing,
     write_manifests,
 )
@@ -380,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         if args.only in (None, "app"):
             for path in args.fetch_paths:
+                reset_flags(layout)  # each path's keys phase starts from unreviewed images
                 with through_link(args, s3.port, proxies, f"app_{path}"):
                     apps[path] = run_phase(
                         "bench_app.py",
