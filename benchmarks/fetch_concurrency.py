@@ -23,6 +23,7 @@ import os
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,26 @@ def boto_fetch(keys: list[str], threads: int) -> dict[str, float]:
     return {"ips": round(got / seconds, 1), "s": round(seconds, 2)}
 
 
+def through(name: str, s3_port: int, measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run ``measure`` with the S3 endpoint behind a fresh proxy for link ``name`` (none for
+    loopback); the figures gain the connections the proxy saw and its CPU seconds."""
+    rtt, mbit = LINKS.get(name, (None, None))
+    if rtt is None:
+        return measure()
+    saved = os.environ["AWS_ENDPOINT_URL_S3"]
+    with ShapedLink(s3_port, rtt, mbit) as link:
+        os.environ["AWS_ENDPOINT_URL_S3"] = link.endpoint
+        try:
+            figures = measure()
+        finally:
+            os.environ["AWS_ENDPOINT_URL_S3"] = saved
+    return {
+        **figures,
+        "connections": link.stats.get("connections"),
+        "proxy_cpu_s": link.stats.get("cpu_s"),
+    }
+
+
 def measure_link(
     name: str, s3_port: int, keys: list[str], args: argparse.Namespace, mean_bytes: float
 ) -> dict[str, Any]:
@@ -102,25 +123,17 @@ def measure_link(
     figures: dict[str, Any] = {"rtt_ms": rtt, "mbit": mbit}
     if mbit:
         figures["link_limit_ips"] = round(mbit * 1e6 / 8 / mean_bytes, 1)
-    saved = os.environ["AWS_ENDPOINT_URL_S3"]
-    link = ShapedLink(s3_port, rtt, mbit) if rtt is not None else None
-    try:
-        if link is not None:
-            link.__enter__()
-            os.environ["AWS_ENDPOINT_URL_S3"] = link.endpoint
-        store = S3Store(make_s3_client(), BUCKET)
-        for n in (int(x) for x in args.qt.split(",")):
-            urls = [store.presign_get(key) for key in keys]
-            figures[f"qt_{n}"] = qt_fetch(urls, n)
-            log.info("%s: Qt, %d in flight: %s", name, n, figures[f"qt_{n}"])
-        for n in (int(x) for x in args.boto.split(",")):
-            figures[f"boto_{n}"] = boto_fetch(keys, n)
-            log.info("%s: botocore, %d threads: %s", name, n, figures[f"boto_{n}"])
-    finally:
-        os.environ["AWS_ENDPOINT_URL_S3"] = saved
-        if link is not None:
-            link.__exit__(None, None, None)
-            figures["proxy_cpu_s"] = link.stats.get("cpu_s")
+
+    def qt(n: int) -> dict[str, Any]:
+        store = S3Store(make_s3_client(), BUCKET)  # on the proxy's endpoint
+        return qt_fetch([store.presign_get(key) for key in keys], n)
+
+    for n in (int(x) for x in args.qt.split(",")):
+        figures[f"qt_{n}"] = through(name, s3_port, lambda n=n: qt(n))
+        log.info("%s: Qt, %d in flight: %s", name, n, figures[f"qt_{n}"])
+    for n in (int(x) for x in args.boto.split(",")):
+        figures[f"boto_{n}"] = through(name, s3_port, lambda n=n: boto_fetch(keys, n))
+        log.info("%s: botocore, %d threads: %s", name, n, figures[f"boto_{n}"])
     return figures
 
 
