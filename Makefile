@@ -40,9 +40,9 @@ bench: $(STAMP)
 
 # The grid over three WAN links through the benchmark's shaping proxy: far but fast, office, home.
 bench-wan: $(STAMP)
-	$(BIN)/python benchmarks/grid_load.py --images 300 --link far --fetch aws,qt
-	$(BIN)/python benchmarks/grid_load.py --images 300 --link office --fetch aws,qt
-	$(BIN)/python benchmarks/grid_load.py --images 300 --link home --fetch aws,qt
+	$(BIN)/python benchmarks/grid_load.py --images 300 --link far
+	$(BIN)/python benchmarks/grid_load.py --images 300 --link office
+	$(BIN)/python benchmarks/grid_load.py --images 300 --link home
 
 bench-decode: $(STAMP)
 	$(BIN)/python benchmarks/decode.py

@@ -98,10 +98,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--fetch",
-        default="aws",
-        help="the app's fetch path(s), comma-separated, each measured in the same run: aws = "
-        "botocore GETs in the decode workers (the window on AWS; the default), qt = "
-        "QNetworkAccessManager on presigned URLs (the window on a custom endpoint); boto = aws",
+        default="aws,qt",
+        help="the app's fetch path(s), comma-separated, each measured in the same run, the first "
+        "giving the headline figures: aws = botocore GETs in the decode workers (the window on "
+        "AWS), qt = QNetworkAccessManager on presigned URLs (the window on a custom endpoint); "
+        "boto = aws (default: aws,qt)",
     )
     parser.add_argument("--rtt-ms", type=float, help="WAN profile: round-trip time to add (ms)")
     parser.add_argument("--mbit", type=float, help="WAN profile: link rate, Mbit/s each way")
