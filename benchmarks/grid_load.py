@@ -51,6 +51,7 @@ from bench_dataset import (  # noqa: E402
     upload_missing,
     write_manifests,
 )
+from tdm_desktop.core.errors import S3Error  # noqa: E402
 from tdm_desktop.core.s3_store import S3Store, make_s3_client  # noqa: E402
 from tdm_desktop.local_s3 import LocalS3, LocalS3Config  # noqa: E402
 from wan_proxy import ShapedLink  # noqa: E402
@@ -190,6 +191,7 @@ def prepare(layout: BenchLayout, store: S3Store, args: argparse.Namespace) -> li
     uploaded = upload_missing(store, args.sample)
     sizes = object_sizes(store, args.sample)
     write_manifests(layout, store, args.images, sizes)
+    wait_until_readable(store, object_key(0))
     log.info(
         "dataset: %d rows over %d objects (%d uploaded now, %.1f MB in all) in %.1f s",
         args.images,
@@ -199,6 +201,21 @@ def prepare(layout: BenchLayout, store: S3Store, args: argparse.Namespace) -> li
         time.perf_counter() - began,
     )
     return sizes
+
+
+def wait_until_readable(store: S3Store, key: str, timeout_s: float = 120) -> None:
+    """Wait until the local S3 serves ``key``: a freshly started SeaweedFS on a busy machine
+    answers GETs with InternalError for a while after its S3 port is up."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            store.get_bytes(key)
+            return
+        except S3Error as err:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the local S3 does not serve {key}: {err}") from None
+            log.info("the local S3 is not serving objects yet (%s); waiting", err.code)
+            time.sleep(1)
 
 
 @contextlib.contextmanager
@@ -339,6 +356,8 @@ def _proxy_summary(stats: dict[str, Any]) -> dict[str, Any]:
         "late_p99_ms": down.get("late_p99_ms"),
         "late_max_ms": down.get("late_max_ms"),
         "early_pieces": (down.get("early_pieces") or 0) + (up.get("early_pieces") or 0),
+        "receiver_waits": down.get("receiver_waits"),
+        "niceness": stats.get("niceness"),
     }
 
 

@@ -23,8 +23,10 @@ machine a starved proxy writes late, which is a longer RTT than asked for; how l
 were is in its accounting. Not modelled: TCP slow start and loss (a long-lived connection sends at the link's rate at once),
 and the cost of TLS itself.
 
-The proxy keeps its own accounting (``LinkStats``): bytes and chunks per direction, the seconds
-the bucket was busy, and how late each chunk was written against its due time (never early). Run
+The proxy keeps its own accounting (``LinkStats``): bytes and pieces per direction, the seconds
+the bucket was busy, how late the proxy first offered each piece to the receiver against its due
+time (never early; late when the proxy itself was starved of CPU), and how often the receiver's
+socket was full (a busy client not reading: TCP's own backpressure, as on a real link). Run
 as a script it prints ``{"port": P}`` when it listens and, on SIGTERM, one JSON line with that
 accounting and its own process CPU seconds (on 2 cores it competes with what it measures).
 ``ShapedLink`` starts it in its own process for ``grid_load.py``.
@@ -93,8 +95,9 @@ class LinkStats:
     busy_s: float = 0.0  # link time booked for those bytes (bytes / rate)
     first_ready: float | None = None
     last_due: float | None = None
-    early: int = 0  # pieces written before their due time: must stay 0
-    lateness: list[float] = field(default_factory=list)  # seconds written after due, per piece
+    early: int = 0  # pieces first offered to the receiver before their due time: must stay 0
+    lateness: list[float] = field(default_factory=list)  # seconds after due of that first offer
+    receiver_waits: int = 0  # times the receiver's socket took less than a due piece (backpressure)
 
     def summary(self) -> dict[str, Any]:
         late = sorted(self.lateness)
@@ -111,6 +114,7 @@ class LinkStats:
             "busy_s": round(self.busy_s, 4),
             "span_s": span,
             "early_pieces": self.early,
+            "receiver_waits": self.receiver_waits,
             "late_p50_ms": pick(0.5),
             "late_p99_ms": pick(0.99),
             "late_max_ms": pick(1.0),
@@ -136,6 +140,7 @@ class Pipe:
         self.src_done = False
         self.dst_done = False
         self.closed = False  # its connection was closed: nothing more is sent
+        self.head_tried = False  # the first piece of ``queue`` was offered to ``dst`` already
 
     def can_read(self) -> bool:
         return not self.src_done and self.held < self.window
@@ -433,6 +438,7 @@ class ShapingProxy:
                 self._close(conn)
 
     def _write_due(self, conn: Connection, pipe: Pipe) -> None:
+        direction = self.up if pipe is conn.up else self.down
         while pipe.queue and not conn.closed:
             due, view = pipe.queue[0]
             now = self.clock()
@@ -444,9 +450,13 @@ class ShapingProxy:
                 with contextlib.suppress(OSError):
                     pipe.dst.shutdown(socket.SHUT_WR)
                 return
+            if not pipe.head_tried:  # how late the proxy itself is: its first try at the piece
+                pipe.head_tried = True
+                direction.record_write(due, now)
             try:
                 sent = pipe.dst.send(view)
             except (BlockingIOError, InterruptedError):
+                direction.stats.receiver_waits += 1
                 return
             except OSError as err:
                 if err.errno not in (errno.EPIPE, errno.ECONNRESET):
@@ -456,9 +466,10 @@ class ShapingProxy:
             pipe.held -= sent
             if sent < len(view):  # the receiver is slow: the rest waits for writability
                 pipe.queue[0] = (due, view[sent:])
+                direction.stats.receiver_waits += 1
                 return
             pipe.queue.popleft()
-            (self.up if pipe is conn.up else self.down).record_write(due, now)
+            pipe.head_tried = False
 
     def _close(self, conn: Connection) -> None:
         if conn.closed:
