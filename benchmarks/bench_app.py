@@ -20,8 +20,9 @@ The loader is the window's own, built as the window builds it for each kind of e
 path (``--fetch aws``, the default: the window's listed-key fetch, botocore's GET, in the decode
 workers; what every production curator gets) or the local-S3 path (``--fetch qt``:
 ``QNetworkAccessManager`` on presigned URLs, what the window does on a custom endpoint). The
-benchmark's S3 is a custom endpoint, so it injects the loader through the window's
-``loader_factory`` to choose; ``fetch_path`` in the JSON says which path the loader used.
+window hands its ``loader_factory`` its fetch and, on a custom endpoint such as the benchmark's,
+its presigned-URL source; the benchmark keeps the source for ``qt`` and drops it for ``aws``.
+``fetch_path`` in the JSON says which path the loader used.
 ``run_gui``'s gc tuning (``--no-gc-freeze`` to skip it); worker count from the CPUs (``--workers
 N`` to override).
 
@@ -53,12 +54,12 @@ from PySide6.QtWidgets import QAbstractItemView, QApplication, QLabel, QWidget
 from bench_common import emit, peak_rss_mb, percentile, store_from_env
 from bench_dataset import BENCH_ACTOR_ID, IDLE_ACTOR_ID, sample_key
 from tdm_desktop.core.training_data import ActorTrainingData, TrainingDataService
-from tdm_desktop.ui import grid_view
 from tdm_desktop.ui.app import tune_gc
-from tdm_desktop.ui.grid_delegate import request_size
-from tdm_desktop.ui.grid_model import ImageGridModel
+from tdm_desktop.ui.grid import view as grid_view
+from tdm_desktop.ui.grid.delegate import request_size
+from tdm_desktop.ui.grid.model import ImageGridModel
 from tdm_desktop.ui.main_window import MainWindow
-from tdm_desktop.ui.thumbnail_loader import ThumbnailLoader, presigned_url_source
+from tdm_desktop.ui.thumbnails.loader import ThumbnailLoader
 
 FRAME_MS = 16
 COMPRESSED_BUDGET = inspect.signature(ThumbnailLoader).parameters["compressed_budget_bytes"].default
@@ -390,8 +391,10 @@ def main() -> None:
     store = store_from_env()
     service = LoadCounter(args.data_dir, store)
 
-    def loader_factory(fetch: Callable[[str], bytes]) -> ThumbnailLoader:
-        url_for = presigned_url_source(store) if args.fetch == "qt" else None
+    def loader_factory(
+        fetch: Callable[[str], bytes], url_for: Callable[[str], str] | None
+    ) -> ThumbnailLoader:
+        url_for = url_for if args.fetch == "qt" else None
         if args.sample < args.images:  # rows beyond the sample reuse its objects
             fetch = lambda key: store.get_bytes(sample_key(key, args.sample))  # noqa: E731
             if url_for is not None:
@@ -408,7 +411,7 @@ def main() -> None:
     window = MainWindow(service, loader_factory=loader_factory, settings=settings)
     window.resize(1280, 800)
     window.show()
-    wait_for(lambda: window.actor_id == IDLE_ACTOR_ID, 60, "opening the idle actor")
+    wait_for(lambda: window.session.actor_id == IDLE_ACTOR_ID, 60, "opening the idle actor")
     if not args.no_gc_freeze:
         tune_gc()  # as run_gui does once the window is up
     gc_pauses = GcPauses()
@@ -423,7 +426,7 @@ def main() -> None:
     # -- load -----------------------------------------------------------------------------------
     beat.phase = "load"
     watch.start()
-    window.actor_panel.select_actor(BENCH_ACTOR_ID)
+    window.actor_list_widget.select_actor(BENCH_ACTOR_ID)
     loader = window.loader
     if args.prefetch_all:
         wait_for(lambda: len(watch.settled) >= args.images, args.timeout, "loading every image")

@@ -1,6 +1,6 @@
 """Thumbnail decode: ``simplejpeg`` (libjpeg-turbo with SIMD, DCT scaling) against ``QImageReader``.
 
-The app decodes a fetched JPEG to fit a square of the thumbnail size (``decode_thumbnail``:
+The app decodes a fetched JPEG to fit a square of the thumbnail size (``decode_image``:
 ``QImageReader.setScaledSize``, which lets Qt's bundled libjpeg scale in the DCT). The candidate:
 ``simplejpeg.decode_jpeg(min_width=, min_height=)`` (the largest DCT scale still at least the
 size), then ``QImage.scaled`` (smooth) to the exact size, giving the same ``QImage`` the loader
@@ -40,7 +40,7 @@ from PySide6.QtGui import QGuiApplication, QImage
 
 from bench_common import emit
 from bench_dataset import draw_image
-from tdm_desktop.ui.thumbnail_loader import decode_thumbnail
+from tdm_desktop.ui.common.images import decode_image
 
 try:
     import simplejpeg
@@ -69,7 +69,7 @@ def simplejpeg_thumbnail(data: bytes, size: int) -> QImage:
     return image.copy()  # own the pixels (the array goes away)
 
 
-DECODERS: dict[str, Decoder] = {"qimagereader": decode_thumbnail}
+DECODERS: dict[str, Decoder] = {"qimagereader": decode_image}
 if simplejpeg is not None:
     DECODERS["simplejpeg"] = simplejpeg_thumbnail
 
@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         result["mean_abs_difference_160"] = round(
             statistics.mean(
-                mean_abs_difference(decode_thumbnail(d, 160), simplejpeg_thumbnail(d, 160)) or 0
+                mean_abs_difference(decode_image(d, 160), simplejpeg_thumbnail(d, 160)) or 0
                 for d in images[:4]
             ),
             2,
