@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import json
 import logging
@@ -44,6 +45,27 @@ def atomic_write_bytes(path: Path | str, data: bytes, mode: int | None = None) -
         raise
     _fsync_dir(path.parent)
     logger.debug("wrote %s (%d bytes)", path, len(data))
+
+
+def create_new_bytes(path: Path | str, data: bytes, mode: int | None = None) -> None:
+    """Create ``path`` holding ``data``, atomically and durably; never replace an existing file
+    (``FileExistsError``). The content appears whole: a synced temp file is hard-linked into
+    place (where hard links are not supported, it is moved there after a check)."""
+    path = Path(path)
+    temp = write_synced_temp(path, data, _mode_for(path) if mode is None else mode)
+    try:
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            raise
+        except OSError:  # no hard links on this file system
+            if path.exists():
+                raise FileExistsError(errno.EEXIST, "File exists", str(path)) from None
+            os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+    _fsync_dir(path.parent)
+    logger.debug("created %s (%d bytes)", path, len(data))
 
 
 def write_synced_temp(path: Path, data: bytes, mode: int) -> Path:
