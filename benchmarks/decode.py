@@ -25,7 +25,6 @@ import hashlib
 import os
 import statistics
 import sys
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -38,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QGuiApplication, QImage
 
-from bench_common import emit
+from bench_common import emit, wake_delay_ms
 from bench_dataset import draw_image
 from tdm_desktop.ui.common.images import decode_image
 
@@ -131,32 +130,6 @@ GIL_REFERENCES: dict[str, Decoder] = {
 }
 
 
-def wake_delay_ms(decode: Decoder | None, images: list[bytes], size: int, naps: int = 300) -> float:
-    """Median delay (ms) past a 1 ms ``time.sleep`` in the main thread while one thread runs
-    ``decode`` nonstop (None: nothing runs). The sleeper needs the GIL to wake: a decode that holds
-    it delays the wake by up to a whole decode; one that releases it, by almost nothing."""
-    stop = threading.Event()
-
-    def decode_nonstop() -> None:
-        while not stop.is_set():
-            for data in images:
-                decode(data, size)
-
-    worker = threading.Thread(target=decode_nonstop, daemon=True) if decode else None
-    if worker is not None:
-        worker.start()
-        time.sleep(0.05)
-    delays = []
-    for _ in range(naps):
-        began = time.perf_counter()
-        time.sleep(0.001)
-        delays.append((time.perf_counter() - began - 0.001) * 1000)
-    stop.set()
-    if worker is not None:
-        worker.join()
-    return statistics.median(delays)
-
-
 def mean_abs_difference(a: QImage, b: QImage) -> float | None:
     """Mean absolute difference per channel (0–255) of two images of the same size."""
     if a.size() != b.size():
@@ -198,9 +171,9 @@ def main(argv: list[str] | None = None) -> int:
         "simplejpeg": getattr(simplejpeg, "__version__", None),
         "decoders": figures,
         "gil_wake_delay_ms": {
-            "nothing": round(wake_delay_ms(None, images, 160), 3),
+            "nothing": round(wake_delay_ms(None), 3),
             **{
-                name: round(wake_delay_ms(decode, images, 160), 3)
+                name: round(wake_delay_ms(lambda d=decode: [d(x, 160) for x in images]), 3)
                 for name, decode in {**DECODERS, **GIL_REFERENCES}.items()
             },
         },

@@ -20,7 +20,6 @@ import argparse
 import os
 import statistics
 import sys
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -32,7 +31,7 @@ from botocore.auth import S3SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from bench_common import emit
+from bench_common import emit, wake_delay_ms
 from bench_dataset import object_key
 from tdm_desktop.core.s3_store import S3Store, make_s3_client
 
@@ -56,29 +55,6 @@ def two_threads_us(sign: Callable[[str], str], keys: list[str]) -> float:
         began = time.perf_counter()
         list(pool.map(sign, keys))
         return (time.perf_counter() - began) / len(keys) * 1e6
-
-
-def wake_delay_ms(work: Callable[[], object] | None, naps: int = 300) -> float:
-    """Median delay (ms) past a 1 ms sleep in this thread while a worker runs ``work`` nonstop."""
-    stop = threading.Event()
-
-    def nonstop() -> None:
-        while not stop.is_set():
-            work()
-
-    worker = threading.Thread(target=nonstop, daemon=True) if work else None
-    if worker is not None:
-        worker.start()
-        time.sleep(0.05)
-    delays = []
-    for _ in range(naps):
-        began = time.perf_counter()
-        time.sleep(0.001)
-        delays.append((time.perf_counter() - began - 0.001) * 1000)
-    stop.set()
-    if worker is not None:
-        worker.join()
-    return statistics.median(delays)
 
 
 def signer_only(region: str) -> Callable[[str], str]:
