@@ -136,4 +136,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from review_shots import main as review_shots  # the review's screenshots, on a fresh demo
+
+    raise SystemExit(main() or review_shots())
