@@ -53,6 +53,7 @@ from PySide6.QtWidgets import QAbstractItemView, QApplication, QLabel, QWidget
 
 from bench_common import emit, peak_rss_mb, percentile, store_from_env
 from bench_dataset import BENCH_ACTOR_ID, IDLE_ACTOR_ID, sample_key
+from tdm_desktop.core.s3_store import S3Store
 from tdm_desktop.core.training_data import ActorTrainingData, TrainingDataService
 from tdm_desktop.ui.app import tune_gc
 from tdm_desktop.ui.grid import view as grid_view
@@ -367,6 +368,25 @@ def measure_keys(
     }
 
 
+def bench_loader_factory(
+    store: S3Store, images: int, sample: int, fetch_path: str, workers: int | None = None
+) -> Callable[[Callable[[str], bytes], Callable[[str], str] | None], ThumbnailLoader]:
+    """The window's loader on ``fetch_path`` (``qt``: presigned URLs; ``aws``: the window's
+    fetch); rows beyond ``sample`` read the sample's objects."""
+
+    def loader_factory(
+        fetch: Callable[[str], bytes], url_for: Callable[[str], str] | None
+    ) -> ThumbnailLoader:
+        url_for = url_for if fetch_path == "qt" else None
+        if sample < images:  # rows beyond the sample reuse its objects
+            fetch = lambda key: store.get_bytes(sample_key(key, sample))  # noqa: E731
+            if url_for is not None:
+                url_for = lambda key: store.presign_get(sample_key(key, sample))  # noqa: E731
+        return ThumbnailLoader(fetch, url_for=url_for, max_workers=workers)
+
+    return loader_factory
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data-dir", type=Path, required=True)
@@ -391,16 +411,7 @@ def main() -> None:
     store = store_from_env()
     service = LoadCounter(args.data_dir, store)
 
-    def loader_factory(
-        fetch: Callable[[str], bytes], url_for: Callable[[str], str] | None
-    ) -> ThumbnailLoader:
-        url_for = url_for if args.fetch == "qt" else None
-        if args.sample < args.images:  # rows beyond the sample reuse its objects
-            fetch = lambda key: store.get_bytes(sample_key(key, args.sample))  # noqa: E731
-            if url_for is not None:
-                url_for = lambda key: store.presign_get(sample_key(key, args.sample))  # noqa: E731
-        return ThumbnailLoader(fetch, url_for=url_for, max_workers=args.workers)
-
+    loader_factory = bench_loader_factory(store, args.images, args.sample, args.fetch, args.workers)
     settings_dir = tempfile.TemporaryDirectory(prefix="tdm-bench-settings-")
     settings = QSettings(str(Path(settings_dir.name) / "settings.ini"), QSettings.Format.IniFormat)
     settings.setValue("session/lastActor", IDLE_ACTOR_ID)

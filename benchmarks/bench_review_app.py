@@ -23,7 +23,6 @@ import resource
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -38,17 +37,17 @@ from bench_app import (
     LoadWatch,
     TilePaintWatch,
     bad_count,
+    bench_loader_factory,
     idle,
     wait_for,
 )
 from bench_common import emit, peak_rss_mb, percentile, store_from_env
-from bench_dataset import BENCH_ACTOR_ID, IDLE_ACTOR_ID, sample_key
+from bench_dataset import BENCH_ACTOR_ID, IDLE_ACTOR_ID
 from tdm_desktop.ui.app import tune_gc
 from tdm_desktop.ui.grid import view as grid_view
 from tdm_desktop.ui.grid.delegate import request_size
 from tdm_desktop.ui.grid.model import ImageGridModel
 from tdm_desktop.ui.main_window import MainWindow
-from tdm_desktop.ui.thumbnails.loader import ThumbnailLoader
 
 
 def cpu_seconds() -> float:
@@ -62,16 +61,7 @@ def build_window(
     store = store_from_env()
     service = LoadCounter(args.data_dir, store)
 
-    def loader_factory(
-        fetch: Callable[[str], bytes], url_for: Callable[[str], str] | None
-    ) -> ThumbnailLoader:
-        url_for = url_for if args.fetch == "qt" else None
-        if args.sample < args.images:  # rows beyond the sample reuse its objects
-            fetch = lambda key: store.get_bytes(sample_key(key, args.sample))  # noqa: E731
-            if url_for is not None:
-                url_for = lambda key: store.presign_get(sample_key(key, args.sample))  # noqa: E731
-        return ThumbnailLoader(fetch, url_for=url_for)
-
+    loader_factory = bench_loader_factory(store, args.images, args.sample, args.fetch)
     settings_dir = tempfile.TemporaryDirectory(prefix="tdm-bench-settings-")
     settings = QSettings(str(Path(settings_dir.name) / "settings.ini"), QSettings.Format.IniFormat)
     settings.setValue("session/lastActor", IDLE_ACTOR_ID)
@@ -187,6 +177,7 @@ def measure_session(window: MainWindow, args: argparse.Namespace) -> dict[str, o
     bad_expected = sum(1 for i in range(1, keys + 1) if KEYS[i % len(KEYS)] == Qt.Key.Key_B)
     on_loaded = sum(loaded_at_key)
     return {
+        "analysis": args.analysis,
         "keys": keys,
         "interval_ms": args.interval_ms,
         "session_s": round(session_s, 1),

@@ -16,7 +16,7 @@ from tdm_desktop.ui.curation.controller import CurationController, delete_proble
 from tdm_desktop.ui.curation.dialogs import ShowProblems
 from tdm_desktop.ui.grid.model import ImageGridModel
 from tdm_desktop.ui.grid.selection import GridSelection
-from tdm_desktop.ui.review.advance import NONE_LEFT, next_unreviewed_after
+from tdm_desktop.ui.review.advance import NONE_LEFT, next_unreviewed
 
 
 class CurationPresenter(QObject):
@@ -64,7 +64,9 @@ class CurationPresenter(QObject):
 
         def next_for(names: list[str]) -> str | None:
             nonlocal none_left
-            target = next_unreviewed_after(self._selection.visible_images(), names[-1], names)
+            selection = self._selection
+            after = selection.row_of(names[-1])
+            target = next_unreviewed(selection.image_at, selection.visible_count(), after, names)
             none_left = target is None
             return target
 

@@ -50,15 +50,19 @@ class GridSelection:
     def visible_filenames(self) -> list[str]:
         return [self._filename_at(row) for row in range(self._proxy.rowCount())]
 
-    def visible_images(self) -> list[TrainingImage]:
-        """The images in the order the grid shows them (its filter and sort)."""
-        role = ImageGridModel.ImageRole
-        return [self._proxy.index(row, 0).data(role) for row in range(self._proxy.rowCount())]
+    def visible_count(self) -> int:
+        return self._proxy.rowCount()
 
-    def current_row(self) -> int:
-        """The current image's row in the grid's order, or -1."""
-        index = self._grid.currentIndex()
-        return index.row() if index.isValid() else -1
+    def image_at(self, row: int) -> TrainingImage | None:
+        """The image at ``row`` in the order the grid shows them (its filter and sort)."""
+        return self._proxy.index(row, 0).data(ImageGridModel.ImageRole)
+
+    def row_of(self, filename: str | None) -> int:
+        """``filename``'s row in the grid's order, or -1 (not shown)."""
+        row = self._model.row_of(filename) if filename is not None else -1
+        if row < 0:
+            return -1
+        return self._proxy.mapFromSource(self._model.index(row, 0)).row()
 
     def current_filename(self) -> str | None:
         index = self._grid.currentIndex()

@@ -8,7 +8,10 @@ them (the same decode, checks and hash as ``tdm-desktop check`` / ``duplicates``
 bytes left the cache before its turn waits for its next thumbnail. Results are grouped (Hamming
 distance under the threshold, single linkage) and announced at most every ``NOTIFY_MS``.
 
-The tile is always handed back first: analysis never delays a visible thumbnail. Measured in
+The tile is always handed back first: analysis never delays a visible thumbnail. Nor does it
+start while the curator acts: after a key or a scroll (``hold``), the next image waits
+``QUIET_MS``, so a job (a few ms of CPU) runs between two keys rather than beside one, and the
+GUI thread does not wait on the interpreter lock for it. Measured in
 ``benchmarks/review_session.py`` (docs/PERFORMANCE.md).
 """
 
@@ -19,6 +22,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
@@ -37,6 +41,7 @@ log = logging.getLogger(__name__)
 ANALYSIS_NICENESS = 15  # the thumbnail workers run at 10: they go first
 POLL_MS = 40  # how often an idle loader is looked for while the backlog is not empty
 NOTIFY_MS = 250
+QUIET_MS = 60  # after a key or a scroll, no analysis starts for this long
 
 
 class CachedBytes(Protocol):
@@ -122,10 +127,12 @@ class AnalysisController(QObject):
         self._order: dict[str, int] = {}  # filename -> manifest position
         self._backlog: dict[str, None] = {}  # S3 keys, in the order their tiles landed
         self._busy = False
+        self._quiet_until = 0.0
         self._results: dict[str, ImageAnalysis] = {}
         self._problems: dict[str, list[str]] = {}
         self._groups: dict[str, DuplicateMark] = {}
         self._group_lists: list[tuple[str, ...]] = []
+        self._shown: tuple[dict[str, DuplicateMark], list[str]] = ({}, [])  # as last announced
         self._poll = QTimer(self, interval=POLL_MS)
         self._poll.timeout.connect(self._start_next)
         self._notify = QTimer(self, singleShot=True, interval=NOTIFY_MS)
@@ -151,6 +158,7 @@ class AnalysisController(QObject):
         self._busy = False
         self._keys, self._order, self._backlog, self._results = {}, {}, {}, {}
         self._problems, self._groups, self._group_lists = {}, {}, []
+        self._shown = ({}, [])
         self._poll.stop()
         self.changed.emit()
 
@@ -164,7 +172,14 @@ class AnalysisController(QObject):
     def set_thresholds(self, thresholds: QualityThresholds, duplicate_threshold: int) -> None:
         if (thresholds, duplicate_threshold) != (self._thresholds, self._duplicate_threshold):
             self._thresholds, self._duplicate_threshold = thresholds, duplicate_threshold
-            self._regroup()
+            self._problems = {}
+            for name, result in self._results.items():
+                self._note_problems(name, result)
+            self._regroup(force=True)
+
+    def hold(self) -> None:
+        """The curator acts (a key, a scroll): no analysis starts for ``QUIET_MS``."""
+        self._quiet_until = time.monotonic() + QUIET_MS / 1000
 
     def thumbnail_ready(self, key: str) -> None:
         """A tile landed: its image joins the backlog (unless analysed already)."""
@@ -223,8 +238,8 @@ class AnalysisController(QObject):
         if not self._backlog:
             self._poll.stop()
             return
-        if not self._loader.is_idle():
-            return  # thumbnails first
+        if not self._loader.is_idle() or time.monotonic() < self._quiet_until:
+            return  # thumbnails first, and the curator's keys
         while self._backlog:
             key = next(iter(self._backlog))
             del self._backlog[key]
@@ -242,30 +257,39 @@ class AnalysisController(QObject):
         self._busy = False
         if result is not None and filename in self._order:
             self._results[filename] = result
+            self._note_problems(filename, result)
             self._changed_soon()
         self._start_next()
+
+    def _note_problems(self, filename: str, result: ImageAnalysis) -> None:
+        problems = result.problems(self._thresholds)
+        if problems:
+            self._problems[filename] = problems
+        else:
+            self._problems.pop(filename, None)
 
     def _changed_soon(self) -> None:
         if not self._notify.isActive():
             self._notify.start()
 
-    def _regroup(self) -> None:
-        """Findings and groups from every result so far (numpy all pairs: milliseconds)."""
+    def _regroup(self, *, force: bool = False) -> None:
+        """Groups from every hash so far (numpy all pairs: milliseconds); ``changed`` only when a
+        mark changed (most new results have none: no repaint for them)."""
         self._notify.stop()
-        self._problems = {
-            name: result.problems(self._thresholds)
-            for name, result in self._results.items()
-            if result.findings(self._thresholds)
-        }
+        self._problems = {n: p for n, p in self._problems.items() if n in self._results}
         hashes = sorted(
             ((name, r.phash) for name, r in self._results.items() if r.phash is not None),
             key=lambda item: self._order.get(item[0], 0),
         )
         groups = group_near_duplicates(hashes, self._duplicate_threshold)
-        self._group_lists = [group.filenames for group in groups]
-        self._groups = {
+        marks = {
             name: DuplicateMark(group.number, len(group.filenames))
             for group in groups
             for name in group.filenames
         }
-        self.changed.emit()
+        shown = (marks, sorted(self._problems))
+        if force or shown != self._shown:
+            self._group_lists = [group.filenames for group in groups]
+            self._groups = marks
+            self._shown = shown
+            self.changed.emit()

@@ -14,7 +14,7 @@ from tdm_desktop.ui.grid.delegate import ThumbnailDelegate
 from tdm_desktop.ui.grid.filter import FlagFilterProxy
 from tdm_desktop.ui.grid.model import ImageGridModel
 from tdm_desktop.ui.grid.selection import GridSelection
-from tdm_desktop.ui.review.advance import NONE_LEFT, next_unreviewed_after
+from tdm_desktop.ui.review.advance import NONE_LEFT, next_unreviewed
 from tdm_desktop.ui.review.analysis import AnalysisController, CachedBytes
 from tdm_desktop.ui.review.progress import ActorProgressController, ReviewSource, ReviewTally
 
@@ -75,6 +75,8 @@ class ReviewPresenter(QObject):
         delegate.set_marks(self.analysis)
         self.analysis.changed.connect(self._on_analysis)
         model.modelReset.connect(self.analysis.clear)  # another actor (set_images follows)
+        view.selectionModel().currentChanged.connect(lambda *_: self.analysis.hold())
+        view.verticalScrollBar().valueChanged.connect(lambda _v: self.analysis.hold())
         model.images_replaced.connect(self.analysis.forget)
 
     # -- analysis ------------------------------------------------------------------------------
@@ -126,8 +128,9 @@ class ReviewPresenter(QObject):
 
     def jump_to_unreviewed(self) -> None:
         """``U``: the next unreviewed image after the current one (wrapping)."""
-        images = self._selection.visible_images()
-        target = next_unreviewed_after(images, self._selection.current_filename())
+        selection = self._selection
+        after = selection.row_of(selection.current_filename())
+        target = next_unreviewed(selection.image_at, selection.visible_count(), after)
         if target is None:
             self.status_message.emit(NONE_LEFT, 5000)
         else:
