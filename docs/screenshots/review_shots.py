@@ -1,16 +1,16 @@
 """The review's screenshots, from the real demo on a virtual screen (``take_screenshots.py`` runs
 them after its own; ``.venv/bin/python docs/screenshots/review_shots.py`` runs only these).
 
-- ``problems.png``: the Problems filter on 0042, the pointer on the blurred image's "!" mark (its
-  tooltip says which check and the value);
+- ``problems.png``: the Problems filter on 0042 (the blurred and the too small image, each marked
+  "!"), the blurred one current: the status bar says which check and the value;
 - ``near_duplicates.png``: the Near-duplicates filter, group by group, each tile "≈ 2";
 - ``compare.png``: C on a near-duplicate: the pair side by side, the second one marked bad from
   the focused pane;
-- ``base_image.png``: the preview of an image with a curator's caption, C showing the actor's
-  base image beside it.
+- ``base_image.png``: the preview of an image with a curator's caption (two lines, with
+  ``[trigger]``), C showing the actor's base image beside it.
 
-The tiles' places are those of a fresh window of 1400×900 at the screen's top left (the layout
-the demo opens with on a new home).
+Driven by the keyboard alone (View → Show for the filters), so it does not depend on where the
+window manager puts the window.
 """
 
 from __future__ import annotations
@@ -28,22 +28,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from take_screenshots import DISPLAY, PORT, key, sh, shot, wait_for
 
-SHOW_COMBO = (820, 110)  # the toolbar's "Show" filter
-FIRST_TILE = (335, 235)  # the middle of the grid's first thumbnail
-TILE_STEP = 153  # from one tile to the next, left to right
-PROBLEM_MARK = (285, 292)  # the first tile's "!" (its bottom-left corner)
 
-
-def choose_filter(env: dict[str, str], first_letter: str) -> None:
-    """Open the Show filter and pick the entry starting with ``first_letter``."""
-    sh("xdotool", "mousemove", *map(str, SHOW_COMBO), "click", "1", env=env)
-    time.sleep(0.7)
-    key(first_letter, "Return", pause=0.6)
-
-
-def click(env: dict[str, str], x: int, y: int) -> None:
-    sh("xdotool", "mousemove", str(x), str(y), "click", "1", env=env)
-    time.sleep(0.4)
+def show(letter: str) -> None:
+    """View → Show → the filter whose mnemonic is ``letter`` (the keyboard's way)."""
+    key("alt+v", pause=1.2)  # the menu must be up before its letters come
+    key("s", pause=1.2)
+    key(letter, pause=1.0)
 
 
 def main() -> int:
@@ -57,9 +47,24 @@ def main() -> int:
     }
     procs = [subprocess.Popen(["Xvfb", DISPLAY, "-screen", "0", "1400x900x24", "-nolisten", "tcp"])]
     try:
-        time.sleep(1)
-        if shutil.which("openbox"):
-            procs.append(subprocess.Popen(["openbox"], env=env, stderr=subprocess.DEVNULL))
+        wait_for(  # the screen must be up before the window manager, or it gives up
+            lambda: (
+                subprocess.run(
+                    ["xdotool", "getdisplaygeometry"], env=env, capture_output=True
+                ).returncode
+                == 0
+            ),
+            30,
+            "the virtual screen",
+        )
+        if shutil.which("openbox"):  # without a window manager no window gets the keys
+            for _attempt in range(5):
+                manager = subprocess.Popen(["openbox"], env=env, stderr=subprocess.DEVNULL)
+                time.sleep(1.5)
+                if manager.poll() is None:
+                    procs.append(manager)
+                    break
+                print("openbox exited; starting it again")
         tdm = Path(sys.executable).with_name("tdm-desktop")
         log = open(home / "demo.log", "w")  # noqa: SIM115
         demo = subprocess.Popen(
@@ -77,28 +82,26 @@ def main() -> int:
         sh("xdotool", "windowmove", window, "0", "0", env=env)
         time.sleep(6)  # thumbnails arrive, then their analysis
 
-        choose_filter(env, "P")  # Problems: the blurred image and the too small one
-        sh("xdotool", "mousemove", *map(str, PROBLEM_MARK), "sleep", "0.3", env=env)
-        sh("xdotool", "mousemove", str(PROBLEM_MARK[0] + 1), str(PROBLEM_MARK[1] + 1), env=env)
-        shot("problems", settle=2.0)
+        show("l")  # Prob&lems: the blurred and the too small image (menu letters avoid G, P, B...)
+        time.sleep(1.0)
+        key("Right", "Left", pause=0.6)  # the blurred one current: the status bar says why
+        shot("problems", settle=1.5)
 
-        choose_filter(env, "N")  # Near-duplicates, group by group
-        sh("xdotool", "mousemove", "700", "700", env=env)
+        show("e")  # N&ear-duplicates, group by group
         shot("near_duplicates", settle=1.0)
 
-        click(env, FIRST_TILE[0] + 2 * TILE_STEP, FIRST_TILE[1])  # the second group's first image
+        key("Right", "Right")  # the second group's first image
         key("c", pause=2.0)  # its group side by side
         key("Right", "b")  # the focused (second) pane bad
-        sh("xdotool", "mousemove", "700", "880", env=env)
         shot("compare", settle=1.5)
         key("Escape")
 
-        choose_filter(env, "A")  # All again
-        click(env, FIRST_TILE[0] + TILE_STEP, FIRST_TILE[1])  # _1: a curator's caption
+        show("a")  # All again
+        key("Home", "Right", "Right")  # _2: a caption on two lines
         key("space", pause=2.0)
         key("c")  # the base image beside it
         shot("base_image", settle=2.5)
-        key("Escape")
+        key("Escape", pause=1.0)  # the preview closes; the main window has the keys again
         key("ctrl+q")
         demo.wait(timeout=60)
         print("demo exited with", demo.returncode)

@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).parent
-DISPLAY = ":97"
-PORT = "18433"
+DISPLAY = os.environ.get("SHOTS_DISPLAY", ":97")
+PORT = os.environ.get("SHOTS_PORT", "18433")
 
 
 def sh(*args: str, env=None, check=True) -> str:

@@ -203,6 +203,8 @@ class MainWindow(QMainWindow):
         self.log_dock = LogDock(self)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_dock)
         self.view_menu.addSeparator()
+        self.view_controls.add_menus(self.view_menu)
+        self.view_menu.addSeparator()
         self.view_menu.addAction(self.log_dock.toggleViewAction())
         self._connect()
         self._restore_settings()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from tdm_desktop.core.prompt_metadata import PromptMetadata
 from tests.ui.conftest import ACTOR_A, grid_focus, wait_idle
@@ -87,6 +88,21 @@ def test_a_caption_is_the_prompt_until_edited_and_the_edit_is_undoable(
     wait_idle(qtbot, window)
     assert caption_on_disk(data_dir, names[0]) is None
     qtbot.waitUntil(lambda: editor.text() == PROMPT, timeout=3000)
+
+
+def test_the_preview_opens_with_the_keyboard_on_the_image_not_in_the_caption(
+    qtbot, data_dir, actors, window
+):
+    names = actors[ACTOR_A[0]]
+    grid_focus(qtbot, window)
+    qtbot.keyClick(window.grid, Qt.Key.Key_Space)
+    dialog = window.preview_presenter.dialog
+    editor = window.preview_presenter.caption_editor
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is dialog, timeout=3000)
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_B)  # where a key press goes
+    wait_idle(qtbot, window)
+    assert metadata_on_disk(data_dir)["images"][names[0]]["good"] is False
+    assert editor.text() == "" and caption_on_disk(data_dir, names[0]) is None
 
 
 def test_esc_in_the_caption_puts_it_back_and_moving_on_keeps_an_edit(

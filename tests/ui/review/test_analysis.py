@@ -9,6 +9,7 @@ from collections import Counter
 
 import pytest
 from PySide6.QtCore import QRect, Qt
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QStyleOptionViewItem
 
 from tdm_desktop.core.training_data import TrainingDataService
@@ -97,6 +98,14 @@ def test_marks_say_which_check_and_which_group_and_each_image_is_fetched_once(qt
     assert tooltip_at(n(7), group) == "Near-duplicates: group 1, 2 images alike"
     assert tooltip_at(n(0), problem) is None and tooltip_at(n(0), group) is None
 
+    # The keyboard's way: the current image's marks in the status bar.
+    window.selection.select_filename(n(5))
+    assert window.statusBar().currentMessage() == f"{n(5)}: too small: short side 200 px < 256"
+    window.selection.select_filename(n(6))
+    assert window.statusBar().currentMessage() == (
+        f"{n(6)}: near-duplicates: group 2, 2 images alike (C compares)"
+    )
+
     # A lower training resolution: the 200 px image is no longer too small.
     values = load_settings(window._settings)
     window.settings_presenter.apply(type(values)(**{**values.__dict__, "training_resolution": 128}))
@@ -106,7 +115,8 @@ def test_marks_say_which_check_and_which_group_and_each_image_is_fetched_once(qt
 def test_problems_and_near_duplicate_filters_and_the_sorts(qtbot, review_window):
     window, _service = review_window
     shown = window.selection.visible_filenames
-    choose(window.flag_filter, "Problems")
+    window.findChild(QAction, "actionShowProblems").trigger()  # View → Show → Problems
+    assert window.flag_filter.currentText() == "Problems"
     assert shown() == [n(4), n(5)]
     assert window.statusBar().currentMessage() == (
         "Problems: 2 images flagged by the quality checks, among the 8 of 8 images checked so far"
@@ -117,6 +127,7 @@ def test_problems_and_near_duplicate_filters_and_the_sorts(qtbot, review_window)
     choose(window.flag_filter, "All")
     assert shown() == [n(i) for i in range(8)]
 
+    assert window.findChild(QAction, "actionShowAll").isChecked()
     choose(window.sort_order, "Problems first")
     assert shown()[:2] == [n(4), n(5)]
     choose(window.sort_order, "Blurriest first")

@@ -4,7 +4,8 @@ Ctrl+wheel on the grid), the review filter and the sort, all remembered in the s
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, QSettings, QTimer
-from PySide6.QtWidgets import QComboBox, QSlider
+from PySide6.QtGui import QAction, QActionGroup
+from PySide6.QtWidgets import QComboBox, QMenu, QSlider
 
 from tdm_desktop.ui.grid.filter import FLAG_FILTERS, SORT_ORDERS, FlagFilterProxy
 from tdm_desktop.ui.grid.selection import GridSelection
@@ -17,6 +18,28 @@ SIZE_KEY = "grid/thumbnailSize"
 SAVE_SIZE_AFTER_MS = 500
 FILTER_KEY = "grid/flagFilter"
 SORT_KEY = "grid/sortOrder"
+
+
+GRID_LETTERS = "gpbxtucrz"
+"""Letters that are single-key shortcuts on the grid: in an open menu they would fire the
+shortcut, not the menu item, so the menus' mnemonics avoid them."""
+
+
+def with_mnemonics(labels: list[str], avoid: str = GRID_LETTERS) -> list[str]:
+    """Each label with an ``&`` before its first letter that no label before it took and that is
+    not in ``avoid``."""
+    taken: set[str] = set(avoid)
+    marked = []
+    for label in labels:
+        place = next(
+            (i for i, c in enumerate(label) if c.isalpha() and c.lower() not in taken), None
+        )
+        if place is None:
+            marked.append(label)
+            continue
+        taken.add(label[place].lower())
+        marked.append(f"{label[:place]}&{label[place:]}")
+    return marked
 
 
 class ViewControlsPresenter(QObject):
@@ -51,6 +74,34 @@ class ViewControlsPresenter(QObject):
         flag_filter.currentIndexChanged.connect(self._on_filter)
         if sort_order is not None:
             sort_order.currentIndexChanged.connect(self._on_sort)
+
+    def add_menus(self, menu: QMenu) -> None:
+        """View → Show and View → Sort: the two combos' choices as menu items, so the keyboard
+        reaches them too (Alt+V, S, then the item's underlined letter)."""
+        self._add_choices(menu.addMenu("&Show"), self._filter, "actionShow")
+        if self._sort is not None:
+            self._add_choices(menu.addMenu("Sort or&der"), self._sort, "actionSort")
+
+    @staticmethod
+    def _add_choices(menu: QMenu, combo: QComboBox, prefix: str) -> None:
+        group = QActionGroup(menu)
+        actions = []
+        labels = with_mnemonics([combo.itemText(index) for index in range(combo.count())])
+        for index, label in enumerate(labels):
+            action = QAction(label, menu)
+            action.setObjectName(f"{prefix}{str(combo.itemData(index)).title()}")
+            action.setCheckable(True)
+            action.triggered.connect(lambda _checked=False, i=index: combo.setCurrentIndex(i))
+            group.addAction(action)
+            menu.addAction(action)
+            actions.append(action)
+
+        def check(index: int) -> None:
+            if 0 <= index < len(actions):
+                actions[index].setChecked(True)
+
+        combo.currentIndexChanged.connect(check)
+        check(combo.currentIndex())
 
     def restore(self) -> None:
         s = self._settings

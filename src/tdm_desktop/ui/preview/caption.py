@@ -70,6 +70,8 @@ class CaptionEditWidget(QWidget):
         self.edit = _CaptionEdit()
         self.edit.setObjectName("captionEdit")
         self.edit.setTabChangesFocus(True)
+        # Only a click puts the keyboard here: the preview opens with it, so G / B flag at once.
+        self.edit.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.edit.setPlaceholderText("No caption")
         self.edit.setToolTip("Edit, then click elsewhere or press Ctrl+Enter · Esc puts it back")
         lines = self.edit.fontMetrics().lineSpacing()

@@ -95,6 +95,7 @@ class PreviewPresenter(QObject):
         self.dialog.show()
         self.dialog.raise_()
         self.dialog.activateWindow()
+        self.dialog.setFocus(Qt.FocusReason.ActiveWindowFocusReason)  # the keys flag, not type
 
     def close(self) -> None:
         if self.dialog is not None:

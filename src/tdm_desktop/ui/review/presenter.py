@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QModelIndex, QObject, Signal
 from PySide6.QtWidgets import QAbstractItemView
 
 from tdm_desktop.core.quality import QualityThresholds
@@ -75,7 +75,7 @@ class ReviewPresenter(QObject):
         delegate.set_marks(self.analysis)
         self.analysis.changed.connect(self._on_analysis)
         model.modelReset.connect(self.analysis.clear)  # another actor (set_images follows)
-        view.selectionModel().currentChanged.connect(lambda *_: self.analysis.hold())
+        view.selectionModel().currentChanged.connect(self._on_current_changed)
         view.verticalScrollBar().valueChanged.connect(lambda _v: self.analysis.hold())
         model.images_replaced.connect(self.analysis.forget)
 
@@ -121,10 +121,25 @@ class ReviewPresenter(QObject):
         if summary:
             self.status_message.emit(summary, 10_000)
 
+    def marks_text(self, filename: str) -> str | None:
+        """What analysis found about ``filename``, in one line (None: nothing)."""
+        parts = list(self.analysis.problems(filename))
+        group = self.analysis.duplicate_group(filename)
+        if group is not None:
+            parts.append(f"near-duplicates: group {group[0]}, {group[1]} images alike (C compares)")
+        return f"{filename}: {' · '.join(parts)}" if parts else None
+
+    def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        """The keyboard's way to read a tile's marks: the status bar says them."""
+        self.analysis.hold()
+        image = current.data(ImageGridModel.ImageRole) if current.isValid() else None
+        text = self.marks_text(image.filename) if image is not None else None
+        if text:
+            self.status_message.emit(text, 5000)
+
     def _on_analysis(self) -> None:
         self._proxy.facts_changed()
         self._view.viewport().update()
-        self.filter_changed()
 
     def jump_to_unreviewed(self) -> None:
         """``U``: the next unreviewed image after the current one (wrapping)."""
