@@ -40,7 +40,9 @@ class ActorCatalog:
         """The actor's manifest, loaded and validated (raises ManifestError, ActorNotFoundError)."""
         actor_id = normalize_actor_id(actor_id)
         path = self.manifest_path(actor_id)
-        if not path.is_file():
+        if not path.exists() and not path.is_symlink():
+            # Anything else at the path (a folder, a FIFO) is a broken manifest, named as such
+            # by the reader, which never blocks on it.
             raise ActorNotFoundError(f"actor {actor_id}: no manifest at {path}")
         manifest = TrainingDataManifest.for_actor(self.data_dir, actor_id)
         manifest.load()

@@ -16,6 +16,7 @@ import glob
 import json
 import logging
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +29,8 @@ from tdm_desktop.core.errors import DataFileError, TdmError
 logger = logging.getLogger(__name__)
 
 LOCK_TIMEOUT_S = 30.0
+MAX_DEPTH = 64  # levels of nesting a value of a key this app does not know may have
+TOO_DEEP = "invalid JSON: nested too deeply"
 
 
 def atomic_write_bytes(path: Path | str, data: bytes, mode: int | None = None) -> None:
@@ -117,13 +120,41 @@ def read_json_object(path: Path | str, error_cls: type[DataFileError]) -> dict[s
 def read_bytes(path: Path | str, error_cls: type[DataFileError]) -> bytes:
     """The raw bytes of ``path``; a missing or unreadable file raises ``error_cls``."""
     try:
-        return Path(path).read_bytes()
+        return read_regular_file(path)
     except FileNotFoundError:
         raise error_cls(path, "file not found") from None
     except IsADirectoryError:
         raise error_cls(path, "is a folder, not a file") from None
+    except NotARegularFileError as exc:
+        raise error_cls(path, str(exc)) from None
     except OSError as exc:
         raise error_cls(path, f"cannot be read: {exc.strerror or exc}") from None
+
+
+class NotARegularFileError(OSError):
+    """The path is a FIFO, a socket or a device: reading it could block or never end."""
+
+
+_FILE_KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a device"}
+
+
+def read_regular_file(path: Path | str) -> bytes:
+    """The bytes of ``path`` if it is a regular file; never blocks on a FIFO.
+
+    The file is opened non-blocking and checked with ``fstat`` on the open descriptor (no race
+    between the check and the read). Raises ``FileNotFoundError``, ``IsADirectoryError``,
+    ``NotARegularFileError`` or another ``OSError``.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    with os.fdopen(fd, "rb") as file:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(21, "Is a directory", str(path))
+        if not stat.S_ISREG(mode):
+            kind = _FILE_KINDS.get(stat.S_IFMT(mode), "not a file")
+            raise NotARegularFileError(f"is {kind}, not a regular file")
+        return file.read()
 
 
 def parse_json_object(
@@ -147,6 +178,8 @@ def parse_json_object(
         raise error_cls(path, _describe_decode_error(exc, text)) from None
     except _StrictJsonError as exc:
         raise error_cls(path, str(exc)) from None
+    except RecursionError:  # arrays or objects nested more deeply than Python's stack allows
+        raise error_cls(path, TOO_DEEP) from None
     if not isinstance(obj, dict):
         raise error_cls(path, f"top level must be a JSON object {{...}}, got {_json_type(obj)}")
     return obj
@@ -185,6 +218,23 @@ def _json_type(value: Any) -> str:
     if isinstance(value, int | float):
         return "a number"
     return names.get(type(value), type(value).__name__)
+
+
+def nested_too_deeply(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether ``value`` nests arrays/objects more than ``limit`` levels (checked without
+    recursion, so a value that would exhaust the stack when copied or printed is caught first)."""
+    if not isinstance(value, dict | list):
+        return False
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth >= limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
 
 
 def _mode_for(path: Path) -> int:

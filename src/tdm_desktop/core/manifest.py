@@ -34,9 +34,11 @@ from tdm_desktop.core.errors import (
     ManifestError,
 )
 from tdm_desktop.core.jsonfile import (
+    TOO_DEEP,
     atomic_write_bytes,
     dump_json,
     locked,
+    nested_too_deeply,
     parse_json_object,
     read_bytes,
     remove_stale_temp_files,
@@ -48,6 +50,11 @@ logger = logging.getLogger(__name__)
 
 MANIFESTS_DIR = "actor_manifests"
 ENTRY_KEYS = ("filename", "s3_url", "size_mb", "modified_date")
+_ENTRY_KEY_SET = frozenset(ENTRY_KEYS)
+_TOP_KEYS = frozenset(
+    ("character_id", "character_name", "training_data", "training_data_updated", "statistics")
+)
+_STATISTICS_KEYS = frozenset(("training_images_count", "training_data_size_mb"))
 _FILE_NAME = re.compile(r"([0-9]{1,9})_manifest\.json")
 _DIGITS = re.compile(r"[0-9]{1,9}")
 _NAME_RULE = "letters, digits, '.', '_' and '-' only; no '/', '\\', '..'"
@@ -348,6 +355,15 @@ class _Validator:
         if problem:
             self._fail(problem)
         self._check_statistics(self._field(data, "statistics", ""))
+        self._check_unknown_values(data, _TOP_KEYS)
+
+    def _check_unknown_values(self, obj: dict[str, Any], known: frozenset[str]) -> None:
+        """Values of keys this app does not know are kept and copied: refuse any nested so deeply
+        that copying it would exhaust the stack."""
+        if len(obj) > len(known) and any(
+            nested_too_deeply(value) for key, value in obj.items() if key not in known
+        ):
+            self._fail(TOO_DEEP)
 
     def _check_character_id(self, value: Any) -> None:
         if not isinstance(value, str) or not _DIGITS.fullmatch(value):
@@ -382,6 +398,7 @@ class _Validator:
         ):
             if problem:
                 self._fail(f"{where}.{problem}")
+        self._check_unknown_values(item, _ENTRY_KEY_SET)
 
     def _check_statistics(self, statistics: Any) -> None:
         if not isinstance(statistics, dict):
@@ -395,6 +412,7 @@ class _Validator:
         problem = _size_problem(size, "statistics.training_data_size_mb")
         if problem:
             self._fail(problem)
+        self._check_unknown_values(statistics, _STATISTICS_KEYS)
 
     def _field(self, obj: dict[str, Any], key: str, prefix: str) -> Any:
         if key not in obj:

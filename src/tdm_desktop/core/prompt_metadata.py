@@ -23,10 +23,12 @@ from typing import Any, NoReturn, Self, TypeVar
 
 from tdm_desktop.core.errors import BadInputError, InvalidNameError, PromptMetadataError
 from tdm_desktop.core.jsonfile import (
+    NotARegularFileError,
     atomic_write_bytes,
     dump_json,
     locked,
     parse_json_object,
+    read_regular_file,
     remove_stale_temp_files,
 )
 from tdm_desktop.core.names import check_actor_name, check_filename
@@ -207,9 +209,11 @@ class PromptMetadata:
 
     def _read(self) -> dict[str, Any]:
         try:
-            raw = self._path.read_bytes()
+            raw = read_regular_file(self._path)  # never blocks on a FIFO
         except FileNotFoundError:
             return {}
+        except NotARegularFileError as exc:
+            raise PromptMetadataError(self._path, str(exc)) from None
         except OSError as exc:
             raise PromptMetadataError(
                 self._path, f"cannot be read: {exc.strerror or exc}"

@@ -1,0 +1,171 @@
+"""Data files a hostile user or a broken tool leaves behind: JSON nested 100,000 levels deep, a
+manifest path that is a folder or a FIFO, a prompt_metadata.json that is a FIFO. Each is one clear
+line naming the file (exit 2), at once, and never hides the other actors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tdm_desktop.cli import main
+from tests.factories import make_actor
+
+ACTOR = "0042_european_30_male"
+REPO = Path(__file__).resolve().parents[2]
+DEEP = 100_000
+
+
+@pytest.fixture
+def run(data_dir, s3_client, capsys):
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = main(["--data-dir", str(data_dir), *argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def errors(err: str) -> list[str]:
+    return [line for line in err.splitlines() if not line.startswith("[S3-ONLY]")]
+
+
+def deeply_nested(levels: int = DEEP) -> str:
+    return "[" * levels + "]" * levels
+
+
+def write_deep_manifest(data_dir: Path, actor_id: str = "0043") -> Path:
+    path = data_dir / "actor_manifests" / f"{actor_id}_manifest.json"
+    head = f'{{"character_id": "{actor_id}", "character_name": "{actor_id}_x", "training_data": '
+    path.write_text(head + deeply_nested() + "}")
+    return path
+
+
+def test_a_deeply_nested_manifest_is_one_line_naming_it(run, data_dir, store):
+    make_actor(data_dir, store, count=2)
+    path = data_dir / "actor_manifests" / "0042_manifest.json"
+    before = path.read_bytes()
+    path.write_text(deeply_nested())
+    for argv in (
+        ("training-data", "42"),
+        ("mark", "42", f"{ACTOR}_0.jpg", "--bad"),
+        ("delete", "42", f"{ACTOR}_0.jpg"),
+    ):
+        code, out, err = run(*argv)
+        assert code == 2, argv
+        assert out == ""
+        assert errors(err) == [f"tdm-desktop: error: {path}: invalid JSON: nested too deeply"]
+    assert store.list_keys(f"system_actors/training_data/{ACTOR}/") != []
+    path.write_bytes(before)
+
+
+def test_a_deeply_nested_prompt_metadata_is_one_line_naming_it(run, data_dir, store):
+    make_actor(data_dir, store, count=2)
+    path = data_dir / "actors" / ACTOR / "prompt_metadata.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('{"images": ' + deeply_nested() + "}")
+    for argv in (
+        ("training-data", "42"),
+        ("mark", "42", f"{ACTOR}_0.jpg", "--bad"),
+        ("delete", "42", f"{ACTOR}_0.jpg"),
+    ):
+        code, _out, err = run(*argv)
+        assert code == 2, argv
+        assert errors(err) == [f"tdm-desktop: error: {path}: invalid JSON: nested too deeply"]
+    assert len(store.list_keys(f"system_actors/training_data/{ACTOR}/")) == 2
+
+
+def test_actors_lists_the_others_beside_a_deeply_nested_manifest(run, data_dir, store):
+    make_actor(data_dir, store, count=2)
+    path = write_deep_manifest(data_dir)
+    code, out, err = run("actors", "--json")
+    rows = json.loads(out)
+    assert code == 1
+    assert [(r["actor_id"], r["image_count"]) for r in rows] == [("0042", 2), ("0043", 0)]
+    assert rows[1]["problem"] == f"{path}: invalid JSON: nested too deeply"
+    assert errors(err) == [
+        f"tdm-desktop: actor 0043 is broken: {path}: invalid JSON: nested too deeply"
+    ]
+
+
+def test_unknown_keys_nested_hundreds_deep_are_refused_not_a_crash(run, data_dir, store):
+    """Deep enough that copying or printing the value would exhaust Python's stack, shallow enough
+    for the JSON parser: still one line naming the file."""
+    make_actor(data_dir, store, count=1)
+    path = data_dir / "actor_manifests" / "0042_manifest.json"
+    document = json.loads(path.read_text())
+    document["training_data"][0]["notes"] = json.loads(deeply_nested(600))
+    path.write_text(json.dumps(document))
+    code, _out, err = run("training-data", "42")
+    assert code == 2
+    assert len(errors(err)) == 1 and str(path) in err and "nested too deeply" in err
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo"])
+def test_actors_lists_a_manifest_that_is_a_folder_or_a_fifo_with_its_problem(
+    run, data_dir, store, kind
+):
+    make_actor(data_dir, store, count=2)
+    path = data_dir / "actor_manifests" / "0043_manifest.json"
+    if kind == "folder":
+        path.mkdir()
+    else:
+        os.mkfifo(path)
+    code, out, err = run("actors", "--json")
+    rows = json.loads(out)
+    assert code == 1
+    assert [(r["actor_id"], r["image_count"], r["problem"] is None) for r in rows] == [
+        ("0042", 2, True),
+        ("0043", 0, False),
+    ]
+    problem = "is a folder, not a file" if kind == "folder" else "is a FIFO, not a regular file"
+    assert rows[1]["problem"] == f"{path}: {problem}"
+    code, _out, err = run("training-data", "43")
+    assert code == 2 and errors(err) == [f"tdm-desktop: error: {path}: {problem}"]
+
+
+def cli(data_dir: Path, *argv: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    """A real process (a read that blocks would hang it, and the timeout would say so)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TDM_"))}
+    env.update(
+        PYTHONPATH=str(REPO / "src"),
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_ENDPOINT_URL="http://127.0.0.1:9",
+        AWS_CONFIG_FILE=str(data_dir / "no-aws-config"),
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "tdm_desktop", "--data-dir", str(data_dir), *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_a_prompt_metadata_fifo_is_a_clear_error_at_once(data_dir, store):
+    make_actor(data_dir, store, count=2)
+    fifo = data_dir / "actors" / ACTOR / "prompt_metadata.json"
+    fifo.parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(fifo)
+    manifest = (data_dir / "actor_manifests" / "0042_manifest.json").read_bytes()
+    for argv in (
+        ("training-data", "42"),
+        ("mark", "42", f"{ACTOR}_0.jpg", "--bad"),
+        ("delete", "42", f"{ACTOR}_0.jpg"),
+        ("delete-all", "42", "--yes"),
+        ("generate", "42", "--all"),
+    ):
+        result = cli(data_dir, *argv)
+        assert result.returncode == 2, (argv, result.stderr)
+        assert errors(result.stderr) == [
+            f"tdm-desktop: error: {fifo}: is a FIFO, not a regular file"
+        ], argv
+    assert (data_dir / "actor_manifests" / "0042_manifest.json").read_bytes() == manifest
+    assert fifo.is_fifo()
