@@ -49,6 +49,18 @@ def atomic_write_bytes(path: Path | str, data: bytes, mode: int | None = None) -
     logger.debug("wrote %s (%d bytes)", path, len(data))
 
 
+def create_new_file(path: Path | str, data: bytes, mode: int | None = None) -> None:
+    """Create ``path`` with ``data`` atomically and durably; never replace an existing file
+    (raises ``FileExistsError``). Readers see no file or the whole of it."""
+    path = Path(path)
+    temp = write_synced_temp(path, data, 0o666 & ~_current_umask() if mode is None else mode)
+    try:
+        os.link(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+    _fsync_dir(path.parent)
+
+
 def write_synced_temp(path: Path, data: bytes, mode: int) -> Path:
     """Write ``data`` to a new temp file beside ``path`` with ``mode``, fsynced; return its path.
 

@@ -32,6 +32,7 @@ from tdm_desktop.core.errors import (
     DuplicateImageError,
     InvalidNameError,
     ManifestError,
+    SyncEraManifestError,
 )
 from tdm_desktop.core.jsonfile import (
     TOO_DEEP,
@@ -44,6 +45,7 @@ from tdm_desktop.core.jsonfile import (
     remove_stale_temp_files,
 )
 from tdm_desktop.core.names import check_actor_name, check_filename, normalize_actor_id
+from tdm_desktop.core.sync_era import sync_era_keys
 from tdm_desktop.core.timestamps import Clock, manifest_now, parse_timestamp
 
 logger = logging.getLogger(__name__)
@@ -217,6 +219,49 @@ class TrainingDataManifest:
         logger.info("[S3-ONLY] Added %s to manifest %s", entry.filename, self._path)
         return added
 
+    def add_entries(self, entries: Iterable[ManifestEntry]) -> list[ManifestEntry]:
+        """List each of ``entries`` whose filename is not listed yet, in one write; returns those
+        added (the others were listed meanwhile, e.g. by another curator)."""
+        entries = list(entries)
+        for entry in entries:
+            _check_new_entry(entry)
+
+        def apply(data: dict[str, Any]) -> tuple[list[ManifestEntry], bool]:
+            items = data["training_data"]
+            listed = {item["filename"] for item in items}
+            added = []
+            for entry in entries:
+                if entry.filename not in listed:
+                    items.append(entry.to_json())
+                    listed.add(entry.filename)
+                    added.append(entry)
+            return added, bool(added)
+
+        added = self._change(apply)
+        if added:
+            logger.info("[S3-ONLY] Added %d images to manifest %s", len(added), self._path)
+        return added
+
+    def update_sizes(self, corrections: Mapping[str, tuple[float, float]]) -> list[str]:
+        """``{filename: (size_mb as read, new size_mb)}``: set each listed entry's ``size_mb`` to
+        the new value when it still has the value read (another change wins); returns the
+        filenames changed."""
+        for filename, (_old, new) in corrections.items():
+            problem = _size_problem(new)
+            if problem:
+                raise BadInputError(f"image {filename!r}: {problem}")
+
+        def apply(data: dict[str, Any]) -> tuple[list[str], bool]:
+            changed = []
+            for item in data["training_data"]:
+                old, new = corrections.get(item["filename"], (None, None))
+                if new is not None and item["size_mb"] == old and old != new:
+                    item["size_mb"] = new
+                    changed.append(item["filename"])
+            return changed, bool(changed)
+
+        return self._change(apply)
+
     def remove_image(self, filename: str) -> bool:
         """Stop listing ``filename``. Returns False when it was not listed."""
         return bool(self.remove_images([filename]))
@@ -249,8 +294,21 @@ class TrainingDataManifest:
     def _read(self) -> _Document:
         raw = read_bytes(self._path, ManifestError)
         data = parse_json_object(self._path, raw, ManifestError)
-        _Validator(self._path).check(data)
+        try:
+            _Validator(self._path).check(data)
+        except ManifestError:
+            if sync_era_keys(data):  # `tdm-desktop migrate` says what else is wrong, if anything
+                raise SyncEraManifestError(self._path, self._actor_id_for_message(data)) from None
+            raise
         return _Document(data, trailing_newline=raw.endswith(b"\n"))
+
+    def _actor_id_for_message(self, data: dict[str, Any]) -> str:
+        match = _FILE_NAME.fullmatch(self._path.name)
+        raw_id = match.group(1) if match else data.get("character_id")
+        try:
+            return normalize_actor_id(raw_id)
+        except InvalidNameError:
+            return str(self._path)
 
     def _change(
         self,
@@ -286,6 +344,11 @@ class TrainingDataManifest:
             raise BadInputError(
                 f"{self._path}: character_id {character_id!r} does not match the file name"
             )
+
+
+def check_manifest_document(path: Path | str, data: dict[str, Any]) -> None:
+    """Validate a parsed manifest as ``load`` does; raises ``ManifestError(path, problem)``."""
+    _Validator(Path(path)).check(data)
 
 
 def _check_new_entry(entry: ManifestEntry) -> None:

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
 import boto3
@@ -28,6 +29,12 @@ from tdm_desktop.core.errors import (
 from tdm_desktop.core.manifest import size_mb
 from tdm_desktop.core.names import NAME_PATTERN as _FILENAME
 from tdm_desktop.core.names import check_actor_name, check_filename
+from tdm_desktop.core.s3_timeouts import (
+    S3NoAnswerError,
+    S3NotAnsweringError,
+    S3Timeouts,
+    guard_client,
+)
 from tdm_desktop.core.s3_urls import (
     S3Location,
     is_aws_endpoint,
@@ -53,20 +60,29 @@ def make_s3_client(
     max_pool_connections: int = 32,
     access_key: str | None = None,
     secret_key: str | None = None,
-    connect_timeout: float = 5,
-    read_timeout: float = 30,
-    max_attempts: int = 5,
+    connect_timeout: float | None = None,
+    read_timeout: float | None = None,
+    max_attempts: int | None = None,
+    timeouts: S3Timeouts | None = None,
+    stop_after_timeout: bool = False,
 ) -> Any:
     """A boto3 S3 client from boto3's own chain (profile, env endpoint, region, credentials).
 
     ``region`` falls back to ``AWS_REGION``, then to botocore's chain (``AWS_DEFAULT_REGION``,
     the profile).
-    ``max_attempts`` is botocore's retry count (retries after the first try, ``standard`` mode).
+    ``timeouts`` bounds each request, retries included (default 60 s, see ``s3_timeouts``);
+    ``connect_timeout``, ``read_timeout`` and ``max_attempts`` (botocore's retry count after the
+    first try, ``standard`` mode) override its parts. ``stop_after_timeout``: after a request
+    timed out, later requests fail at once (for one-shot commands).
     Path addressing is used whenever the endpoint (given or from the environment) is not AWS.
     Keys passed here go to the client only; nothing is stored. Raises
     ``botocore.exceptions.ProfileNotFound`` for an unknown profile and ``ValueError`` for a
     malformed endpoint URL.
     """
+    timeouts = timeouts or S3Timeouts()
+    connect_timeout = timeouts.connect_timeout if connect_timeout is None else connect_timeout
+    read_timeout = timeouts.read_timeout if read_timeout is None else read_timeout
+    max_attempts = timeouts.retries if max_attempts is None else max_attempts
     session = boto3.session.Session(profile_name=profile)
     # botocore reads only AWS_DEFAULT_REGION; AWS_REGION wins over it, as in the AWS CLI v2.
     region = region or os.environ.get("AWS_REGION") or None
@@ -98,6 +114,7 @@ def make_s3_client(
     if endpoint_url is None and not is_aws_endpoint(client.meta.endpoint_url):
         # AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL / the profile set a custom endpoint.
         client = build(path_style=True)
+    guard_client(client, timeouts, stop_after_timeout)
     log.debug(
         "S3 client: endpoint %s, region %s, profile %s",
         client.meta.endpoint_url,
@@ -113,6 +130,16 @@ class DeleteReport:
 
     deleted: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """One object as a listing (or a HEAD) shows it. ``etag`` is without its quotes."""
+
+    key: str
+    size: int
+    etag: str
+    last_modified: datetime
 
 
 class S3Store:
@@ -203,6 +230,10 @@ class S3Store:
         if s3_url == self.aws_url_for(key) or s3_url == self.url_for(key):
             return S3Location(self._bucket, key)
         return None
+
+    def actor_prefix(self, actor_name: str) -> str:
+        """``system_actors/training_data/{actor_name}/``, the prefix of an actor's images."""
+        return self._actor_prefix(actor_name)
 
     def _actor_prefix(self, actor_name: str) -> str:
         prefix = self._prefixes.get(actor_name)
@@ -341,6 +372,42 @@ class S3Store:
 
         return self._call(prefix, collect)
 
+    def list_objects(self, prefix: str) -> Iterator[StoredObject]:
+        """Every object under ``prefix`` with its size, ETag and date, page by page (ListObjectsV2).
+
+        A page that fails raises ``S3Error`` after the objects of the pages before it were
+        yielded, so a caller can tell a listing that stopped early from a complete one.
+        """
+        pages = iter(
+            self._client.get_paginator("list_objects_v2").paginate(
+                Bucket=self._bucket, Prefix=prefix
+            )
+        )
+        while True:
+            try:
+                page = next(pages)
+            except StopIteration:
+                return
+            except (bce.ClientError, bce.BotoCoreError) as err:
+                raise _s3_error(prefix, err) from None
+            for item in page.get("Contents", []):
+                yield StoredObject(
+                    key=item["Key"],
+                    size=int(item.get("Size", 0)),
+                    etag=str(item.get("ETag", "")).strip('"'),
+                    last_modified=item["LastModified"],
+                )
+
+    def head(self, key: str) -> StoredObject:
+        """The object's size, ETag and date (HeadObject)."""
+        response = self._call(key, lambda: self._client.head_object(Bucket=self._bucket, Key=key))
+        return StoredObject(
+            key=key,
+            size=int(response["ContentLength"]),
+            etag=str(response.get("ETag", "")).strip('"'),
+            last_modified=response["LastModified"],
+        )
+
     def presign_get(self, key: str, expires: int = 3600) -> str:
         """A time-limited GET URL for the object (no request is made)."""
         return self._call(
@@ -410,7 +477,9 @@ def _s3_error(key: str, err: Exception) -> S3Error:
         code = _client_error_code(err) or f"HTTP{status or ''}"
         message = err.response.get("Error", {}).get("Message") or f"HTTP status {status}"
         return S3Error(key, code, _one_line(str(message)))
-    if isinstance(err, bce.ConnectTimeoutError | bce.ReadTimeoutError):
+    if isinstance(
+        err, bce.ConnectTimeoutError | bce.ReadTimeoutError | S3NoAnswerError | S3NotAnsweringError
+    ):
         return S3Error(key, "Timeout", _one_line(str(err)))
     if isinstance(err, bce.ConnectionError):  # EndpointConnectionError, proxy errors
         return S3Error(key, "EndpointUnreachable", _one_line(str(err)))
