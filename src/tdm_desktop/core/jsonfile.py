@@ -49,7 +49,7 @@ def atomic_write_bytes(path: Path | str, data: bytes, mode: int | None = None) -
     logger.debug("wrote %s (%d bytes)", path, len(data))
 
 
-def create_new_file(path: Path | str, data: bytes, mode: int | None = None) -> None:
+def create_new_bytes(path: Path | str, data: bytes, mode: int | None = None) -> None:
     """Create ``path`` with ``data`` atomically and durably; never replace an existing file
     (raises ``FileExistsError``). Readers see no file or the whole of it."""
     path = Path(path)

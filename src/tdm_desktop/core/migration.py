@@ -36,7 +36,7 @@ from tdm_desktop.core.errors import (
 )
 from tdm_desktop.core.jsonfile import (
     atomic_write_bytes,
-    create_new_file,
+    create_new_bytes,
     dump_json,
     locked,
     parse_json_object,
@@ -285,7 +285,7 @@ class MigrationService:
 def _keep_original(copy_path: Path, original: bytes, mode: int) -> None:
     """Create ``copy_path`` with ``original``; never overwrite a different one."""
     try:
-        create_new_file(copy_path, original, mode)
+        create_new_bytes(copy_path, original, mode)
         return
     except FileExistsError:
         pass
