@@ -83,8 +83,8 @@ class S3NoAnswerError(bce.BotoCoreError):
     """A request timed out on every attempt."""
 
     fmt = (
-        "{operation} got no answer from {url} within {elapsed:.0f} s ({attempts} attempts; "
-        "each request is bounded to {total:g} s, set TDM_S3_TIMEOUT to change it)"
+        "{operation} got no answer from {url} within {elapsed:.0f} s ({attempts}; each request "
+        "is bounded to {total:g} s: --s3-timeout or TDM_S3_TIMEOUT changes it)"
     )
 
 
@@ -121,11 +121,12 @@ class _Guard:
         elapsed = time.monotonic() - started if started is not None else 0.0
         operation = _operation(event_name)
         url = str(exception.kwargs.get("endpoint_url", "S3"))
+        attempts = self._timeouts.attempts
         error = S3NoAnswerError(
             operation=operation,
             url=url,
             elapsed=elapsed,
-            attempts=self._timeouts.attempts,
+            attempts=f"{attempts} attempt{'s' if attempts > 1 else ''}",
             total=self._timeouts.total,
         )
         with self._lock:
