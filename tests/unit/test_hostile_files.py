@@ -54,6 +54,9 @@ def test_a_deeply_nested_manifest_is_one_line_naming_it(run, data_dir, store):
         ("training-data", "42"),
         ("mark", "42", f"{ACTOR}_0.jpg", "--bad"),
         ("delete", "42", f"{ACTOR}_0.jpg"),
+        ("audit", "42"),
+        ("repair", "42"),
+        ("migrate", "42"),
     ):
         code, out, err = run(*argv)
         assert code == 2, argv
@@ -161,6 +164,8 @@ def test_a_prompt_metadata_fifo_is_a_clear_error_at_once(data_dir, store):
         ("delete", "42", f"{ACTOR}_0.jpg"),
         ("delete-all", "42", "--yes"),
         ("generate", "42", "--all"),
+        ("audit", "42"),
+        ("repair", "42", "--forget-stale"),
     ):
         result = cli(data_dir, *argv)
         assert result.returncode == 2, (argv, result.stderr)
