@@ -122,7 +122,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     catalog = _catalog(args)
     actor_ids = _actor_ids(args, catalog)
     if not actor_ids:
-        print(f"no actors in {catalog.manifests_dir}")
+        print("[]" if args.json else f"no actors in {catalog.manifests_dir}")
         return EXIT_OK
     auditor = AuditService(catalog, _store(args))
     reports, broken = [], {}
