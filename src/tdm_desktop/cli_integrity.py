@@ -199,10 +199,11 @@ def _requested_fixes(args: argparse.Namespace):
 
 
 def cmd_repair(args: argparse.Namespace) -> int:
+    from tdm_desktop.core.audit import AuditService
     from tdm_desktop.core.repair import Fix, RepairService
 
     fixes = _requested_fixes(args)
-    service = RepairService(_catalog(args), _store(args))
+    service = RepairService(AuditService(_catalog(args), _store(args)))
     if not fixes:
         return _dry_run(service, args.actor_id, Fix)
     outcome = service.repair(args.actor_id, fixes)

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from tdm_desktop.cli import main
 from tdm_desktop.core.actors import ActorCatalog
 from tdm_desktop.core.audit import AuditService, FindingKind, Listing, audit
 from tdm_desktop.core.errors import S3Error
@@ -22,6 +21,7 @@ from tdm_desktop.core.s3_store import S3Store, StoredObject, make_s3_client
 from tdm_desktop.core.s3_urls import S3Location
 from tdm_desktop.core.timestamps import manifest_now
 from tdm_desktop.core.upload_journal import UploadIntent, UploadJournal
+from tests.cli_helpers import error_lines
 from tests.conftest import BUCKET
 from tests.factories import jpeg_bytes, make_actor
 
@@ -145,7 +145,9 @@ def test_a_listing_that_fails_halfway_makes_the_audit_incomplete(data_dir, aws_e
     with Stubber(client) as stub:
         stub.add_client_error("list_objects_v2", "SlowDown", http_status_code=503)
         with pytest.raises(RefusedRepairError):
-            RepairService(ActorCatalog(data_dir), store).repair("42", {Fix.DROP_DANGLING})
+            RepairService(AuditService(ActorCatalog(data_dir), store)).repair(
+                "42", {Fix.DROP_DANGLING}
+            )
     assert manifest.path.read_bytes() == before
 
 
@@ -185,7 +187,7 @@ def test_a_repair_racing_another_curator_loses_nothing(data_dir, s3_client, stor
         PromptMetadata.for_actor(data_dir, ACTOR).set_flags({name(0): False})
 
     racing = OtherCuratorAfterListing(s3_client, BUCKET, other_curator)
-    outcome = RepairService(ActorCatalog(data_dir), racing).repair(
+    outcome = RepairService(AuditService(ActorCatalog(data_dir), racing)).repair(
         ACTOR_ID, {Fix.ADOPT_ORPHANS, Fix.FIX_SIZES, Fix.DROP_DANGLING, Fix.FORGET_STALE}
     )
     assert outcome.complete
@@ -209,7 +211,9 @@ def test_an_orphan_listed_between_audit_and_delete_is_kept(data_dir, s3_client, 
         )
 
     racing = OtherCuratorAfterListing(s3_client, BUCKET, lists_it)
-    outcome = RepairService(ActorCatalog(data_dir), racing).repair(ACTOR_ID, {Fix.DELETE_ORPHANS})
+    outcome = RepairService(AuditService(ActorCatalog(data_dir), racing)).repair(
+        ACTOR_ID, {Fix.DELETE_ORPHANS}
+    )
     assert outcome.done == [] and name(1) in outcome.skipped
     assert store.get_bytes(store.key_for(ACTOR, name(1))) == jpeg_bytes(1)
 
@@ -221,7 +225,7 @@ def test_an_orphan_a_live_generation_is_uploading_is_never_adopted_or_deleted(da
         name(1), PREFIX + name(1), manifest_now(), "another-machine", 4242, prompt="in flight"
     )
     UploadJournal.for_actor(data_dir, ACTOR).begin(intent)
-    service = RepairService(ActorCatalog(data_dir), store)
+    service = RepairService(AuditService(ActorCatalog(data_dir), store))
     for fix in (Fix.ADOPT_ORPHANS, Fix.DELETE_ORPHANS):
         outcome = service.repair(ACTOR_ID, {fix})
         assert outcome.done == []
@@ -230,28 +234,13 @@ def test_an_orphan_a_live_generation_is_uploading_is_never_adopted_or_deleted(da
         for e in TrainingDataManifest.for_actor(data_dir, ACTOR_ID).load().get_all_images()
     ] == [name(0)]
     assert store.get_bytes(store.key_for(ACTOR, name(1))) == jpeg_bytes(1)
-    old = RepairService(
-        ActorCatalog(data_dir), store, clock=lambda: datetime.now(UTC) + timedelta(minutes=11)
-    )
+    later = lambda: datetime.now(UTC) + timedelta(minutes=11)  # noqa: E731
+    old = RepairService(AuditService(ActorCatalog(data_dir), store, clock=later))
     assert [c.filename for c in old.repair(ACTOR_ID, {Fix.ADOPT_ORPHANS}).done] == [name(1)]
     assert PromptMetadata.for_actor(data_dir, ACTOR).generation(name(1))["prompt"] == "in flight"
 
 
 # -- the command line ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-def run(data_dir, s3_client, capsys):
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main(["--data-dir", str(data_dir), *argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
-
-
-def error_lines(err: str) -> list[str]:
-    return [line for line in err.splitlines() if not line.startswith("[S3-ONLY]")]
 
 
 @pytest.mark.parametrize(

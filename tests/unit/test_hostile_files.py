@@ -7,31 +7,16 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tdm_desktop.cli import main
+from tests.cli_helpers import error_lines, run_process
 from tests.factories import make_actor
 
 ACTOR = "0042_european_30_male"
 REPO = Path(__file__).resolve().parents[2]
 DEEP = 100_000
-
-
-@pytest.fixture
-def run(data_dir, s3_client, capsys):
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main(["--data-dir", str(data_dir), *argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
-
-
-def errors(err: str) -> list[str]:
-    return [line for line in err.splitlines() if not line.startswith("[S3-ONLY]")]
 
 
 def deeply_nested(levels: int = DEEP) -> str:
@@ -61,7 +46,7 @@ def test_a_deeply_nested_manifest_is_one_line_naming_it(run, data_dir, store):
         code, out, err = run(*argv)
         assert code == 2, argv
         assert out == ""
-        assert errors(err) == [f"tdm-desktop: error: {path}: invalid JSON: nested too deeply"]
+        assert error_lines(err) == [f"tdm-desktop: error: {path}: invalid JSON: nested too deeply"]
     assert store.list_keys(f"system_actors/training_data/{ACTOR}/") != []
     path.write_bytes(before)
 
@@ -78,7 +63,7 @@ def test_a_deeply_nested_prompt_metadata_is_one_line_naming_it(run, data_dir, st
     ):
         code, _out, err = run(*argv)
         assert code == 2, argv
-        assert errors(err) == [f"tdm-desktop: error: {path}: invalid JSON: nested too deeply"]
+        assert error_lines(err) == [f"tdm-desktop: error: {path}: invalid JSON: nested too deeply"]
     assert len(store.list_keys(f"system_actors/training_data/{ACTOR}/")) == 2
 
 
@@ -90,7 +75,7 @@ def test_actors_lists_the_others_beside_a_deeply_nested_manifest(run, data_dir, 
     assert code == 1
     assert [(r["actor_id"], r["image_count"]) for r in rows] == [("0042", 2), ("0043", 0)]
     assert rows[1]["problem"] == f"{path}: invalid JSON: nested too deeply"
-    assert errors(err) == [
+    assert error_lines(err) == [
         f"tdm-desktop: actor 0043 is broken: {path}: invalid JSON: nested too deeply"
     ]
 
@@ -105,7 +90,7 @@ def test_unknown_keys_nested_hundreds_deep_are_refused_not_a_crash(run, data_dir
     path.write_text(json.dumps(document))
     code, _out, err = run("training-data", "42")
     assert code == 2
-    assert len(errors(err)) == 1 and str(path) in err and "nested too deeply" in err
+    assert len(error_lines(err)) == 1 and str(path) in err and "nested too deeply" in err
 
 
 @pytest.mark.parametrize("kind", ["folder", "fifo"])
@@ -128,28 +113,12 @@ def test_actors_lists_a_manifest_that_is_a_folder_or_a_fifo_with_its_problem(
     problem = "is a folder, not a file" if kind == "folder" else "is a FIFO, not a regular file"
     assert rows[1]["problem"] == f"{path}: {problem}"
     code, _out, err = run("training-data", "43")
-    assert code == 2 and errors(err) == [f"tdm-desktop: error: {path}: {problem}"]
+    assert code == 2 and error_lines(err) == [f"tdm-desktop: error: {path}: {problem}"]
 
 
-def cli(data_dir: Path, *argv: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    """A real process (a read that blocks would hang it, and the timeout would say so)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TDM_"))}
-    env.update(
-        PYTHONPATH=str(REPO / "src"),
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_ENDPOINT_URL="http://127.0.0.1:9",
-        AWS_CONFIG_FILE=str(data_dir / "no-aws-config"),
-    )
-    return subprocess.run(
-        [sys.executable, "-m", "tdm_desktop", "--data-dir", str(data_dir), *argv],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+def cli(data_dir: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    """A real process: a read that blocks would hang it, and the timeout would say so."""
+    return run_process(data_dir, *argv, timeout=30, AWS_ENDPOINT_URL="http://127.0.0.1:9")
 
 
 def test_a_prompt_metadata_fifo_is_a_clear_error_at_once(data_dir, store):
@@ -169,7 +138,7 @@ def test_a_prompt_metadata_fifo_is_a_clear_error_at_once(data_dir, store):
     ):
         result = cli(data_dir, *argv)
         assert result.returncode == 2, (argv, result.stderr)
-        assert errors(result.stderr) == [
+        assert error_lines(result.stderr) == [
             f"tdm-desktop: error: {fifo}: is a FIFO, not a regular file"
         ], argv
     assert (data_dir / "actor_manifests" / "0042_manifest.json").read_bytes() == manifest

@@ -162,16 +162,6 @@ def test_an_entry_to_drop_is_still_checked_and_named_by_its_place_in_the_file():
 # -- the command and the kept original ----------------------------------------------------------
 
 
-@pytest.fixture
-def run(data_dir, s3_client, capsys):
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main(["--data-dir", str(data_dir), *argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
-
-
 def write(data_dir: Path, document: dict, actor_id: str = "0042") -> tuple[Path, bytes]:
     path = data_dir / "actor_manifests" / f"{actor_id}_manifest.json"
     raw = json.dumps(document).encode()

@@ -4,10 +4,8 @@ bound (here TDM_S3_TIMEOUT=2) and says which request timed out; nothing is lost 
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tdm_desktop.core.s3_timeouts import S3Timeouts
+from tests.cli_helpers import error_lines, run_process
 from tests.factories import make_actor
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,28 +50,12 @@ def silent_endpoint() -> Iterator[str]:
 
 
 def cli(data_dir: Path, endpoint: str, *argv: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TDM_"))}
-    env.update(
-        PYTHONPATH=str(REPO / "src"),
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=str(data_dir / "no-aws-config"),
-        TDM_S3_TIMEOUT="2",
-    )
-    command = [sys.executable, "-m", "tdm_desktop", "--data-dir", str(data_dir)]
-    return subprocess.run(
-        [*command, "--endpoint-url", endpoint, *argv],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=45,  # 20 prompts x 6 attempts x 30 s, as before, would take an hour
-        check=False,
-    )
+    # 20 prompts x 6 attempts x 30 s, as before the bound, would take an hour
+    return run_process(data_dir, "--endpoint-url", endpoint, *argv, timeout=45, TDM_S3_TIMEOUT="2")
 
 
 def errors(result: subprocess.CompletedProcess[str]) -> list[str]:
-    return [line for line in result.stderr.splitlines() if not line.startswith("[S3-ONLY]")]
+    return error_lines(result.stderr)
 
 
 def test_every_command_gives_up_on_a_silent_s3_within_its_bound(data_dir, store, silent_endpoint):

@@ -16,7 +16,7 @@ incomplete.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -26,7 +26,6 @@ from tdm_desktop.core.errors import TdmError, one_line
 from tdm_desktop.core.interrupted import adopted_entry, record_and_end
 from tdm_desktop.core.manifest import TrainingDataManifest, size_mb
 from tdm_desktop.core.s3_store import S3Store
-from tdm_desktop.core.timestamps import Clock
 from tdm_desktop.core.upload_journal import UploadJournal
 
 log = logging.getLogger(__name__)
@@ -133,16 +132,12 @@ class RepairOutcome:
 
 
 class RepairService:
-    def __init__(
-        self,
-        catalog: ActorCatalog,
-        store: S3Store,
-        clock: Clock | None = None,
-        alive: Callable[[int], bool] | None = None,
-    ) -> None:
-        self.catalog = catalog
-        self.store = store
-        self.auditor = AuditService(catalog, store, clock=clock, alive=alive)
+    """Repairs from a fresh audit of ``auditor`` (its catalog and store are the ones changed)."""
+
+    def __init__(self, auditor: AuditService) -> None:
+        self.auditor = auditor
+        self.catalog: ActorCatalog = auditor.catalog
+        self.store: S3Store = auditor.store
 
     def plan(self, actor_id: str, fixes: Iterable[Fix]) -> tuple[AuditReport, RepairPlan]:
         """One fresh audit and what ``fixes`` would change (a dry run)."""
@@ -167,7 +162,7 @@ class RepairService:
             if not changes:
                 continue
             try:
-                step(report, manifest, changes, outcome)
+                step(manifest, changes, outcome)
             except (TdmError, OSError) as err:
                 for change in changes:
                     if change not in outcome.done and change.filename not in outcome.skipped:
@@ -179,23 +174,16 @@ class RepairService:
     # -- the steps -------------------------------------------------------------------------------
 
     def _drop_dangling(
-        self,
-        report: AuditReport,
-        manifest: TrainingDataManifest,
-        changes: list[PlannedChange],
-        outcome: RepairOutcome,
+        self, manifest: TrainingDataManifest, changes: list[PlannedChange], outcome: RepairOutcome
     ) -> None:
+        report = outcome.report
         removed = set(manifest.remove_images(change.filename for change in changes))
         self._settle(changes, removed, outcome, "no longer listed (another change removed it)")
         if removed:
             self.catalog.prompt_metadata(report.actor_name).forget(sorted(removed))
 
     def _fix_sizes(
-        self,
-        report: AuditReport,
-        manifest: TrainingDataManifest,
-        changes: list[PlannedChange],
-        outcome: RepairOutcome,
+        self, manifest: TrainingDataManifest, changes: list[PlannedChange], outcome: RepairOutcome
     ) -> None:
         corrections = {}
         for change in changes:
@@ -208,12 +196,9 @@ class RepairService:
         self._settle(changes, updated, outcome, "its entry changed meanwhile; left as it is")
 
     def _adopt(
-        self,
-        report: AuditReport,
-        manifest: TrainingDataManifest,
-        changes: list[PlannedChange],
-        outcome: RepairOutcome,
+        self, manifest: TrainingDataManifest, changes: list[PlannedChange], outcome: RepairOutcome
     ) -> None:
+        report = outcome.report
         entries = []
         for change in changes:
             obj = change.finding.obj
@@ -230,12 +215,9 @@ class RepairService:
             )
 
     def _delete_orphans(
-        self,
-        report: AuditReport,
-        manifest: TrainingDataManifest,
-        changes: list[PlannedChange],
-        outcome: RepairOutcome,
+        self, manifest: TrainingDataManifest, changes: list[PlannedChange], outcome: RepairOutcome
     ) -> None:
+        report = outcome.report
         listed_now = {entry.filename for entry in manifest.load().get_all_images()}
         prefix = self.store.actor_prefix(report.actor_name)
         by_key = {}
@@ -255,12 +237,9 @@ class RepairService:
             UploadJournal.for_actor(self.catalog.data_dir, report.actor_name).end(ended)
 
     def _forget_stale(
-        self,
-        report: AuditReport,
-        manifest: TrainingDataManifest,
-        changes: list[PlannedChange],
-        outcome: RepairOutcome,
+        self, manifest: TrainingDataManifest, changes: list[PlannedChange], outcome: RepairOutcome
     ) -> None:
+        report = outcome.report
         listed_now = {entry.filename for entry in manifest.load().get_all_images()}
         wanted = [c.filename for c in changes if c.filename not in listed_now]
         forgotten = set(self.catalog.prompt_metadata(report.actor_name).forget(wanted))
