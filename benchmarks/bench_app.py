@@ -38,12 +38,12 @@ from PySide6.QtWidgets import QApplication
 from bench_common import emit, peak_rss_mb, percentile, store_from_env
 from bench_dataset import BENCH_ACTOR_ID, IDLE_ACTOR_ID, sample_key
 from tdm_desktop.core.training_data import TrainingDataService
-from tdm_desktop.ui import grid_view
 from tdm_desktop.ui.app import tune_gc
-from tdm_desktop.ui.grid_delegate import request_size
-from tdm_desktop.ui.grid_model import ImageGridModel
+from tdm_desktop.ui.grid import view as grid_view
+from tdm_desktop.ui.grid.delegate import request_size
+from tdm_desktop.ui.grid.model import ImageGridModel
 from tdm_desktop.ui.main_window import MainWindow
-from tdm_desktop.ui.thumbnail_loader import ThumbnailLoader, presigned_url_source
+from tdm_desktop.ui.thumbnails.loader import ThumbnailLoader
 
 FRAME_MS = 16
 COMPRESSED_BUDGET = inspect.signature(ThumbnailLoader).parameters["compressed_budget_bytes"].default
@@ -270,8 +270,10 @@ def main() -> None:
     store = store_from_env()
     service = TrainingDataService(args.data_dir, store)
 
-    def loader_factory(fetch: Callable[[str], bytes]) -> ThumbnailLoader:
-        url_for = presigned_url_source(store) if args.fetch == "qt" else None
+    def loader_factory(
+        fetch: Callable[[str], bytes], url_for: Callable[[str], str] | None
+    ) -> ThumbnailLoader:
+        url_for = url_for if args.fetch == "qt" else None
         if args.sample < args.images:  # rows beyond the sample reuse its objects
             fetch = lambda key: store.get_bytes(sample_key(key, args.sample))  # noqa: E731
             if url_for is not None:
@@ -288,7 +290,7 @@ def main() -> None:
     window = MainWindow(service, loader_factory=loader_factory, settings=settings)
     window.resize(1280, 800)
     window.show()
-    wait_for(lambda: window.actor_id == IDLE_ACTOR_ID, 60, "opening the idle actor")
+    wait_for(lambda: window.session.actor_id == IDLE_ACTOR_ID, 60, "opening the idle actor")
     if not args.no_gc_freeze:
         tune_gc()  # as run_gui does once the window is up
     gc_pauses = GcPauses()
@@ -303,7 +305,7 @@ def main() -> None:
     # -- load -----------------------------------------------------------------------------------
     beat.phase = "load"
     watch.start()
-    window.actor_panel.select_actor(BENCH_ACTOR_ID)
+    window.actor_list_widget.select_actor(BENCH_ACTOR_ID)
     loader = window.loader
     if args.prefetch_all:
         wait_for(lambda: len(watch.settled) >= args.images, args.timeout, "loading every image")

@@ -1,7 +1,7 @@
 """The limit: a plain thread pool doing the app's GET and scaled decode, no window, no queue.
 
 Run by ``grid_load.py`` in its own process (so RSS and the GIL are its own). Each worker calls
-``S3Store.get_bytes`` then ``decode_thumbnail`` (``QImageReader.setScaledSize``) at the grid's
+``S3Store.get_bytes`` then ``decode_image`` (``QImageReader.setScaledSize``) at the grid's
 default request size. Images per second over all N, for each worker count; the best is the limit.
 """
 
@@ -18,7 +18,7 @@ from PySide6.QtGui import QGuiApplication
 
 from bench_common import emit, store_from_env
 from bench_dataset import object_key
-from tdm_desktop.ui.thumbnail_loader import decode_thumbnail
+from tdm_desktop.ui.common.images import decode_image
 
 
 def measure(images: int, sample: int, workers: int, size: int) -> dict[str, float]:
@@ -26,7 +26,7 @@ def measure(images: int, sample: int, workers: int, size: int) -> dict[str, floa
     keys = [object_key(i % sample) for i in range(images)]
 
     def one(key: str) -> int:
-        return decode_thumbnail(store.get_bytes(key), size).width()
+        return decode_image(store.get_bytes(key), size).width()
 
     store.get_bytes(keys[0])  # connect and sign once outside the clock
     began = time.perf_counter()

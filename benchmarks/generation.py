@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 
 from tdm_desktop.core.generation import GenerationService
+from tdm_desktop.core.generator import GenerationRequest
 from tdm_desktop.core.manifest import TrainingDataManifest
 from tdm_desktop.core.s3_store import S3Store, make_s3_client
-from tdm_desktop.generators.base import GenerationRequest
 from tdm_desktop.generators.placeholder import PlaceholderGenerator
 from tdm_desktop.local_s3 import LocalS3, LocalS3Config
 

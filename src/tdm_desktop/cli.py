@@ -17,8 +17,8 @@ from pathlib import Path
 
 from tdm_desktop import __version__, cli_integrity
 from tdm_desktop.core.errors import BadInputError, TdmError, one_line
+from tdm_desktop.core.s3_urls import DEFAULT_BUCKET
 
-DEFAULT_BUCKET = "story-boards-assets"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 log = logging.getLogger("tdm_desktop")
@@ -299,14 +299,12 @@ def cmd_delete_all(args: argparse.Namespace) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from tdm_desktop.core.generation import GenerationService
     from tdm_desktop.generators import get_generator
 
     if args.concurrency < 1:
         raise BadInputError(f"--concurrency {args.concurrency}: must be 1 or more")
     generator = get_generator(args.generator)
-    service = make_service(args)
-    generation = GenerationService(service.data_dir, service.store, generator)
+    generation = make_service(args).generation(generator)
     if args.prompt is not None:
         image = generation.generate(args.actor_id, args.prompt, seed=args.seed)
         print(

@@ -25,6 +25,7 @@ from pathlib import Path
 import platformdirs
 
 from tdm_desktop.core.errors import ManifestError, ObjectExistsError
+from tdm_desktop.core.generator import GenerationRequest, Generator
 from tdm_desktop.core.jsonfile import (
     atomic_write_bytes,
     create_new_bytes,
@@ -32,12 +33,13 @@ from tdm_desktop.core.jsonfile import (
     parse_json_object,
     read_bytes,
 )
+from tdm_desktop.core.layout import base_image_name
 from tdm_desktop.core.manifest import TrainingDataManifest, size_mb
 from tdm_desktop.core.prompt_metadata import PromptMetadata
 from tdm_desktop.core.s3_store import S3Store
+from tdm_desktop.core.s3_urls import DEFAULT_BUCKET
 from tdm_desktop.core.sync_era import sync_era_keys
 from tdm_desktop.core.timestamps import manifest_now
-from tdm_desktop.generators.base import GenerationRequest, Generator
 
 log = logging.getLogger(__name__)
 
@@ -248,7 +250,7 @@ def _seed_actor(
 def _ensure_base_image(data_dir: Path, generator: Generator, actor: DemoActor, prompt: str) -> None:
     from PIL import Image
 
-    path = data_dir / "actors" / actor.actor_name / "base_image" / f"{actor.actor_name}_base.png"
+    path = data_dir / base_image_name(actor.actor_name)
     if path.is_file():
         return
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -263,7 +265,7 @@ def _ensure_base_image(data_dir: Path, generator: Generator, actor: DemoActor, p
 def run_demo(
     data_dir: Path | None = None,
     port: int | None = None,
-    bucket: str = "story-boards-assets",
+    bucket: str = DEFAULT_BUCKET,
     open_window: bool = True,
 ) -> int:
     """Start the local S3, seed the demo actors, open the window (or wait). Stops S3 on the way out."""

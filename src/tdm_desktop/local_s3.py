@@ -36,11 +36,11 @@ from typing import Any, TextIO
 
 from tdm_desktop.core.errors import BadInputError, TdmError
 from tdm_desktop.core.jsonfile import atomic_write_bytes, write_synced_temp
+from tdm_desktop.core.s3_urls import DEFAULT_BUCKET
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 8333
-DEFAULT_BUCKET = "story-boards-assets"
 DEFAULT_IP = "127.0.0.1"
 REGION = "us-east-1"
 GRPC_OFFSET = 10000  # SeaweedFS components dial "HTTP port + 10000" for gRPC whatever the flags say
@@ -460,16 +460,6 @@ class LocalS3:
                 self._log_file.close()
                 self._log_file = None
 
-    def wait_exited(self, timeout: float | None = None) -> bool:
-        """Block until weed exits by itself (True) or ``timeout`` passes (False)."""
-        proc = self._proc
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while proc is not None and not self._has_exited(proc):
-            if deadline is not None and time.monotonic() >= deadline:
-                return False
-            time.sleep(0.2)
-        return True
-
     # -- internals
 
     def _get_credentials(self) -> LocalS3Credentials:
@@ -532,39 +522,27 @@ class LocalS3:
         self._log_file.flush()
 
     def _client(self, deadline: float) -> Any:
-        """A boto3 client once weed answers a signed ListBuckets; raises if it dies or is late."""
-        import boto3
-        from botocore.config import Config
+        """The app's S3 client once weed answers a signed ListBuckets; raises if it dies or is
+        late. Short timeouts and no retries: the polling here is the retry."""
+        from tdm_desktop.core.s3_store import make_s3_client
 
-        client = boto3.client(
-            "s3",
+        client = make_s3_client(
             endpoint_url=self.endpoint_url,
-            aws_access_key_id=self.access_key,
-            aws_secret_access_key=self.secret_key,
-            region_name=REGION,
-            config=Config(
-                signature_version="s3v4",
-                s3={"addressing_style": "path"},
-                connect_timeout=1,
-                read_timeout=5,
-                retries={"mode": "standard", "max_attempts": 1},
-            ),
+            access_key=self.access_key,
+            secret_key=self.secret_key,
+            region=REGION,
+            connect_timeout=1,
+            read_timeout=5,
+            max_attempts=1,
         )
         self._poll_until(deadline, "answer a signed request", client.list_buckets)
         return client
 
     def _create_bucket(self, client: Any, deadline: float) -> None:
-        from botocore.exceptions import ClientError
+        from tdm_desktop.core.s3_store import S3Store
 
-        def create() -> None:
-            try:
-                client.create_bucket(Bucket=self.config.bucket)
-            except ClientError as err:
-                code = err.response.get("Error", {}).get("Code")
-                if code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
-                    raise
-
-        self._poll_until(deadline, f"create bucket {self.config.bucket!r}", create)
+        store = S3Store(client, self.config.bucket)
+        self._poll_until(deadline, f"create bucket {self.config.bucket!r}", store.ensure_bucket)
 
     def _poll_until(self, deadline: float, what: str, attempt: Callable[[], object]) -> None:
         last_error = "no answer"

@@ -21,13 +21,13 @@ from botocore.exceptions import ClientError
 
 from tdm_desktop.core.errors import ForeignImageError, ObjectExistsError, S3Error
 from tdm_desktop.core.generation import GeneratedImage, GenerationService
+from tdm_desktop.core.generator import GenerationRequest, GenerationResult
 from tdm_desktop.core.jsonfile import dump_json
 from tdm_desktop.core.manifest import TrainingDataManifest
 from tdm_desktop.core.prompt_metadata import PromptMetadata
 from tdm_desktop.core.s3_store import S3Store, make_s3_client
 from tdm_desktop.core.s3_urls import S3Location, parse_s3_url
 from tdm_desktop.core.training_data import TrainingDataService
-from tdm_desktop.generators.base import GenerationRequest, GenerationResult
 from tdm_desktop.generators.placeholder import PlaceholderGenerator
 from tdm_desktop.local_s3 import LocalS3, LocalS3Config
 from tests.conftest import BUCKET

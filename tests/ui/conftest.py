@@ -37,10 +37,10 @@ class FakeDialogs:
     def show_problems(self, title, problems) -> None:
         self.reports.append((title, dict(problems)))
 
-    def as_window_dialogs(self):
-        from tdm_desktop.ui.main_window import WindowDialogs
+    def as_questions(self):
+        from tdm_desktop.ui.curation.dialogs import CurationQuestions
 
-        return WindowDialogs(self.confirm_delete, self.confirm_delete_all, self.show_problems)
+        return CurationQuestions(self.confirm_delete, self.confirm_delete_all, self.show_problems)
 
 
 @pytest.fixture
@@ -81,7 +81,7 @@ def make_window(qtbot, service, settings, dialogs):
 
     def make(*, wait_open: bool = True, service_=None):
         window = MainWindow(
-            service_ or service, settings=settings, dialogs=dialogs.as_window_dialogs()
+            service_ or service, settings=settings, questions=dialogs.as_questions()
         )
         qtbot.addWidget(window)
         made.append(window)

@@ -17,9 +17,9 @@ def test_a_curator_flags_100_images_with_the_keyboard_alone(qtbot, data_dir, sto
     names = make_actor(data_dir, store, ACTOR_ID, NAME, count=110)
     window = make_window()
     with qtbot.waitSignal(window.actor_opened, timeout=10000):
-        window.open_actor(ACTOR_ID)
+        window.session.open_actor(ACTOR_ID)
     grid_focus(qtbot, window)
-    assert window.current_filename() == names[0]
+    assert window.selection.current_filename() == names[0]
 
     # Every third image bad, the rest good; the flag keys advance to the next image themselves.
     keys = [Qt.Key.Key_B if index % 3 == 0 else Qt.Key.Key_G for index in range(100)]
@@ -27,7 +27,7 @@ def test_a_curator_flags_100_images_with_the_keyboard_alone(qtbot, data_dir, sto
         qtbot.keyClick(window.grid, key)
     wait_idle(qtbot, window)
 
-    assert window.current_filename() == names[100]
+    assert window.selection.current_filename() == names[100]
     metadata = json.loads((data_dir / "actors" / NAME / "prompt_metadata.json").read_text())
     flags = {name: entry["good"] for name, entry in metadata["images"].items()}
     expected_bad = {names[i] for i in range(0, 100, 3)}

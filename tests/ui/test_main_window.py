@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QLabel, QListView, QSlider
@@ -11,7 +9,7 @@ from PySide6.QtWidgets import QComboBox, QLabel, QListView, QSlider
 from tdm_desktop.core.errors import TdmError
 from tdm_desktop.core.manifest import TrainingDataManifest
 from tdm_desktop.ui.app import check_display
-from tests.ui.conftest import ACTOR_A, ACTOR_B
+from tests.ui.conftest import ACTOR_A, ACTOR_B, grid_focus, wait_idle
 
 
 def test_opening_an_actor_shows_its_images_and_count(window, data_dir):
@@ -23,8 +21,8 @@ def test_opening_an_actor_shows_its_images_and_count(window, data_dir):
     assert window.findChild(QLabel, "imageCountLabel").text() == f"{len(listed)} images in S3"
     assert "Training Data Manager" in window.windowTitle()
     assert ACTOR_A[1] in window.windowTitle()
-    assert window.visible_filenames() == listed
-    assert window.current_filename() == listed[0]
+    assert window.selection.visible_filenames() == listed
+    assert window.selection.current_filename() == listed[0]
     assert grid.hasFocus()
 
 
@@ -34,20 +32,31 @@ def test_actor_list_rows_and_search(qtbot, window):
     assert texts == [f"{ACTOR_A[1]} ({ACTOR_A[2]})", f"{ACTOR_B[1]} ({ACTOR_B[2]})"]
 
     qtbot.keyClicks(window.search_box, "asian")
-    assert window.actor_panel.visible_row_texts() == [f"{ACTOR_B[1]} ({ACTOR_B[2]})"]
+    assert window.actor_list_widget.visible_row_texts() == [f"{ACTOR_B[1]} ({ACTOR_B[2]})"]
 
 
 def test_choosing_another_actor_opens_it(qtbot, window):
     with qtbot.waitSignal(window.actor_opened, timeout=5000):
-        window.actor_panel.select_actor(ACTOR_B[0])
+        window.actor_list_widget.select_actor(ACTOR_B[0])
     assert window.model.rowCount() == ACTOR_B[2]
-    assert window.image_count_label.text() == f"{ACTOR_B[2]} images in S3"
+    assert window.header.image_count_label.text() == f"{ACTOR_B[2]} images in S3"
     assert ACTOR_B[1] in window.windowTitle()
 
 
 def test_base_image_is_shown_in_the_header(qtbot, window):
-    qtbot.waitUntil(lambda: window.base_image_label.pixmap() is not None
-                    and not window.base_image_label.pixmap().isNull(), timeout=3000)  # fmt: skip
+    """The actor's own base image (the fixture's 32×32 orange PNG), fitted to the 64 px header;
+    an actor without one says so."""
+    label = window.header.base_image_label
+    qtbot.waitUntil(lambda: not label.pixmap().isNull(), timeout=3000)
+    image = label.pixmap().toImage()
+    assert (image.width(), image.height()) == (64, 64)
+    shown = image.pixelColor(32, 32)
+    assert all(abs(a - b) <= 2 for a, b in zip(shown.getRgb()[:3], (200, 120, 40), strict=True))
+
+    with qtbot.waitSignal(window.actor_opened, timeout=5000):
+        window.session.open_actor(ACTOR_B[0])
+    qtbot.waitUntil(lambda: label.text() == "no base\nimage", timeout=3000)
+    assert label.pixmap().isNull()
 
 
 def test_thumbnails_load_and_status_bar_counts(qtbot, window):
@@ -100,13 +109,13 @@ def test_menus_list_every_action_with_its_shortcut(window):
 def test_settings_keep_size_filter_and_last_actor(qtbot, make_window, settings):
     first = make_window()
     with qtbot.waitSignal(first.actor_opened, timeout=5000):
-        first.actor_panel.select_actor(ACTOR_B[0])
+        first.actor_list_widget.select_actor(ACTOR_B[0])
     first.size_slider.setValue(300)
     first.findChild(QComboBox, "flagFilter").setCurrentIndex(2)
     first.close()
 
     second = make_window()
-    assert second.actor_id == ACTOR_B[0]
+    assert second.session.actor_id == ACTOR_B[0]
     assert second.size_slider.value() == 300
     assert second.grid.iconSize().width() == 300
     assert second.flag_filter.currentText() == "Bad"
@@ -117,21 +126,22 @@ def test_broken_manifest_shows_a_message_and_the_other_actor_opens(qtbot, make_w
     broken.write_text('{"character_id": "0007", "training_data": [', encoding="utf-8")
     window = make_window()
 
-    assert window.actor_panel.actor_ids()[0] == "0007"
+    assert window.actor_list_widget.actor_ids()[0] == "0007"
     row = window.actor_list.model().index(0, 0)
     assert row.data() == "0007 (broken manifest)"
     assert "0007_manifest.json" in row.data(Qt.ItemDataRole.ToolTipRole)
-    assert window.actor_id == ACTOR_A[0] or window.error_text()
+    assert window.session.actor_id == ACTOR_A[0]  # the first actor that can be opened
+    assert window.error_text() == ""  # the broken one is only marked in the list, until chosen
 
     with qtbot.waitSignal(window.actor_failed, timeout=5000):
-        window.actor_panel.select_actor("0007")
+        window.actor_list_widget.select_actor("0007")
     assert "Could not open actor 0007" in window.error_text()
     assert "0007_manifest.json" in window.error_text()
     assert window.model.rowCount() == 0
-    assert "Could not open actor 0007" in window.log_view.toPlainText()
+    assert "Could not open actor 0007" in window.log_dock.view.toPlainText()
 
     with qtbot.waitSignal(window.actor_opened, timeout=5000):
-        window.actor_panel.select_actor(ACTOR_B[0])
+        window.actor_list_widget.select_actor(ACTOR_B[0])
     assert window.error_text() == ""
     assert window.model.rowCount() == ACTOR_B[2]
 
@@ -150,7 +160,7 @@ def test_unreachable_endpoint_is_shown_on_the_tile_not_a_crash(qtbot, make_windo
     assert window.loader.error(key) == "unreachable"
     assert "failed" in window.loaded_label.text()
     qtbot.waitUntil(lambda: "S3 is unreachable at http://127.0.0.1:9" in window.error_text())
-    assert "S3 is unreachable" in window.log_view.toPlainText()
+    assert "S3 is unreachable" in window.log_dock.view.toPlainText()
 
 
 def test_arrows_in_the_actor_list_browse_and_enter_goes_to_the_grid(qtbot, window):
@@ -158,7 +168,7 @@ def test_arrows_in_the_actor_list_browse_and_enter_goes_to_the_grid(qtbot, windo
     qtbot.waitUntil(window.actor_list.hasFocus, timeout=2000)
     with qtbot.waitSignal(window.actor_opened, timeout=5000):
         qtbot.keyClick(window.actor_list, Qt.Key.Key_Down)
-    assert window.actor_id == ACTOR_B[0]
+    assert window.session.actor_id == ACTOR_B[0]
     assert window.actor_list.hasFocus()
     qtbot.keyClick(window.actor_list, Qt.Key.Key_Return)
     assert window.grid.hasFocus()
@@ -167,20 +177,20 @@ def test_arrows_in_the_actor_list_browse_and_enter_goes_to_the_grid(qtbot, windo
 def test_a_last_actor_that_is_gone_opens_the_first_one(make_window, settings):
     settings.setValue("session/lastActor", "0099")
     window = make_window()
-    assert window.actor_id == ACTOR_A[0]
+    assert window.session.actor_id == ACTOR_A[0]
     assert window.error_text() == ""
 
 
 def test_an_actor_asked_for_that_does_not_exist_is_said_clearly(qtbot, make_window):
     window = make_window(wait_open=False)
     with qtbot.waitSignal(window.actor_failed, timeout=5000):
-        window.open_actor("99")
+        window.session.open_actor("99")
     assert "Could not open actor 0099" in window.error_text()
 
 
 def test_the_log_dock_shows_the_s3_only_lines(qtbot, window):
-    qtbot.waitUntil(lambda: "[S3-ONLY]" in window.log_view.toPlainText(), timeout=3000)
-    assert f"Loading training data for actor {ACTOR_A[0]}" in window.log_view.toPlainText()
+    qtbot.waitUntil(lambda: "[S3-ONLY]" in window.log_dock.view.toPlainText(), timeout=3000)
+    assert f"Loading training data for actor {ACTOR_A[0]}" in window.log_dock.view.toPlainText()
 
 
 def test_check_display_without_any_display_says_what_to_do():
@@ -215,12 +225,43 @@ def test_check_display_accepts_offscreen_and_other_systems():
     check_display(environ={"DISPLAY": ":0"}, platform="linux", find_library=lambda _n: "lib.so")
 
 
-def test_seed_shape_unchanged_by_opening(window, data_dir):
-    """Opening and browsing writes nothing: the manifest on disk is as the fixture made it."""
-    path = data_dir / "actor_manifests" / f"{ACTOR_A[0]}_manifest.json"
-    before = json.loads(path.read_text(encoding="utf-8"))
+def test_opening_and_browsing_writes_nothing(qtbot, window, data_dir, store):
+    """Opening actors, selecting, moving and previewing change no file and no object: checked
+    once every thumbnail has loaded and all background work of the window has ended, so a
+    write that happens later than the action (they all run in the background) is seen."""
+
+    def files() -> dict[str, bytes]:
+        return {
+            str(p.relative_to(data_dir)): p.read_bytes() for p in data_dir.rglob("*") if p.is_file()
+        }
+
+    def objects() -> dict[str, bytes]:
+        return {key: store.get_bytes(key) for key in store.list_keys("system_actors/")}
+
+    def settled() -> None:
+        rows = window.model.rowCount()
+        qtbot.waitUntil(
+            lambda: window.loaded_label.text() == f"Loaded {rows} / {rows}", timeout=5000
+        )
+        wait_idle(qtbot, window)
+        qtbot.waitUntil(lambda: window.session.jobs.pending() == 0, timeout=5000)
+
+    settled()
+    files_before, objects_before = files(), objects()
+    grid_focus(qtbot, window)
     window.grid.selectAll()
-    assert json.loads(path.read_text(encoding="utf-8")) == before
+    qtbot.keyClick(window.grid, Qt.Key.Key_Right)
+    qtbot.keyClick(window.grid, Qt.Key.Key_Space)  # the full-size preview, then close it
+    qtbot.waitUntil(lambda: window.preview_presenter.dialog is not None, timeout=3000)
+    qtbot.waitUntil(window.preview_presenter.dialog.has_picture, timeout=5000)
+    window.preview_presenter.close()
+    with qtbot.waitSignal(window.actor_opened, timeout=5000):
+        window.actor_list_widget.select_actor(ACTOR_B[0])
+    with qtbot.waitSignal(window.actor_opened, timeout=5000):
+        window.actor_list_widget.select_actor(ACTOR_A[0])
+    settled()
+    assert files() == files_before
+    assert objects() == objects_before
 
 
 def test_run_gui_opens_the_asked_actor_and_returns_the_exit_code(qtbot, service, settings):
@@ -235,7 +276,7 @@ def test_run_gui_opens_the_asked_actor_and_returns_the_exit_code(qtbot, service,
 
     def close_when_open():
         windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
-        shown = [w for w in windows if w.isVisible() and w.actor_id == ACTOR_B[0]]
+        shown = [w for w in windows if w.isVisible() and w.session.actor_id == ACTOR_B[0]]
         if shown:
             seen.append((shown[0].windowTitle(), shown[0].model.rowCount()))
             shown[0].close()

@@ -1,5 +1,5 @@
-"""Regression guard for TRAPS.md: PySide6 6.12.0 on CPython 3.11 drops a reference to None on
-every Qt call that returns nothing, and the interpreter aborts (``none_dealloc``) after a few
+"""Regression guard: PySide6 6.12.0 on CPython 3.11 drops a reference to None on every Qt call
+that returns nothing, and the interpreter aborts (``none_dealloc``) after a few
 thousand calls. pyproject pins PySide6 below 6.12 on Python < 3.12; this test proves the installed
 pair is safe. On 3.12+ None is immortal, so its count cannot fall and the test still passes.
 """

@@ -36,15 +36,15 @@ def test_f5_shows_a_new_image_and_keeps_the_selection(qtbot, window, data_dir, s
     names = actors[ACTOR_ID]
     select(window, [names[2], names[4]])
     added = add_image_elsewhere(data_dir, store, 50)
-    window.watcher.clear()  # only F5 here
+    window.session.watcher.clear()  # only F5 here
 
     grid_focus(qtbot, window)
     with qtbot.waitSignal(window.refreshed, timeout=5000):
         qtbot.keyClick(window.grid, Qt.Key.Key_F5)
-    assert window.visible_filenames() == [*names, added]
-    assert window.image_count_label.text() == f"{COUNT + 1} images in S3"
-    assert window.selected_filenames() == [names[2], names[4]]
-    assert window.current_filename() == names[4]
+    assert window.selection.visible_filenames() == [*names, added]
+    assert window.header.image_count_label.text() == f"{COUNT + 1} images in S3"
+    assert window.selection.selected_filenames() == [names[2], names[4]]
+    assert window.selection.current_filename() == names[4]
 
 
 def test_the_watcher_picks_up_a_removed_image_and_a_flag(qtbot, window, data_dir, actors):
@@ -57,8 +57,8 @@ def test_the_watcher_picks_up_a_removed_image_and_a_flag(qtbot, window, data_dir
     qtbot.waitUntil(
         lambda: window.flag_counts_label.text() == f"good {COUNT - 2} · bad 1", timeout=5000
     )
-    assert window.selected_filenames() == [names[3]]
-    assert window.current_filename() == names[3]
+    assert window.selection.selected_filenames() == [names[3]]
+    assert window.selection.current_filename() == names[3]
     assert not window.model.image_at(window.model.row_of(names[3])).good
 
 

@@ -95,11 +95,13 @@ def metadata(data_dir) -> PromptMetadata:
 # ---- names -------------------------------------------------------------------------------------
 
 
-def test_next_filename_is_one_past_the_highest_number():
-    taken = [f"{ACTOR}_0.jpg", f"{ACTOR}_7.jpg", f"{ACTOR}_3.png", "other_actor_99.jpg"]
-    assert GenerationService.next_filename(ACTOR, taken) == f"{ACTOR}_8.jpg"
-    assert GenerationService.next_filename(ACTOR, [f"{ACTOR}_x.jpg", "a.jpg"]) == f"{ACTOR}_0.jpg"
-    assert GenerationService.next_filename(ACTOR, []) == f"{ACTOR}_0.jpg"
+def test_a_new_image_is_named_one_past_the_highest_number(data_dir, store, manifest):
+    for name in (f"{ACTOR}_x.jpg", "a.jpg"):  # not numbered names of this actor: ignored
+        manifest.add_image(name, "https://story-boards-assets.s3.amazonaws.com/x", 0.3)
+    assert service(data_dir, store).generate(ACTOR_ID, "first").filename == f"{ACTOR}_0.jpg"
+    for name in (f"{ACTOR}_7.jpg", f"{ACTOR}_3.png", "other_actor_99.jpg"):
+        manifest.add_image(name, "https://story-boards-assets.s3.amazonaws.com/x", 0.3)
+    assert service(data_dir, store).generate(ACTOR_ID, "next").filename == f"{ACTOR}_8.jpg"
 
 
 # ---- one image ---------------------------------------------------------------------------------

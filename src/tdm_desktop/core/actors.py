@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tdm_desktop.core.errors import ActorNotFoundError, DataFileError
+from tdm_desktop.core.layout import base_image_name
 from tdm_desktop.core.manifest import TrainingDataManifest
 from tdm_desktop.core.names import check_actor_name, normalize_actor_id
 from tdm_desktop.core.prompt_metadata import PromptMetadata
@@ -24,7 +25,7 @@ class ActorSummary:
 
 
 class ActorCatalog:
-    """Finds actors and their files in a data dir (CONTRACT §2)."""
+    """Finds actors and their files in a data dir (layout: README.md, "Files in the data dir")."""
 
     def __init__(self, data_dir: Path | str) -> None:
         self.data_dir = Path(data_dir)
@@ -80,4 +81,4 @@ class ActorCatalog:
         return PromptMetadata.for_actor(self.data_dir, actor_name)
 
     def base_image_path(self, actor_name: str) -> Path:
-        return self.actor_dir(actor_name) / "base_image" / f"{actor_name}_base.png"
+        return self.data_dir / base_image_name(actor_name)

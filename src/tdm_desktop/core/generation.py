@@ -26,14 +26,15 @@ from tdm_desktop.core.errors import (
     ObjectExistsError,
     TdmError,
 )
+from tdm_desktop.core.generator import GenerationRequest, GenerationResult, Generator
 from tdm_desktop.core.interrupted import Recovery, recover_interrupted
+from tdm_desktop.core.layout import base_image_name
 from tdm_desktop.core.manifest import TrainingDataManifest, size_mb
 from tdm_desktop.core.names import check_actor_name, check_filename, normalize_actor_id
 from tdm_desktop.core.prompt_metadata import PromptMetadata
 from tdm_desktop.core.s3_store import TRAINING_DATA_PREFIX, S3Store
 from tdm_desktop.core.timestamps import Clock, manifest_now, utc_now
 from tdm_desktop.core.upload_journal import UploadIntent, UploadJournal, this_host
-from tdm_desktop.generators.base import GenerationRequest, GenerationResult, Generator
 
 log = logging.getLogger(__name__)
 
@@ -105,23 +106,10 @@ class GenerationService:
 
     # ---- names -------------------------------------------------------------------------------
 
-    @staticmethod
-    def next_filename(actor_name: str, taken: Iterable[str]) -> str:
-        """``{actor_name}_{n}.jpg`` with n one past the highest n in ``taken`` (0 when none).
-
-        Names ``{actor_name}_{n}`` with a ``.jpg``, ``.jpeg`` or ``.png`` extension count.
-        """
-        check_actor_name(actor_name)
-        return f"{actor_name}_{_next_number(actor_name, taken)}.jpg"
-
     def actor_prompts(self, actor_id: str | int) -> list[str]:
         """The prompts "Generate All" uses: the actor's own list, else the default list."""
         actor_name = check_actor_name(self._manifest(actor_id).character_name)
         return PromptMetadata.for_actor(self.data_dir, actor_name, clock=self._clock).prompts()
-
-    def base_image_path(self, actor_name: str) -> Path:
-        check_actor_name(actor_name)
-        return self.data_dir / "actors" / actor_name / "base_image" / f"{actor_name}_base.png"
 
     # ---- one image ---------------------------------------------------------------------------
 
@@ -221,7 +209,7 @@ class GenerationService:
         return manifest
 
     def _read_base_image(self, actor_name: str) -> bytes | None:
-        path = self.base_image_path(actor_name)
+        path = self.data_dir / base_image_name(actor_name)
         if not path.is_file():
             return None
         try:

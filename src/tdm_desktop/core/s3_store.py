@@ -162,7 +162,7 @@ class S3Store:
         self._sleep = sleep
         self._conflict_retries = conflict_retries
         self._prefixes: dict[str, str] = {}
-        # The demo records production-style URLs even on its local endpoint (CONTRACT §8), so its
+        # The demo records production-style URLs even on its local endpoint (see demo.py), so its
         # manifests stay valid whatever port the local S3 gets next time.
         self._aws_style_urls = aws_style_urls
         self._new_upload_id = new_upload_id

@@ -23,6 +23,9 @@ from dataclasses import dataclass
 
 from tdm_desktop.core.errors import BadInputError, ForeignImageError
 
+DEFAULT_BUCKET = "story-boards-assets"
+"""The design's bucket: the default of ``--bucket`` / ``TDM_BUCKET`` and of the bundled local S3."""
+
 _AWS_SUFFIX = r"amazonaws\.com(?:\.cn)?"
 _REGION = r"[a-z]{2}(?:-[a-z]+)+-[0-9]+"
 # The S3 part of an AWS host: "s3", "s3.R", "s3-R" or "s3.dualstack.R".

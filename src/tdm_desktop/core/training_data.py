@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tdm_desktop.core.actors import ActorCatalog
+from tdm_desktop.core.actors import ActorCatalog, ActorSummary
 from tdm_desktop.core.errors import (
+    DataFileError,
     DuplicateImageError,
     ForeignImageError,
     ImageNotInManifestError,
@@ -22,11 +23,16 @@ from tdm_desktop.core.errors import (
     TdmError,
     one_line,
 )
+from tdm_desktop.core.generation import GenerationService
+from tdm_desktop.core.generator import Generator
+from tdm_desktop.core.layout import base_image_name
 from tdm_desktop.core.manifest import ManifestEntry, TrainingDataManifest
 from tdm_desktop.core.names import normalize_actor_id
+from tdm_desktop.core.prompt_metadata import PromptMetadata
 from tdm_desktop.core.s3_store import S3Store
 from tdm_desktop.core.s3_urls import S3Location
 from tdm_desktop.core.timestamps import api_timestamp
+from tdm_desktop.core.watch import DocumentWatch, LocalFileWatch
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +177,7 @@ class TrainingDataService:
             "actor_id": int(actor_id),
             "actor_name": name,
             "training_images": images,
-            "base_image_path": f"/data/actors/{name}/base_image/{name}_base.png",
+            "base_image_path": f"/data/{base_image_name(name)}",
             "total_count": len(images),
             "manifest_updated": api_timestamp(manifest.training_data_updated),
         }
@@ -323,6 +329,40 @@ class TrainingDataService:
         elif not good:
             metadata.set_flags({entry.filename: False})
         log.info("[S3-ONLY] Restored %s of %s to S3 and the manifest", entry.filename, name)
+
+    # -- what the window asks for ------------------------------------------------------------
+
+    def list_actors(self) -> list[ActorSummary]:
+        return self.catalog.list_actors()
+
+    def prompt_metadata(self, actor_name: str) -> PromptMetadata:
+        return self.catalog.prompt_metadata(actor_name)
+
+    def base_image_bytes(self, actor_name: str) -> bytes | None:
+        """The actor's reference image, or None when it has none."""
+        path = self.catalog.base_image_path(actor_name)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as err:
+            raise DataFileError(path, f"cannot be read: {err.strerror or err}") from None
+
+    def watch_actor(self, actor_id: str, actor_name: str) -> DocumentWatch:
+        """The documents a window follows to see the actor changed elsewhere."""
+        return LocalFileWatch((self.manifest_path(actor_id), self.prompt_metadata_path(actor_name)))
+
+    @property
+    def s3_endpoint(self) -> str | None:
+        """The custom S3 endpoint in use (e.g. the bundled local S3); None on AWS."""
+        return self.store.endpoint_url
+
+    def presign_get(self, key: str) -> str:
+        return self.store.presign_get(key)
+
+    def generation(self, generator: Generator) -> GenerationService:
+        """Generation for these actors with ``generator``."""
+        return GenerationService(self.data_dir, self.store, generator)
 
 
 def _content_type(filename: str) -> str:

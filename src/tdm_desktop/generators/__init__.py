@@ -1,12 +1,7 @@
 """Image generators: ``placeholder`` (offline, Pillow) and ``a1111`` (AUTOMATIC1111 web UI API)."""
 
-from tdm_desktop.generators.base import (
-    GenerationRequest,
-    GenerationResult,
-    Generator,
-    available_generators,
-    get_generator,
-)
+from tdm_desktop.core.generator import GenerationRequest, GenerationResult, Generator
+from tdm_desktop.generators.base import available_generators, get_generator
 
 __all__ = [
     "GenerationRequest",

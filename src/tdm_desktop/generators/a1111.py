@@ -18,7 +18,8 @@ import requests
 from PIL import Image, UnidentifiedImageError
 
 from tdm_desktop.core.errors import BadInputError, GeneratorError
-from tdm_desktop.generators.base import GenerationRequest, GenerationResult, sniff_image_mime
+from tdm_desktop.core.generator import GenerationRequest, GenerationResult
+from tdm_desktop.generators.base import sniff_image_mime
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,11 @@ class A1111Generator:
     def display_url(self) -> str:
         """The base URL without any ``user:password@`` part, safe for messages and logs."""
         return _redact(self.base_url)
+
+    @property
+    def display_name(self) -> str:
+        """``a1111 (http://127.0.0.1:7860)``: what a window names."""
+        return f"{self.name} ({self.display_url})"
 
     def generate(self, request: GenerationRequest) -> GenerationResult:
         mode = "img2img" if request.base_image is not None else "txt2img"

@@ -1,53 +1,30 @@
-"""What every image generator takes and gives, and how one is chosen by name."""
+"""How a generator is chosen by name; the types every generator takes and gives live in
+``tdm_desktop.core.generator`` (re-exported here for generator authors)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
 
 from tdm_desktop.core.errors import BadInputError
+from tdm_desktop.core.generator import GenerationRequest, GenerationResult, Generator
+
+__all__ = [  # the types live in core; generator authors may import them from here too
+    "DEFAULT_GENERATOR",
+    "GENERATOR_ENV",
+    "GenerationRequest",
+    "GenerationResult",
+    "Generator",
+    "available_generators",
+    "get_generator",
+    "sniff_image_mime",
+]
 
 DEFAULT_GENERATOR = "placeholder"
 GENERATOR_ENV = "TDM_GENERATOR"
 
 JPEG_MAGIC = b"\xff\xd8\xff"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-@dataclass(frozen=True)
-class GenerationRequest:
-    """One image to make. ``seed=None`` lets the generator pick (and report) one."""
-
-    prompt: str
-    negative_prompt: str = ""
-    seed: int | None = None
-    width: int = 1024
-    height: int = 1024
-    base_image: bytes | None = field(default=None, repr=False)
-    denoising_strength: float = 0.55
-
-
-@dataclass(frozen=True)
-class GenerationResult:
-    """An encoded image (``mime`` is ``image/jpeg`` or ``image/png``) and what made it."""
-
-    image_bytes: bytes = field(repr=False)
-    mime: str
-    seed: int
-    width: int
-    height: int
-    info: dict[str, Any] = field(default_factory=dict)
-
-
-@runtime_checkable
-class Generator(Protocol):
-    """Anything that turns a prompt into an image."""
-
-    name: str
-
-    def generate(self, request: GenerationRequest) -> GenerationResult: ...
 
 
 def sniff_image_mime(data: bytes) -> str | None:

@@ -17,7 +17,7 @@ from functools import lru_cache
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
 from tdm_desktop.core.errors import GeneratorError
-from tdm_desktop.generators.base import GenerationRequest, GenerationResult
+from tdm_desktop.core.generator import GenerationRequest, GenerationResult
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ class PlaceholderGenerator:
     """Renders the prompt and seed on a seeded abstract background, with a PLACEHOLDER banner."""
 
     name = "placeholder"
+    display_name = "placeholder"
 
     def __init__(self, quality: int = JPEG_QUALITY) -> None:
         self._quality = quality

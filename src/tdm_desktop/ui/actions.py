@@ -1,6 +1,6 @@
 """The window's actions, menus and toolbar, built from one declarative table.
 
-Object names, shortcuts and their contexts are part of the contract (CONTRACT §6). ``on_grid`` actions
+Object names and shortcuts are what curators' scripts and the tests rely on. ``on_grid`` actions
 (single letters, arrows' companions...) only fire while the grid has focus, so typing in a text field
 never flags an image. The toolbar shows SVG icons and emoji-free labels (emoji need an emoji font);
 the menus and tooltips keep the design's emoji names.
@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QIcon, QKeySequence, QPixmap, QUndoGroup
@@ -27,10 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tdm_desktop.ui.generation import ALL_TITLE, SINGLE_TITLE
-
-MIN_THUMB, MAX_THUMB, DEFAULT_THUMB = 64, 512, 160
-FILTERS = (("All", "all"), ("Good", "good"), ("Bad", "bad"))
+from tdm_desktop.ui.generation.controller import ALL_TITLE, SINGLE_TITLE
+from tdm_desktop.ui.grid.filter import FLAG_FILTERS
+from tdm_desktop.ui.grid.view import MAX_THUMBNAIL, MIN_THUMBNAIL
 
 Shortcut = QKeySequence | QKeySequence.StandardKey | str
 
@@ -170,7 +168,7 @@ def make_action(
     owner: QWidget,
     grid: QWidget,
     spec: ActionSpec,
-    slot: Callable[[], Any] | None,
+    slot: Callable[[], object] | None,
 ) -> QAction:
     """An action owned by ``owner``; ``on_grid`` ones are added to ``grid`` with a widget context."""
     action = QAction(spec.text, owner)
@@ -193,13 +191,13 @@ def make_action(
 def build_actions(
     owner: QWidget,
     grid: QWidget,
-    slots: Mapping[str, Callable[[], Any]],
+    slots: Mapping[str, Callable[[], object]],
     undo_group: QUndoGroup,
 ) -> WindowActions:
     """All actions from ``ACTION_TABLE`` plus Undo/Redo from ``undo_group``.
 
     ``slots`` maps each spec's ``slot`` name to a callable; generation actions have none (the
-    generation panel connects them).
+    generation presenter connects them).
     """
     made = {spec.attr: make_action(owner, grid, spec, _slot(slots, spec)) for spec in ACTION_TABLE}
     for spec in ACTION_TABLE:
@@ -221,7 +219,9 @@ def build_actions(
     return WindowActions(**made, undo=undo, redo=redo)
 
 
-def _slot(slots: Mapping[str, Callable[[], Any]], spec: ActionSpec) -> Callable[[], Any] | None:
+def _slot(
+    slots: Mapping[str, Callable[[], object]], spec: ActionSpec
+) -> Callable[[], object] | None:
     if spec.slot is None:
         return None
     return slots[spec.slot]
@@ -270,7 +270,7 @@ def build_toolbar(tb: QToolBar, a: WindowActions) -> tuple[QSlider, QComboBox]:
     tb.addWidget(QLabel(" Size "))
     size_slider = QSlider(Qt.Orientation.Horizontal)
     size_slider.setObjectName("gridSizeSlider")
-    size_slider.setRange(MIN_THUMB, MAX_THUMB)
+    size_slider.setRange(MIN_THUMBNAIL, MAX_THUMBNAIL)
     size_slider.setSingleStep(8)
     size_slider.setPageStep(32)
     size_slider.setMaximumWidth(200)
@@ -280,7 +280,7 @@ def build_toolbar(tb: QToolBar, a: WindowActions) -> tuple[QSlider, QComboBox]:
     tb.addWidget(QLabel(" Show "))
     flag_filter = QComboBox()
     flag_filter.setObjectName("flagFilter")
-    for label, value in FILTERS:
+    for label, value in FLAG_FILTERS:
         flag_filter.addItem(label, value)
     flag_filter.setFocusPolicy(Qt.FocusPolicy.NoFocus)
     tb.addWidget(flag_filter)

@@ -15,15 +15,21 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from tdm_desktop.core.errors import TdmError
+
+if TYPE_CHECKING:  # Qt is imported only once a display is known to work
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QWidget
+
+    from tdm_desktop.ui.generation.factory import GeneratorFactory
+    from tdm_desktop.ui.services import WindowService
 
 log = logging.getLogger(__name__)
 
 GC_GEN0_THRESHOLD = 10_000  # Python's default 700 runs a young collection every few botocore calls
 
-APP_NAME = "Training Data Manager"
 ORG_NAME = "tdm-desktop"
 
 # library name for ctypes.util.find_library -> the Debian/Ubuntu package that provides it
@@ -69,32 +75,32 @@ def check_display(
 
 
 def run_gui(
-    service: Any,
+    service: WindowService,
     *,
     actor_id: str | None = None,
-    settings: Any | None = None,
+    settings: QSettings | None = None,
     argv: Sequence[str] | None = None,
-    generator_factory: Callable[[Any], Any] | None = None,
+    generator_factory: GeneratorFactory | None = None,
 ) -> int:
     """Show the main window (on ``actor_id`` if given) and run the event loop; returns its exit code.
 
-    ✨ / 🎨 build a ``GenerationService`` from ``service.data_dir`` and ``service.store`` with the
-    generator ``generator_factory(AppSettings)`` returns (default: the one the Settings choose,
-    ``TDM_GENERATOR`` when nothing is saved).
+    ✨ / 🎨 generate through ``service`` with the generator ``generator_factory(AppSettings)``
+    returns (default: the one the Settings choose, ``TDM_GENERATOR`` when nothing is saved).
     """
     check_display()
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from tdm_desktop.ui.main_window import APP_ICON, MainWindow, load_icon
+    from tdm_desktop.ui.actions import load_icon
+    from tdm_desktop.ui.main_window import APP_ICON, APP_TITLE, MainWindow
 
     app = QApplication.instance()
     if app is None:
         app = QApplication(
-            list(argv) if argv is not None else [sys.argv[0] if sys.argv else APP_NAME]
+            list(argv) if argv is not None else [sys.argv[0] if sys.argv else APP_TITLE]
         )
-    QApplication.setApplicationName(APP_NAME)
-    QApplication.setApplicationDisplayName(APP_NAME)
+    QApplication.setApplicationName(APP_TITLE)
+    QApplication.setApplicationDisplayName(APP_TITLE)
     QApplication.setOrganizationName(ORG_NAME)
     QApplication.setOrganizationDomain("tdm-desktop.local")
     app.setWindowIcon(load_icon(APP_ICON))
@@ -104,7 +110,7 @@ def run_gui(
         generator_factory=generator_factory,
     )
     if actor_id is not None:
-        window.open_actor(actor_id)
+        window.session.open_actor(actor_id)
     window.show()
     tune_gc()
     log.info("window shown")
@@ -126,7 +132,7 @@ def tune_gc(gen0_threshold: int = GC_GEN0_THRESHOLD) -> None:
 
 
 @contextlib.contextmanager
-def _quit_on_ctrl_c(window: Any) -> Iterator[None]:
+def _quit_on_ctrl_c(window: QWidget) -> Iterator[None]:
     """Ctrl+C in the terminal closes the window (saving its settings) instead of being ignored."""
     if threading.current_thread() is not threading.main_thread():
         yield

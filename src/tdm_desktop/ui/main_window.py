@@ -1,22 +1,23 @@
-"""The main window: builds the layout and wires the parts together (CONTRACT §6).
+"""The main window: builds the layout and wires the parts together; it owns little logic.
 
-It owns little logic. The open actor and its reloads live in ``actor_session``; actions, menus and
-toolbar in ``actions``; selection in ``grid_selection``; flag / delete glue in ``curation_panel``;
-✨ / 🎨 in ``generation_panel``; slider and filter in ``view_controls``; the preview, Settings…,
-header, status bar and log dock in ``preview_panel``, ``settings_panel``, ``header``, ``status``
-and ``log_panel``. Object names are part of the contract.
+Each feature lives in its folder (``docs/ARCHITECTURE.md`` walks through them): the open actor in
+``actors/``, the grid in ``grid/``, thumbnails in ``thumbnails/``, flag / delete in ``curation/``,
+✨ / 🎨 in ``generation/``, the preview in ``preview/``, Settings… in ``settings/``, the banner,
+status bar and log in ``status/``; actions, menus and toolbar come from ``actions.py``. The parts
+are public attributes, so tests and scripts reach each one by its name. Object names
+(``actorList``, ``thumbnailGrid``, ``imageCountLabel``, ``actionMarkGood``...) do not change.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QPoint, QSettings, Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QMainWindow, QSplitter, QToolBar, QVBoxLayout, QWidget
 
+from tdm_desktop.core.training_data import ActorTrainingData
 from tdm_desktop.ui.actions import (
     build_actions,
     build_context_menu,
@@ -24,44 +25,39 @@ from tdm_desktop.ui.actions import (
     build_toolbar,
     load_icon,
 )
-from tdm_desktop.ui.actor_panel import ActorPanel
-from tdm_desktop.ui.actor_session import ActorSession
-from tdm_desktop.ui.curation import (
-    CurationController,
-    SessionDeleteConfirmer,
-    confirm_delete_all_dialog,
-)
-from tdm_desktop.ui.curation_panel import CurationPanel, WindowDialogs, message_box_problems
-from tdm_desktop.ui.generation import GenerationDialogs, GeneratorFactory
-from tdm_desktop.ui.generation_panel import GenerationPanel
-from tdm_desktop.ui.grid_delegate import ThumbnailDelegate
-from tdm_desktop.ui.grid_model import FlagFilterProxy, ImageGridModel
-from tdm_desktop.ui.grid_selection import GridSelection
-from tdm_desktop.ui.grid_view import ThumbnailGridView
-from tdm_desktop.ui.header import ActorHeader
-from tdm_desktop.ui.jobs import JobRunner
-from tdm_desktop.ui.log_panel import LogPanel
-from tdm_desktop.ui.preview import PreviewDialog
-from tdm_desktop.ui.preview_panel import PreviewPanel
-from tdm_desktop.ui.settings_dialog import AppSettings, SettingsDialog
-from tdm_desktop.ui.settings_panel import SettingsPanel
-from tdm_desktop.ui.status import ErrorBanner, ThumbnailStatus, add_status_labels, counts_text
-from tdm_desktop.ui.thumbnail_loader import ThumbnailLoader, presigned_url_source
-from tdm_desktop.ui.view_controls import ViewControls
-from tdm_desktop.ui.watcher import ActorFileWatcher
-
-if TYPE_CHECKING:
-    from tdm_desktop.core.training_data import ActorTrainingData
-    from tdm_desktop.ui.generation import GenerateAllProgressDialog, GenerateSingleDialog
-
-__all__ = ["APP_ICON", "APP_TITLE", "MainWindow", "WindowDialogs", "load_icon"]
+from tdm_desktop.ui.actors.header import ActorHeaderWidget
+from tdm_desktop.ui.actors.list_widget import ActorListWidget
+from tdm_desktop.ui.actors.session import ActorSessionController
+from tdm_desktop.ui.common.jobs import JobRunner
+from tdm_desktop.ui.curation.controller import CurationController
+from tdm_desktop.ui.curation.dialogs import CurationQuestions, message_box_questions
+from tdm_desktop.ui.curation.presenter import CurationPresenter
+from tdm_desktop.ui.generation.dialogs import GenerationQuestions
+from tdm_desktop.ui.generation.factory import GeneratorFactory
+from tdm_desktop.ui.generation.presenter import GenerationPresenter
+from tdm_desktop.ui.grid.delegate import ThumbnailDelegate
+from tdm_desktop.ui.grid.filter import FlagFilterProxy
+from tdm_desktop.ui.grid.model import ImageGridModel
+from tdm_desktop.ui.grid.selection import GridSelection
+from tdm_desktop.ui.grid.view import ThumbnailGridView
+from tdm_desktop.ui.grid.view_controls import ViewControlsPresenter
+from tdm_desktop.ui.preview.presenter import PreviewPresenter
+from tdm_desktop.ui.services import WindowService
+from tdm_desktop.ui.settings.presenter import SettingsPresenter
+from tdm_desktop.ui.status.banner import ErrorBannerWidget
+from tdm_desktop.ui.status.log_dock import LogDock
+from tdm_desktop.ui.status.status_bar import add_status_labels, counts_text
+from tdm_desktop.ui.thumbnails.loader import Fetch, ThumbnailLoader, UrlFor
+from tdm_desktop.ui.thumbnails.source import ThumbnailSource
+from tdm_desktop.ui.thumbnails.status import ThumbnailStatusController
 
 log = logging.getLogger(__name__)
 
 APP_TITLE = "Training Data Manager"
 APP_ICON = "tdm-desktop.svg"
 
-LoaderFactory = Callable[[Callable[[str], bytes]], ThumbnailLoader]
+LoaderFactory = Callable[[Fetch, UrlFor | None], ThumbnailLoader]
+"""``(fetch, url_for) -> loader``: tests and benchmarks inject their own loader."""
 
 
 class MainWindow(QMainWindow):
@@ -74,76 +70,66 @@ class MainWindow(QMainWindow):
 
     def __init__(
         self,
-        service: Any,
+        service: WindowService,
         loader_factory: LoaderFactory | None = None,
         settings: QSettings | None = None,
         *,
-        dialogs: WindowDialogs | None = None,
+        questions: CurationQuestions | None = None,
         generator_factory: GeneratorFactory | None = None,
-        generation_dialogs: GenerationDialogs | None = None,
+        generation_questions: GenerationQuestions | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.setWindowTitle(APP_TITLE)
         self.setWindowIcon(load_icon(APP_ICON))
-        self._service = service
         self._settings = settings if settings is not None else QSettings()
-        self._dialogs = dialogs or WindowDialogs(
-            SessionDeleteConfirmer(self),
-            confirm_delete_all_dialog(self),
-            message_box_problems(self),
-        )
+        questions = questions or message_box_questions(self)
         self._jobs = JobRunner(parent=self)
 
         self.model = ImageGridModel(self)
         self.proxy = FlagFilterProxy(self)
         self.proxy.setSourceModel(self.model)
-        self.thumbs = ThumbnailStatus(
-            lambda image: service.fetch_image_bytes(image),
-            lambda: getattr(getattr(service, "store", None), "endpoint_url", None),
-            parent=self,
-        )
-        url_for = presigned_url_source(getattr(service, "store", None))  # Qt GETs: no GIL
-        factory = loader_factory or (
-            lambda fetch: ThumbnailLoader(fetch, url_for=url_for, parent=self)
-        )
-        self.loader = factory(self.thumbs.fetch_key)
+        self.thumbnail_source = ThumbnailSource(service)
+        self.thumbs = ThumbnailStatusController(service.s3_endpoint, parent=self)
+        fetch, url_for = self.thumbnail_source.fetch_key, self.thumbnail_source.url_source()
+        if loader_factory is not None:
+            self.loader = loader_factory(fetch, url_for)
+        else:  # on a custom endpoint Qt GETs presigned URLs: no GIL
+            self.loader = ThumbnailLoader(fetch, url_for=url_for, parent=self)
         self.controller = CurationController(
             service,
             self.model,
-            confirm_delete=self._dialogs.confirm_delete,
-            confirm_delete_all=self._dialogs.confirm_delete_all,
+            confirm_delete=questions.confirm_delete,
+            confirm_delete_all=questions.confirm_delete_all,
             parent=self,
         )
-        self._build_central()
-        self.session = ActorSession(
+        self._build_central(service)
+        self.session = ActorSessionController(
             service,
-            self.actor_panel,
+            self.actor_list_widget,
             self.controller,
             self._settings,
             jobs=self._jobs,
-            watcher=ActorFileWatcher(parent=self),
             parent=self,
         )
-        self.watcher = self.session.watcher
         self.selection = GridSelection(self.grid, self.proxy, self.model)
-        self.curation = CurationPanel(
-            self, self.controller, self.model, self.selection, self._dialogs.show_problems
+        self.curation = CurationPresenter(
+            self, self.controller, self.model, self.selection, questions.show_problems
         )
         self._build_actions()
-        self.gen_panel = GenerationPanel(
+        self.generation_presenter = GenerationPresenter(
             self,
             service,
             self._settings,
             self.session,
-            self.action_generate_single,
-            self.action_generate_all,
+            self.window_actions.generate_single,
+            self.window_actions.generate_all,
             generator_factory=generator_factory,
-            dialogs=generation_dialogs,
+            questions=generation_questions,
         )
-        self.generation = self.gen_panel.generation
-        self.view_controls = ViewControls(
+        self.generation = self.generation_presenter.generation
+        self.view_controls = ViewControlsPresenter(
             self.grid,
             self.proxy,
             self.selection,
@@ -152,34 +138,32 @@ class MainWindow(QMainWindow):
             self._settings,
             parent=self,
         )
-        self.preview_panel = PreviewPanel(
+        self.preview_presenter = PreviewPresenter(
             self,
             self.grid,
             self.selection,
             self.loader,
-            lambda image: service.fetch_image_bytes(image),
-            self.actions_.preview_actions(),
+            service.fetch_image_bytes,
+            self.window_actions.preview_actions(),
         )
-        self.settings_panel = SettingsPanel(self, self._settings, self.loader)
+        self.settings_presenter = SettingsPresenter(self, self._settings, self.loader)
         self.loaded_label, self.flag_counts_label = add_status_labels(self.statusBar())
-        self.log_panel = LogPanel(self, self.view_menu)
-        self.log_view, self.log_dock = self.log_panel.view, self.log_panel.dock
+        self.log_dock = LogDock(self)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_dock)
+        self.view_menu.addSeparator()
+        self.view_menu.addAction(self.log_dock.toggleViewAction())
         self._connect()
         self._restore_settings()
-        self.set_generation_handler(self.generate_single, self.generate_all)
-        self.reload_actor_list()
+        self.session.reload_actor_list()
 
     # -- building ------------------------------------------------------------------------------
 
-    def _build_central(self) -> None:
-        self.actor_panel = ActorPanel(self)
-        self.actor_list = self.actor_panel.list_view
-        self.search_box = self.actor_panel.search_box
-        self.header = ActorHeader(self._jobs)
-        self.actor_name_label = self.header.actor_name_label
-        self.base_image_label = self.header.base_image_label
-        self.image_count_label = self.header.image_count_label
-        self.error_banner = ErrorBanner()
+    def _build_central(self, service: WindowService) -> None:
+        self.actor_list_widget = ActorListWidget(self)
+        self.actor_list = self.actor_list_widget.list_view
+        self.search_box = self.actor_list_widget.search_box
+        self.header = ActorHeaderWidget(self._jobs, service.base_image_bytes)
+        self.error_banner = ErrorBannerWidget()
 
         self.grid = ThumbnailGridView()
         self.grid.setObjectName("thumbnailGrid")
@@ -202,49 +186,37 @@ class MainWindow(QMainWindow):
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.setObjectName("mainSplitter")
-        self.splitter.addWidget(self.actor_panel)
+        self.splitter.addWidget(self.actor_list_widget)
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([260, 900])
         self.setCentralWidget(self.splitter)
 
     def _build_actions(self) -> None:
-        grid = self.grid
+        grid, curation = self.grid, self.curation
         slots = {
-            "mark_good": self.mark_good,
-            "mark_bad": self.mark_bad,
-            "toggle_flag": self.toggle_flag,
-            "delete_selected": self.delete_selected,
-            "show_preview": self.show_preview,
+            "mark_good": curation.mark_good,
+            "mark_bad": curation.mark_bad,
+            "toggle_flag": curation.toggle_flag,
+            "delete_selected": curation.delete_selected,
+            "show_preview": lambda: self.preview_presenter.toggle(),
             "retry_selected": grid.retry_selected,
-            "copy_s3_urls": self.copy_s3_urls,
+            "copy_s3_urls": curation.copy_s3_urls,
             "select_all": grid.selectAll,
             "zoom_in": grid.zoom_in,
             "zoom_out": grid.zoom_out,
             "refresh": self.refresh,
-            "delete_all": self.delete_all,
+            "delete_all": curation.delete_all,
             "quit": self.close,
-            "open_settings": self.open_settings,
+            "open_settings": lambda: self.settings_presenter.open(),
         }
-        a = self.actions_ = build_actions(self, grid, slots, self.controller.undo_group)
-        self.action_mark_good, self.action_mark_bad, self.action_toggle = (
-            a.mark_good, a.mark_bad, a.toggle,
-        )  # fmt: skip
-        self.action_delete, self.action_preview, self.action_retry = a.delete, a.preview, a.retry
-        self.action_copy_url, self.action_select_all = a.copy_url, a.select_all
-        self.action_zoom_in, self.action_zoom_out = a.zoom_in, a.zoom_out
-        self.action_refresh, self.action_delete_all, self.action_quit = (
-            a.refresh, a.delete_all, a.quit,
-        )  # fmt: skip
-        self.action_settings = a.settings
-        self.action_generate_single, self.action_generate_all = a.generate_single, a.generate_all
-        self.action_undo, self.action_redo = a.undo, a.redo
-        self.view_menu = build_menus(self.menuBar(), a)
-        self.size_slider, self.flag_filter = build_toolbar(self.toolbar, a)
+        self.window_actions = build_actions(self, grid, slots, self.controller.undo_group)
+        self.view_menu = build_menus(self.menuBar(), self.window_actions)
+        self.size_slider, self.flag_filter = build_toolbar(self.toolbar, self.window_actions)
 
     def _connect(self) -> None:
         session, status = self.session, self.statusBar()
-        self.actor_panel.actor_chosen.connect(session.load_actor)
+        self.actor_list_widget.actor_chosen.connect(session.load_actor)
         session.opening.connect(self._on_opening)
         session.opened.connect(self._on_actor_opened)
         session.open_failed.connect(self._on_actor_failed)
@@ -264,13 +236,13 @@ class MainWindow(QMainWindow):
         self.thumbs.loaded_text_changed.connect(self.loaded_label.setText)
         self.thumbs.connection_failed.connect(self._on_connection_failed)
         self.controller.error_reported.connect(self.show_error)
-        self.controller.files_written.connect(self.watcher.remember_current_state)
+        self.controller.files_written.connect(session.watcher.remember_current_state)
         self.curation.status_message.connect(status.showMessage)
         self.actor_list.activated.connect(lambda _index: self.grid.setFocus())
-        self.gen_panel.status_message.connect(status.showMessage)
-        self.settings_panel.status_message.connect(status.showMessage)
-        self.gen_panel.landed.connect(session.show_landed)
-        self.gen_panel.error_reported.connect(self.show_error)
+        self.generation_presenter.status_message.connect(status.showMessage)
+        self.settings_presenter.status_message.connect(status.showMessage)
+        self.generation_presenter.landed.connect(session.show_landed)
+        self.generation_presenter.error_reported.connect(self.show_error)
 
     # -- settings ------------------------------------------------------------------------------
 
@@ -291,7 +263,7 @@ class MainWindow(QMainWindow):
             self.splitter.restoreState(QByteArray(splitter))
         self.view_controls.restore()
         self.session.restore_last_actor()
-        self.settings_panel.restore()
+        self.settings_presenter.restore()
 
     def save_settings(self) -> None:
         s = self._settings
@@ -302,31 +274,7 @@ class MainWindow(QMainWindow):
         self.session.remember_last_actor()
         s.sync()
 
-    @property
-    def settings_dialog(self) -> SettingsDialog | None:
-        return self.settings_panel.dialog
-
-    def open_settings(self) -> None:
-        """Settings… (Ctrl+,): generator, A1111 URL, steps, denoising, thumbnail cache budget."""
-        self.settings_panel.open()
-
-    def apply_settings(self, values: AppSettings) -> None:
-        """Keep ``values`` in the settings; the thumbnail budget applies at once, the generator
-        from the next generation."""
-        self.settings_panel.apply(values)
-
     # -- the open actor ------------------------------------------------------------------------
-
-    @property
-    def actor_id(self) -> str | None:
-        return self.session.actor_id
-
-    def reload_actor_list(self) -> None:
-        self.session.reload_actor_list()
-
-    def open_actor(self, actor_id: str) -> None:
-        """Open an actor by ID (``42`` or ``0042``); once the list is known, it is selected in it."""
-        self.session.open_actor(actor_id)
 
     def refresh(self) -> None:
         """F5: re-list the actors, reload the open one keeping the place, retry failed thumbnails."""
@@ -334,27 +282,23 @@ class MainWindow(QMainWindow):
         self.thumbs.retry_failed(self.loader.retry)
         self.session.reload_actor()
 
-    def reload_actor(self) -> None:
-        """The file watcher (and F5): reload the open actor; the place and selection survive."""
-        self.session.reload_actor()
-
     def _on_opening(self, actor_id: str) -> None:
         self.header.invalidate()
         self.statusBar().showMessage(f"Opening actor {actor_id}…")
 
     def _on_actor_opened(self, data: ActorTrainingData) -> None:
-        self.hide_error()
+        self.error_banner.dismiss()
         self.loader.clear()
         self.thumbs.forget_loaded()
         self.controller.set_actor(data.actor_id, data.actor_name)
         self.model.set_images(data.images)
         self.setWindowTitle(f"{data.actor_name} — {APP_TITLE}")
-        self.header.show_actor(data.actor_name, data.base_image)
+        self.header.show_actor(data.actor_name)
         self.statusBar().showMessage(f"Opened {data.actor_name}", 3000)
-        self.gen_panel.update_actions()
+        self.generation_presenter.update_actions()
         self.selection.make_current_row(0)
         typing = self.search_box.hasFocus() and bool(self.search_box.text())
-        if not (typing or self.actor_panel.browsing_with_keyboard()):
+        if not (typing or self.actor_list_widget.browsing_with_keyboard()):
             self.grid.setFocus(Qt.FocusReason.OtherFocusReason)
         self.actor_opened.emit(data.actor_id)
 
@@ -364,16 +308,16 @@ class MainWindow(QMainWindow):
         self.model.set_images([])
         self.setWindowTitle(f"{actor_id} — {APP_TITLE}")
         self.header.show_failed(actor_id)
-        self.gen_panel.update_actions()
+        self.generation_presenter.update_actions()
         self.show_error(message)
         self.statusBar().clearMessage()
         self.actor_failed.emit(actor_id, message)
 
     def _on_reloaded(self, data: ActorTrainingData, select: str | None) -> None:
-        self.hide_error()
+        self.error_banner.dismiss()
         self.model.update_images(data.images)
-        self.actor_panel.update_count(data.actor_id, data.actor_name, len(data.images))
-        if select is not None and self.select_filename(select):
+        self.actor_list_widget.update_count(data.actor_id, data.actor_name, len(data.images))
+        if select is not None and self.selection.select_filename(select):
             self.grid.setFocus(Qt.FocusReason.OtherFocusReason)
         else:
             self.selection.ensure_current()
@@ -383,101 +327,29 @@ class MainWindow(QMainWindow):
         self.show_error(message)
         self.refreshed.emit()
 
-    # -- the grid's selection and curation -------------------------------------------------------
-
-    def selected_filenames(self) -> list[str]:
-        """Selected images in grid order; the current one if nothing is selected."""
-        return self.selection.selected_filenames()
-
-    def visible_filenames(self) -> list[str]:
-        return self.selection.visible_filenames()
-
-    def current_filename(self) -> str | None:
-        return self.selection.current_filename()
-
-    def select_filename(self, filename: str) -> bool:
-        """Make ``filename`` the current, only selected image (if the filter shows it)."""
-        return self.selection.select_filename(filename)
-
-    def mark_good(self) -> None:
-        self.curation.mark_good()
-
-    def mark_bad(self) -> None:
-        self.curation.mark_bad()
-
-    def toggle_flag(self) -> None:
-        self.curation.toggle_flag()
-
-    def delete_selected(self) -> None:
-        self.curation.delete_selected()
-
-    def delete_all(self) -> None:
-        self.curation.delete_all()
-
-    def copy_s3_urls(self) -> None:
-        self.curation.copy_s3_urls()
-
-    # -- preview and context menu ----------------------------------------------------------------
-
-    @property
-    def preview(self) -> PreviewDialog | None:
-        return self.preview_panel.dialog
-
-    def show_preview(self) -> None:
-        self.preview_panel.toggle()
-
     def _context_menu(self, pos: QPoint) -> None:
         index = self.grid.indexAt(pos)
         if index.isValid() and not self.grid.selectionModel().isSelected(index):
             self.selection.set_current(index)
-        build_context_menu(self, self.actions_).exec(self.grid.viewport().mapToGlobal(pos))
-
-    # -- generation ------------------------------------------------------------------------------
-
-    def set_generation_handler(
-        self,
-        generate_single: Callable[[], None] | None,
-        generate_all: Callable[[], None] | None = None,
-    ) -> None:
-        """Wire ✨ / 🎨 to these callbacks (None: disabled).
-
-        The window wires its own (``generate_single`` / ``generate_all``); the actions are
-        enabled while an actor is open and no generation runs.
-        """
-        self.gen_panel.set_handlers(generate_single, generate_all)
-
-    def generate_single(self) -> None:
-        """✨: ask for a prompt, seed and negative prompt, then generate in the background."""
-        self.gen_panel.generate_single()
-
-    def generate_all(self) -> None:
-        """🎨: confirm, then one image per prompt in the background with a progress dialog."""
-        self.gen_panel.generate_all()
-
-    @property
-    def generate_single_dialog(self) -> GenerateSingleDialog | None:
-        return self.gen_panel.generate_single_dialog
-
-    @property
-    def generate_all_progress(self) -> GenerateAllProgressDialog | None:
-        return self.gen_panel.generate_all_progress
+        menu = build_context_menu(self, self.window_actions)
+        menu.exec(self.grid.viewport().mapToGlobal(pos))
 
     # -- status and errors -----------------------------------------------------------------------
 
     def show_error(self, message: str) -> None:
-        """A clear message over the grid (and in the log); the rest keeps working."""
+        """A clear message over the grid and in the log; the rest keeps working. Every failed
+        background job reaches the curator through here (``common/messages.py``)."""
         self.error_banner.show_message(message)
         log.error("%s", message)
 
-    def hide_error(self) -> None:
-        self.error_banner.dismiss()
-
     def error_text(self) -> str:
+        """The message over the grid ("" when none is shown)."""
         return self.error_banner.shown_text(self)
 
     def _on_rows_changed(self, *_args: object) -> None:
         images = self.model.images()
         self.header.set_image_count(len(images))
+        self.thumbnail_source.set_images(images)
         self.thumbs.set_images(images)
 
     def _on_connection_failed(self, message: str) -> None:
@@ -488,9 +360,9 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_settings()
-        self.preview_panel.close()
-        self.watcher.clear()
-        self.log_panel.detach()
+        self.preview_presenter.close()
+        self.session.watcher.clear()
+        self.log_dock.detach()
         self.loader.shutdown()
         self.generation.cancel()
         self.generation.wait_for_jobs(30_000)

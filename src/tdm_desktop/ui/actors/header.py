@@ -1,0 +1,102 @@
+"""The actor header over the grid: base image thumbnail, the actor's name and ``N images in S3``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from tdm_desktop.ui.common.images import decode_fitted
+from tdm_desktop.ui.common.jobs import JobRunner
+from tdm_desktop.ui.common.messages import failure_text
+
+log = logging.getLogger(__name__)
+
+BASE_THUMB = 64
+NO_BASE_IMAGE = "no base\nimage"
+BASE_IMAGE_TIP = "The actor's base image"
+
+ReadBaseImage = Callable[[str], bytes | None]
+"""``actor_name -> the base image's bytes, or None`` (``TrainingDataService.base_image_bytes``)."""
+
+
+class ActorHeaderWidget(QWidget):
+    """``actorNameLabel``, ``baseImageLabel`` (read and decoded off the GUI thread on ``jobs``)
+    and ``imageCountLabel``. A base image that arrives after another open started is dropped."""
+
+    def __init__(
+        self, jobs: JobRunner, read_base_image: ReadBaseImage, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._jobs = jobs
+        self._read_base_image = read_base_image
+        self._serial = 0
+
+        self.actor_name_label = QLabel("No actor open")
+        self.actor_name_label.setObjectName("actorNameLabel")
+        font = self.actor_name_label.font()
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        font.setBold(True)
+        self.actor_name_label.setFont(font)
+        self.base_image_label = QLabel()
+        self.base_image_label.setObjectName("baseImageLabel")
+        self.base_image_label.setFixedSize(BASE_THUMB, BASE_THUMB)
+        self.base_image_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.base_image_label.setToolTip(BASE_IMAGE_TIP)
+        self.image_count_label = QLabel("0 images in S3")
+        self.image_count_label.setObjectName("imageCountLabel")
+
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.base_image_label)
+        names = QVBoxLayout()
+        names.addWidget(self.actor_name_label)
+        names.addWidget(self.image_count_label)
+        layout.addLayout(names, 1)
+
+    def invalidate(self) -> None:
+        """Another open started: a base image still loading is no longer wanted."""
+        self._serial += 1
+
+    def show_actor(self, actor_name: str) -> None:
+        self.invalidate()
+        self.actor_name_label.setText(actor_name)
+        self._load_base_image(actor_name)
+
+    def show_failed(self, actor_id: str) -> None:
+        self.invalidate()
+        self.actor_name_label.setText(f"Actor {actor_id}")
+        self.base_image_label.clear()
+
+    def set_image_count(self, count: int) -> None:
+        self.image_count_label.setText(f"{count} images in S3")
+
+    def _load_base_image(self, actor_name: str) -> None:
+        self.base_image_label.clear()
+        self.base_image_label.setToolTip(BASE_IMAGE_TIP)
+        serial = self._serial
+        read = self._read_base_image
+
+        def load() -> QImage | None:
+            data = read(actor_name)
+            return None if data is None else decode_fitted(data, BASE_THUMB)
+
+        def done(image: QImage | None) -> None:
+            if serial != self._serial:
+                return
+            if image is None:
+                self.base_image_label.setText(NO_BASE_IMAGE)
+            else:
+                self.base_image_label.setPixmap(QPixmap.fromImage(image))
+
+        def failed(error: BaseException) -> None:
+            if serial == self._serial:  # shown where the image would be, and in the log
+                message = failure_text(error, f"Base image of {actor_name}")
+                log.warning("%s", message)
+                self.base_image_label.setText(NO_BASE_IMAGE)
+                self.base_image_label.setToolTip(message)
+
+        self._jobs.run(load, on_result=done, on_error=failed)

@@ -1,0 +1,1 @@
+"""What every feature of the window shares: background jobs, the file watcher, image decoding."""

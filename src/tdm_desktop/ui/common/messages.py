@@ -1,0 +1,34 @@
+"""The words the window uses for counts and for failed background work.
+
+A failed background job reaches the curator one way: ``failure_text`` makes its one line, the
+part that ran it emits that line on its ``error_reported`` signal, and the window shows it over
+the grid and in the log (``MainWindow.show_error``). Only where the curator must act (a generation
+they wait for, images a delete left behind) is it a message box instead.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from tdm_desktop.core.errors import TdmError, one_line
+
+log = logging.getLogger(__name__)
+
+
+def images_phrase(count: int) -> str:
+    """``"1 image"``, ``"3 images"``."""
+    return f"{count} image" if count == 1 else f"{count} images"
+
+
+def failure_text(error: BaseException, context: str = "") -> str:
+    """One line for a job that failed: ``"{context}: {what went wrong}"``.
+
+    A ``TdmError`` says what went wrong in its own words. Anything else is a bug: its traceback
+    goes to the log and the line says "Unexpected error".
+    """
+    if isinstance(error, TdmError):
+        message = one_line(error)
+    else:
+        log.error("background job failed", exc_info=error)
+        message = f"Unexpected error: {one_line(error)}"
+    return f"{context}: {message}" if context else message

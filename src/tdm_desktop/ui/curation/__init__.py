@@ -1,0 +1,1 @@
+"""Flag, delete and Delete All: the controller, its undo commands, the presenter and dialogs."""

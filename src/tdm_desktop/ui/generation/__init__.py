@@ -1,0 +1,1 @@
+"""✨ Generate Single Image and 🎨 Generate All Prompts: controller, presenter and dialogs."""

@@ -1,0 +1,1 @@
+"""The full-size preview (Space/Enter): the dialog and its presenter."""

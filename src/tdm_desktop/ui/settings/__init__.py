@@ -1,0 +1,1 @@
+"""Settings… (Ctrl+,): the settings model (load/save in QSettings), the dialog and its presenter."""

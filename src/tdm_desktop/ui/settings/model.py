@@ -1,0 +1,117 @@
+"""The values Settings… edits and where they are kept: generator, AUTOMATIC1111 URL/steps/
+denoising and the thumbnail cache budget, in the injected ``QSettings``.
+
+With nothing saved, ``TDM_GENERATOR`` picks the generator and ``TDM_A1111_URL`` /
+``TDM_A1111_STEPS`` give the A1111 defaults. A password is never stored: basic auth comes only from
+``TDM_A1111_USER`` / ``TDM_A1111_PASSWORD``, and a URL carrying ``user:password@`` is refused.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+from PySide6.QtCore import QSettings
+
+from tdm_desktop.core.generator import DEFAULT_DENOISING
+from tdm_desktop.generators.a1111 import DEFAULT_STEPS, DEFAULT_URL
+from tdm_desktop.generators.base import DEFAULT_GENERATOR, GENERATOR_ENV, available_generators
+from tdm_desktop.ui.thumbnails.loader import DEFAULT_PIXMAP_BUDGET_MIB
+
+log = logging.getLogger(__name__)
+
+MIN_BUDGET_MIB, MAX_BUDGET_MIB = 16, 16 * 1024
+MIN_STEPS, MAX_STEPS = 1, 150
+
+KEY_GENERATOR = "generation/generator"
+KEY_A1111_URL = "generation/a1111Url"
+KEY_STEPS = "generation/a1111Steps"
+KEY_DENOISING = "generation/denoisingStrength"
+KEY_BUDGET = "thumbnails/pixmapBudgetMiB"
+
+_N = TypeVar("_N", int, float)
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    """What the Settings dialog edits."""
+
+    generator: str = DEFAULT_GENERATOR
+    a1111_url: str = DEFAULT_URL
+    steps: int = DEFAULT_STEPS
+    denoising_strength: float = DEFAULT_DENOISING
+    thumbnail_budget_mib: int = DEFAULT_PIXMAP_BUDGET_MIB
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be the A1111 URL (one line), or None when it can."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"AUTOMATIC1111 URL {url.strip()!r} is not valid: expected e.g. {DEFAULT_URL}"
+    if "@" in parts.netloc:
+        return (
+            "AUTOMATIC1111 URL: leave user and password out of it "
+            "(set TDM_A1111_USER and TDM_A1111_PASSWORD in the environment)"
+        )
+    return None
+
+
+def load_settings(settings: QSettings, env: Mapping[str, str] = os.environ) -> AppSettings:
+    """The saved values; what is not saved comes from the environment, then the defaults."""
+    known = available_generators()
+    generator = str(settings.value(KEY_GENERATOR, "") or "").strip().lower()
+    if generator not in known:
+        generator = env.get(GENERATOR_ENV, "").strip().lower() or DEFAULT_GENERATOR
+    if generator not in known:
+        log.warning("%s=%r is unknown; using %s", GENERATOR_ENV, generator, DEFAULT_GENERATOR)
+        generator = DEFAULT_GENERATOR
+    url = str(settings.value(KEY_A1111_URL, "") or "").strip()
+    if not url or url_problem(url):
+        url = env.get("TDM_A1111_URL", "").strip() or DEFAULT_URL
+    if url_problem(url):
+        url = DEFAULT_URL
+    steps = read_number(settings, KEY_STEPS, _as_number(env.get("TDM_A1111_STEPS"), int, 0))
+    denoising = read_number(settings, KEY_DENOISING, DEFAULT_DENOISING)
+    budget = read_number(settings, KEY_BUDGET, DEFAULT_PIXMAP_BUDGET_MIB)
+    return AppSettings(
+        generator=generator,
+        a1111_url=url,
+        steps=steps if MIN_STEPS <= steps <= MAX_STEPS else DEFAULT_STEPS,
+        denoising_strength=denoising if 0.0 <= denoising <= 1.0 else DEFAULT_DENOISING,
+        thumbnail_budget_mib=max(MIN_BUDGET_MIB, min(MAX_BUDGET_MIB, budget)),
+    )
+
+
+def save_settings(settings: QSettings, values: AppSettings) -> None:
+    """Store ``values``; refuses a URL with credentials in it (never stored)."""
+    problem = url_problem(values.a1111_url)
+    if problem:
+        raise ValueError(problem)
+    settings.setValue(KEY_GENERATOR, values.generator)
+    settings.setValue(KEY_A1111_URL, values.a1111_url.strip())
+    settings.setValue(KEY_STEPS, values.steps)
+    settings.setValue(KEY_DENOISING, values.denoising_strength)
+    settings.setValue(KEY_BUDGET, values.thumbnail_budget_mib)
+    settings.sync()
+
+
+def read_number(settings: QSettings, key: str, default: _N) -> _N:
+    """The number saved under ``key``, of ``default``'s type; ``default`` when nothing, or
+    something that is not such a number, is saved.
+
+    Not ``QSettings.value(key, default, type=...)``: in PySide6 a saved value that does not
+    convert comes back as 0 rather than the default, and ``type=float`` reads "0.3" from an INI
+    file as 0.30000001192092896.
+    """
+    return _as_number(settings.value(key), type(default), default)
+
+
+def _as_number(value: object, kind: type[_N], default: _N) -> _N:
+    try:
+        return kind(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return default
