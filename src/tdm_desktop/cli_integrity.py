@@ -30,6 +30,10 @@ def add_commands(command: CommandFactory) -> None:
     audit.add_argument("actor_ids", metavar="ID", nargs="*", help="actor IDs (e.g. 0042 or 42)")
     audit.add_argument("--all", action="store_true", help="every actor of the data dir")
     audit.add_argument("--json", action="store_true", help="print JSON")
+    audit.epilog = (
+        "One ListObjectsV2 listing (all pages) per actor. Exit 0 clean, 1 findings or a listing "
+        "that stopped early, 2 bad input."
+    )
 
     repair = command(
         "repair",
@@ -62,6 +66,11 @@ def add_commands(command: CommandFactory) -> None:
         help="delete from S3 the objects the manifest does not list (needs --yes)",
     )
     repair.add_argument("--yes", action="store_true", help="really delete (for --delete-orphans)")
+    repair.epilog = (
+        "Works from one fresh audit and refuses an incomplete one. A second run changes nothing. "
+        "Never touched: foreign URLs, objects outside the actor's prefix or with names the app "
+        "does not write, an object a generation is uploading right now."
+    )
 
     migrate = command(
         "migrate",
@@ -73,6 +82,7 @@ def add_commands(command: CommandFactory) -> None:
     migrate.add_argument(
         "--dry-run", action="store_true", help="print what would change, write nothing"
     )
+    migrate.epilog = "The sync-era keys it recognises and what it keeps: docs/MIGRATION.md."
 
 
 # -- helpers ----------------------------------------------------------------------------------
