@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from tdm_desktop import __version__, cli_integrity
+from tdm_desktop import __version__, cli_integrity, cli_review
 from tdm_desktop.core.errors import BadInputError, TdmError, one_line
 from tdm_desktop.core.s3_urls import DEFAULT_BUCKET
 
@@ -145,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--concurrency", type=int, default=1, help="images generated at once (default 1)"
     )
     cli_integrity.add_commands(command)
+    cli_review.add_commands(command)
     return parser
 
 
@@ -379,6 +380,7 @@ COMMANDS = {
     "delete-all": cmd_delete_all,
     "generate": cmd_generate,
     **cli_integrity.COMMANDS,
+    **cli_review.COMMANDS,
 }
 
 

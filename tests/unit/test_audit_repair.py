@@ -17,7 +17,7 @@ from tdm_desktop.core.errors import S3Error
 from tdm_desktop.core.manifest import ManifestEntry, TrainingDataManifest, size_mb
 from tdm_desktop.core.prompt_metadata import PromptMetadata
 from tdm_desktop.core.repair import Fix, RefusedRepairError, RepairService
-from tdm_desktop.core.s3_store import S3Store, StoredObject, make_s3_client
+from tdm_desktop.core.s3_store import ObjectInfo, S3Store, make_s3_client
 from tdm_desktop.core.s3_urls import S3Location
 from tdm_desktop.core.timestamps import manifest_now
 from tdm_desktop.core.upload_journal import UploadIntent, UploadJournal
@@ -40,8 +40,8 @@ def entry(n: int, size: float) -> ManifestEntry:
     return ManifestEntry(name(n), AWS + PREFIX + name(n), size, "2025-10-17T15:57:00.000000")
 
 
-def obj(n: int, size: int, etag: str | None = None) -> StoredObject:
-    return StoredObject(PREFIX + name(n), size, etag or f"etag-{n}", WHEN)
+def obj(n: int, size: int, etag: str | None = None) -> ObjectInfo:
+    return ObjectInfo(PREFIX + name(n), size, etag or f"etag-{n}", WHEN)
 
 
 def locate(url: str) -> S3Location:
@@ -161,8 +161,8 @@ class OtherCuratorAfterListing(S3Store):
         super().__init__(client, bucket)
         self.change = change
 
-    def list_objects(self, prefix: str) -> Iterator[StoredObject]:
-        yield from super().list_objects(prefix)
+    def iter_objects(self, prefix: str) -> Iterator[ObjectInfo]:
+        yield from super().iter_objects(prefix)
         if self.change is not None:
             change, self.change = self.change, None
             change()
@@ -325,7 +325,7 @@ def test_s3_error_during_listing_is_not_mistaken_for_an_empty_prefix(data_dir, s
     make_actor(data_dir, store, count=1)
 
     class Refuses(S3Store):
-        def list_objects(self, prefix: str) -> Iterator[StoredObject]:
+        def iter_objects(self, prefix: str) -> Iterator[ObjectInfo]:
             raise S3Error(prefix, "AccessDenied", "Access Denied")
             yield  # pragma: no cover
 

@@ -17,18 +17,6 @@ from tests.factories import deny_delete, make_actor
 ACTOR = "0042_european_30_male"
 
 
-@pytest.fixture
-def run(data_dir, s3_client, capsys):
-    """Run the CLI in-process against moto; returns (exit code, stdout, stderr)."""
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main(["--data-dir", str(data_dir), *argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
-
-
 def error_lines(err: str) -> list[str]:
     """stderr without the design's [S3-ONLY] progress lines: what remains are the errors."""
     return [line for line in err.splitlines() if not line.startswith("[S3-ONLY]")]

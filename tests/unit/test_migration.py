@@ -14,7 +14,7 @@ from tdm_desktop.core.actors import ActorCatalog
 from tdm_desktop.core.errors import ForeignImageError, ManifestError, SyncEraManifestError
 from tdm_desktop.core.manifest import TrainingDataManifest
 from tdm_desktop.core.migration import migrate_document
-from tdm_desktop.core.s3_store import StoredObject
+from tdm_desktop.core.s3_store import ObjectInfo
 from tdm_desktop.core.s3_urls import S3Location
 from tdm_desktop.core.sync_era import ENTRY_KEYS, TOP_LEVEL_KEYS
 from tests.factories import jpeg_bytes
@@ -38,7 +38,7 @@ def locate(url: str) -> S3Location:
 
 def migrate(raw: dict, existing: dict[int, int]):
     objects = {
-        PREFIX + name(n): StoredObject(PREFIX + name(n), size, "e", WHEN)
+        PREFIX + name(n): ObjectInfo(PREFIX + name(n), size, "e", WHEN)
         for n, size in existing.items()
     }
     return migrate_document(

@@ -32,7 +32,7 @@ from tdm_desktop.core.actors import ActorCatalog
 from tdm_desktop.core.errors import ForeignImageError, InvalidNameError, S3Error
 from tdm_desktop.core.manifest import ManifestEntry
 from tdm_desktop.core.names import check_filename, normalize_actor_id
-from tdm_desktop.core.s3_store import S3Store, StoredObject
+from tdm_desktop.core.s3_store import ObjectInfo, S3Store
 from tdm_desktop.core.s3_urls import S3Location
 from tdm_desktop.core.timestamps import Clock, utc_now
 from tdm_desktop.core.upload_journal import UploadIntent, UploadJournal, is_abandoned, this_host
@@ -68,7 +68,7 @@ class Finding:
     detail: str
     fix: str
     key: str | None = None
-    obj: StoredObject | None = None
+    obj: ObjectInfo | None = None
     entry: ManifestEntry | None = None
     intent: UploadIntent | None = None
     repairable: bool = True
@@ -89,7 +89,7 @@ class Listing:
     """What one listing of a prefix returned. ``error`` is set when it stopped early."""
 
     prefix: str
-    objects: tuple[StoredObject, ...]
+    objects: tuple[ObjectInfo, ...]
     error: str | None = None
 
     @property
@@ -204,13 +204,14 @@ def _mb(size: int) -> str:
 
 def _orphan(
     actor_id: str,
-    obj: StoredObject,
+    obj: ObjectInfo,
     name: str,
     listed_by_name: bool,
     intent: UploadIntent | None,
     abandoned: Callable[[UploadIntent], bool],
 ) -> Finding:
-    detail = f"in S3 ({_mb(obj.size)}, {obj.last_modified:%Y-%m-%d %H:%M}), not in the manifest"
+    when = f", {obj.last_modified:%Y-%m-%d %H:%M}" if obj.last_modified else ""
+    detail = f"in S3 ({_mb(obj.size)}{when}), not in the manifest"
     try:
         check_filename(name)
         valid = True
@@ -271,7 +272,7 @@ def _dangling(actor_id: str, entry: ManifestEntry, key: str) -> Finding:
     )
 
 
-def _size_mismatch(actor_id: str, entry: ManifestEntry, obj: StoredObject) -> Finding:
+def _size_mismatch(actor_id: str, entry: ManifestEntry, obj: ObjectInfo) -> Finding:
     return Finding(
         FindingKind.SIZE_MISMATCH,
         entry.filename,
@@ -295,7 +296,7 @@ def _foreign(actor_id: str, entry: ManifestEntry, reason: str) -> Finding:
 
 
 def _duplicates(
-    actor_id: str, keyed: Mapping[str, ManifestEntry], objects: Mapping[str, StoredObject]
+    actor_id: str, keyed: Mapping[str, ManifestEntry], objects: Mapping[str, ObjectInfo]
 ) -> Iterable[Finding]:
     first_by_etag: dict[str, ManifestEntry] = {}
     for key, entry in keyed.items():
@@ -327,9 +328,9 @@ def _stale(actor_id: str, name: str) -> Finding:
 
 def list_prefix(store: S3Store, prefix: str) -> Listing:
     """One listing of ``prefix`` (all pages); a page that fails ends it, incomplete."""
-    objects: list[StoredObject] = []
+    objects: list[ObjectInfo] = []
     try:
-        for obj in store.list_objects(prefix):
+        for obj in store.iter_objects(prefix):
             objects.append(obj)
     except S3Error as err:
         return Listing(prefix, tuple(objects), error=f"the listing stopped early: {err}")

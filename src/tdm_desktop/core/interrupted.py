@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from tdm_desktop.core.errors import S3Error, TdmError, one_line
 from tdm_desktop.core.manifest import ManifestEntry, TrainingDataManifest, size_mb
 from tdm_desktop.core.prompt_metadata import PromptMetadata
-from tdm_desktop.core.s3_store import S3Store, StoredObject
+from tdm_desktop.core.s3_store import ObjectInfo, S3Store
 from tdm_desktop.core.timestamps import manifest_now, parse_timestamp
 from tdm_desktop.core.upload_journal import UploadIntent, UploadJournal, is_abandoned, this_host
 
@@ -40,9 +40,15 @@ class Recovery:
     forgotten: list[str] = field(default_factory=list)
 
 
-def adopted_entry(obj: StoredObject, filename: str, url: str) -> ManifestEntry:
+def object_date(obj: ObjectInfo) -> str:
+    """The object's date in the manifest's form (now when S3 did not say)."""
+    moment = obj.last_modified
+    return manifest_now(None if moment is None else lambda: moment)
+
+
+def adopted_entry(obj: ObjectInfo, filename: str, url: str) -> ManifestEntry:
     """The entry for an object no manifest lists: its size and date from S3, the given URL."""
-    return ManifestEntry(filename, url, size_mb(obj.size), manifest_now(lambda: obj.last_modified))
+    return ManifestEntry(filename, url, size_mb(obj.size), object_date(obj))
 
 
 def record_and_end(
@@ -91,7 +97,7 @@ def recover_interrupted(
         return Recovery()
     listed = {entry.filename: entry for entry in manifest.load().get_all_images()}
     recovery = Recovery()
-    to_adopt: list[tuple[UploadIntent, StoredObject]] = []
+    to_adopt: list[tuple[UploadIntent, ObjectInfo]] = []
     to_end: list[str] = []
     to_record: list[UploadIntent] = []
     for intent in abandoned:
@@ -113,7 +119,8 @@ def recover_interrupted(
             else:
                 log.warning("[S3-ONLY] Interrupted upload %s not checked: %s", intent.key, err)
             continue
-        if obj.last_modified < parse_timestamp(intent.started_at) - CLOCK_SKEW:
+        written = obj.last_modified
+        if written is not None and written < parse_timestamp(intent.started_at) - CLOCK_SKEW:
             to_end.append(intent.filename)  # an older object: not that run's upload
             recovery.forgotten.append(intent.filename)
             continue

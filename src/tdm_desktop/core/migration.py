@@ -34,6 +34,7 @@ from tdm_desktop.core.errors import (
     S3Error,
     TdmError,
 )
+from tdm_desktop.core.interrupted import object_date
 from tdm_desktop.core.jsonfile import (
     atomic_write_bytes,
     create_new_bytes,
@@ -45,7 +46,7 @@ from tdm_desktop.core.jsonfile import (
 )
 from tdm_desktop.core.manifest import check_manifest_document, size_mb
 from tdm_desktop.core.names import check_actor_name, check_filename, normalize_actor_id
-from tdm_desktop.core.s3_store import S3Store, StoredObject
+from tdm_desktop.core.s3_store import ObjectInfo, S3Store
 from tdm_desktop.core.s3_urls import S3Location
 from tdm_desktop.core.sync_era import ENTRY_KEYS, STATISTICS_KEYS, TOP_LEVEL_KEYS, sync_era_keys
 from tdm_desktop.core.timestamps import Clock, manifest_now
@@ -73,7 +74,7 @@ def migrate_document(
     locate: Callable[[str], S3Location],
     key_for: Callable[[str], str],
     url_for: Callable[[str], str],
-    objects: Mapping[str, StoredObject],
+    objects: Mapping[str, ObjectInfo],
     clock: Clock | None = None,
 ) -> Migration:
     """``raw`` (a parsed sync-era manifest at ``path``) in the design's structure.
@@ -130,7 +131,7 @@ def _entry_in_s3(
     locate: Callable[[str], S3Location],
     key_for: Callable[[str], str],
     url_for: Callable[[str], str],
-    objects: Mapping[str, StoredObject],
+    objects: Mapping[str, ObjectInfo],
 ) -> str:
     """Whether the entry's object is in S3: "kept", "given-url", "foreign" or "missing". Fills
     what the entry lacks: its URL (from the actor's key), size and date (from the object; an
@@ -160,7 +161,7 @@ def _entry_in_s3(
         item.setdefault("modified_date", manifest_now())
         return "missing"
     item.setdefault("size_mb", size_mb(obj.size))
-    item.setdefault("modified_date", manifest_now(lambda: obj.last_modified))
+    item.setdefault("modified_date", object_date(obj))
     if list(item) != keys_before:  # filled in: the seed's keys first, as the app writes them
         ordered = _seed_order(item)
         item.clear()

@@ -21,6 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn, Self, TypeVar
 
+from tdm_desktop.core.captions import trigger_word_problem
 from tdm_desktop.core.errors import BadInputError, InvalidNameError, PromptMetadataError
 from tdm_desktop.core.jsonfile import (
     NotARegularFileError,
@@ -94,6 +95,17 @@ class PromptMetadata:
         entry = self._loaded().get("images", {}).get(filename)
         return None if entry is None else {k: v for k, v in entry.items() if k != "good"}
 
+    def caption(self, filename: str) -> str | None:
+        """The caption a curator set for ``filename`` (``images.*.caption``), or None.
+
+        ``core.captions`` turns that, or else the generation prompt, into the caption used."""
+        entry = self._loaded().get("images", {}).get(filename)
+        return None if entry is None else entry.get("caption")
+
+    def trigger_word(self) -> str | None:
+        """The actor's ``trigger_word`` as stored, or None (exports then use the actor name)."""
+        return self._loaded().get("trigger_word")
+
     def prompts(self) -> list[str]:
         """The actor's own prompt list when it has a non-empty one, else the default prompts."""
         own = self._loaded().get("prompts")
@@ -136,6 +148,52 @@ class PromptMetadata:
         if changed:
             logger.debug("[S3-ONLY] Flagged %d images of %s", len(changed), self._actor_name)
         return changed
+
+    def set_caption(self, filename: str, caption: str | None) -> str | None:
+        """Set ``filename``'s caption, kept exactly as typed (None: back to the generation
+        prompt). Returns the caption it replaces (None when there was none), for undo."""
+        check_filename(filename)
+        if caption is not None and not isinstance(caption, str):
+            raise TypeError(f"caption for {filename!r} must be a string or None, got {caption!r}")
+        previous: list[str | None] = [None]
+
+        def apply(data: dict[str, Any]) -> list[str]:
+            images = data.setdefault("images", {})
+            entry = images.get(filename, {})
+            previous[0] = entry.get("caption")
+            if previous[0] == caption:
+                return []
+            if caption is None:
+                del entry["caption"]
+                if not entry:
+                    del images[filename]
+            else:
+                images[filename] = {**entry, "caption": caption}
+            return [filename]
+
+        self._change(apply)
+        return previous[0]
+
+    def set_trigger_word(self, word: str | None) -> str | None:
+        """Set the actor's trigger word (None: back to the actor name); returns the previous."""
+        if word is not None:
+            problem = trigger_word_problem(word)
+            if problem:
+                raise BadInputError(f"trigger word {word!r}: {problem}")
+        previous: list[str | None] = [None]
+
+        def apply(data: dict[str, Any]) -> list[str]:
+            previous[0] = data.get("trigger_word")
+            if previous[0] == word:
+                return []
+            if word is None:
+                del data["trigger_word"]
+            else:
+                data["trigger_word"] = word
+            return ["trigger_word"]
+
+        self._change(apply)
+        return previous[0]
 
     def record_generation(
         self,
@@ -275,6 +333,7 @@ _FIELD_CHECKS: dict[str, Callable[[Any], str | None]] = {
     "seed": _check_seed,
     "generator": _optional_text("generator"),
     "generated_at": _check_generated_at,
+    "caption": _optional_text("caption"),
 }
 
 
@@ -294,6 +353,9 @@ class _Validator:
             self._fail(
                 f"actor_name must be {_shown(self._actor_name)} (the folder), got {_shown(name)}"
             )
+        trigger = data.get("trigger_word")
+        if trigger is not None and (problem := trigger_word_problem(trigger)):
+            self._fail(f"trigger_word {problem}, got {_shown(trigger)}")
         prompts = data.get("prompts", [])
         if not isinstance(prompts, list):
             self._fail(f"prompts must be an array of strings, got {_shown(prompts)}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -50,6 +51,7 @@ UPLOAD_ID = "tdm-upload-id"  # x-amz-meta-tdm-upload-id on every object this app
 CONFLICT_RETRIES = 4  # extra attempts after a 409 ConditionalRequestConflict
 
 _T = TypeVar("_T")
+_MD5_ETAG = re.compile(r"[0-9a-fA-F]{32}")
 _HTTP_STATUS_CODES = {"403": "AccessDenied", "404": "NoSuchKey", "412": "PreconditionFailed"}
 
 
@@ -125,21 +127,37 @@ def make_s3_client(
 
 
 @dataclass(frozen=True)
+class ObjectInfo:
+    """An object as a listing, a HEAD or a GET describes it: ``etag`` without its quotes;
+    ``last_modified`` as a listing or a HEAD gives it (None where it was not asked for)."""
+
+    key: str
+    size: int
+    etag: str
+    last_modified: datetime | None = None
+
+    @property
+    def md5(self) -> str | None:
+        """The object's MD5 (hex) when its ETag is one: a single-part upload or copy, not a
+        multipart upload (``...-3``); S3 gives SSE-KMS objects other ETags, see ``FetchedObject``."""
+        return self.etag.lower() if _MD5_ETAG.fullmatch(self.etag) else None
+
+
+@dataclass(frozen=True)
+class FetchedObject:
+    """A GET's body with what S3 said about it."""
+
+    data: bytes = field(repr=False)
+    info: ObjectInfo
+    kms_encrypted: bool  # SSE-KMS / DSSE-KMS: the ETag is then not the MD5 of the body
+
+
+@dataclass(frozen=True)
 class DeleteReport:
     """What a batch delete did: keys S3 reported deleted, and ``key → "Code: Message"`` failures."""
 
     deleted: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class StoredObject:
-    """One object as a listing (or a HEAD) shows it. ``etag`` is without its quotes."""
-
-    key: str
-    size: int
-    etag: str
-    last_modified: datetime
 
 
 class S3Store:
@@ -259,6 +277,57 @@ class S3Store:
         response = self._call(key, lambda: self._client.head_object(Bucket=self._bucket, Key=key))
         return int(response["ContentLength"])
 
+    def get_object(self, key: str) -> FetchedObject:
+        """The object's bytes, size and ETag (for checking a download against S3)."""
+
+        def fetch() -> FetchedObject:
+            response = self._client.get_object(Bucket=self._bucket, Key=key)
+            with response["Body"] as body:
+                data = body.read()
+            info = ObjectInfo(key, int(response["ContentLength"]), _etag(response))
+            kms = str(response.get("ServerSideEncryption", "")).startswith("aws:kms")
+            return FetchedObject(data, info, kms_encrypted=kms)
+
+        fetched = self._call(key, fetch)
+        log.debug("Fetched s3://%s/%s (%d bytes)", self._bucket, key, len(fetched.data))
+        return fetched
+
+    def list_objects(self, prefix: str) -> list[ObjectInfo]:
+        """Every object under ``prefix`` (all pages) with its size, ETag and date."""
+        return list(self.iter_objects(prefix))
+
+    def copy_new(self, source_key: str, key: str) -> None:
+        """Server-side copy (CopyObject, no download) of ``source_key`` to a new ``key`` in the
+        same bucket; never overwrites (If-None-Match: *, ``ObjectExistsError`` on a 412)."""
+        try:
+            self._client.copy_object(
+                Bucket=self._bucket,
+                Key=key,
+                CopySource={"Bucket": self._bucket, "Key": source_key},
+                IfNoneMatch="*",
+            )
+        except bce.ClientError as err:
+            if _client_error_code(err) == "PreconditionFailed":
+                raise ObjectExistsError(
+                    key,
+                    "PreconditionFailed",
+                    f"an object already exists at s3://{self._bucket}/{key}",
+                ) from None
+            raise _s3_error(key, err) from None
+        except bce.BotoCoreError as err:
+            raise _s3_error(key, err) from None
+        log.info("[S3-ONLY] Copied s3://%s/%s to %s", self._bucket, source_key, key)
+
+    def put_replacing(self, key: str, data: bytes, content_type: str, etag: str) -> None:
+        """Replace the object only if it is still the version ``etag`` names (If-Match).
+        Another writer's change meanwhile raises ``S3Error`` with code ``PreconditionFailed``."""
+        self._call(
+            key,
+            lambda: self._client.put_object(
+                Bucket=self._bucket, Key=key, Body=data, ContentType=content_type, IfMatch=etag
+            ),
+        )
+
     def put_new(self, key: str, data: bytes, content_type: str) -> None:
         """Create the object; never overwrite. An existing object raises ``ObjectExistsError``.
 
@@ -372,7 +441,7 @@ class S3Store:
 
         return self._call(prefix, collect)
 
-    def list_objects(self, prefix: str) -> Iterator[StoredObject]:
+    def iter_objects(self, prefix: str) -> Iterator[ObjectInfo]:
         """Every object under ``prefix`` with its size, ETag and date, page by page (ListObjectsV2).
 
         A page that fails raises ``S3Error`` after the objects of the pages before it were
@@ -391,21 +460,15 @@ class S3Store:
             except (bce.ClientError, bce.BotoCoreError) as err:
                 raise _s3_error(prefix, err) from None
             for item in page.get("Contents", []):
-                yield StoredObject(
-                    key=item["Key"],
-                    size=int(item.get("Size", 0)),
-                    etag=str(item.get("ETag", "")).strip('"'),
-                    last_modified=item["LastModified"],
+                yield ObjectInfo(
+                    item["Key"], int(item.get("Size", 0)), _etag(item), item.get("LastModified")
                 )
 
-    def head(self, key: str) -> StoredObject:
+    def head(self, key: str) -> ObjectInfo:
         """The object's size, ETag and date (HeadObject)."""
         response = self._call(key, lambda: self._client.head_object(Bucket=self._bucket, Key=key))
-        return StoredObject(
-            key=key,
-            size=int(response["ContentLength"]),
-            etag=str(response.get("ETag", "")).strip('"'),
-            last_modified=response["LastModified"],
+        return ObjectInfo(
+            key, int(response["ContentLength"]), _etag(response), response.get("LastModified")
         )
 
     def presign_get(self, key: str, expires: int = 3600) -> str:
@@ -448,6 +511,10 @@ class S3Store:
             error = _s3_error(key, err)
             log.debug("S3 request for %r failed: %s", key, error)
             raise error from None
+
+
+def _etag(item: dict[str, Any]) -> str:
+    return str(item.get("ETag", "")).strip('"')
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
