@@ -3,9 +3,10 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+DEMO_ARGS ?=  # e.g. make demo DEMO_ARGS="--port 8402"
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test test-unit test-integration lint format bench bench-generation clean
+.PHONY: setup demo test test-unit test-integration lint format bench bench-generation bench-catalog clean
 
 setup: $(STAMP)
 
@@ -16,7 +17,7 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 demo: $(STAMP)
-	$(BIN)/tdm-desktop demo
+	$(BIN)/tdm-desktop demo $(DEMO_ARGS)
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest
@@ -40,6 +41,9 @@ bench: $(STAMP)
 
 bench-generation: $(STAMP)
 	$(BIN)/python benchmarks/generation.py
+
+bench-catalog: $(STAMP)
+	$(BIN)/python benchmarks/catalog.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache src/*.egg-info

@@ -50,6 +50,18 @@ def store(s3_client):
     return S3Store(s3_client, BUCKET)
 
 
+@pytest.fixture(params=["folder", "s3"])
+def catalog(request, tmp_path):
+    """The catalog's store: a folder data dir, or an S3 prefix on moto (tests/catalogs.py)."""
+    from tdm_desktop.core.documents import LocalDocuments, S3Documents
+    from tests.catalogs import CATALOG_PREFIX
+
+    if request.param == "folder":
+        return LocalDocuments(tmp_path / "data")
+    client = request.getfixturevalue("s3_client")
+    return S3Documents(client, BUCKET, CATALOG_PREFIX)
+
+
 @pytest.fixture
 def data_dir(tmp_path):
     path = tmp_path / "data"

@@ -2,6 +2,9 @@
 (tests/integration) alike: each tier imports the ``test_*`` functions below and gives them its
 ``world`` fixture (an S3 reachable over HTTP, so a real killed process can use it too).
 
+Each scenario runs on a folder data dir and on an ``s3://`` one (the catalog under
+``s3://story-boards-assets/catalog``, on the same S3): ``World.catalog`` is its document store.
+
 The planted actor: six listed images, of which two lost their objects (dangling), one has a wrong
 ``size_mb``, one has the same bytes as another (duplicate), plus a foreign entry; in S3, an object
 another tool wrote, an object a generation left when it was SIGKILLed between its upload and its
@@ -23,10 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from tdm_desktop.cli import main
+from tdm_desktop.core.documents import DocumentStore, LocalDocuments
+from tdm_desktop.core.layout import manifest_name, prompt_metadata_name
 from tdm_desktop.core.manifest import TrainingDataManifest, size_mb
 from tdm_desktop.core.prompt_metadata import PromptMetadata
 from tdm_desktop.core.s3_store import S3Store
-from tdm_desktop.core.upload_journal import UploadJournal
+from tdm_desktop.core.upload_journal import UploadJournal, journal_name
+from tests.catalogs import put_raw, raw_bytes
 from tests.factories import jpeg_bytes, make_actor
 from tests.killed_generation import PROMPT as KILLED_PROMPT
 
@@ -47,16 +53,23 @@ def name(n: int) -> str:
 
 @dataclass
 class World:
-    """A data dir and an S3 endpoint reachable over HTTP (moto server or SeaweedFS)."""
+    """A catalog (a folder or an S3 prefix) and an S3 endpoint reachable over HTTP (moto server
+    or SeaweedFS)."""
 
-    data_dir: Path
+    catalog: DocumentStore
     store: S3Store
     client: Any
     endpoint: str
     env: dict[str, str]  # credentials and endpoint, for a subprocess
+    scratch: Path  # a folder of the test's own
+
+    @property
+    def data_dir(self) -> str:
+        """What ``--data-dir`` takes: the folder's path or the ``s3://`` URL."""
+        return self.catalog.location
 
     def cli(self, *argv: str, capsys: Any) -> tuple[int, str, str]:
-        code = main(["--data-dir", str(self.data_dir), "--endpoint-url", self.endpoint, *argv])
+        code = main(["--data-dir", self.data_dir, "--endpoint-url", self.endpoint, *argv])
         out, err = capsys.readouterr()
         return code, out, err
 
@@ -69,37 +82,44 @@ class World:
 # -- state ------------------------------------------------------------------------------------
 
 
-def manifest_path(world: World) -> Path:
-    return TrainingDataManifest.for_actor(world.data_dir, ACTOR_ID).path
+MANIFEST = manifest_name(ACTOR_ID)
+SYNC_ERA_COPY = MANIFEST + ".sync-era"
+
+
+def manifest_bytes(world: World) -> bytes | None:
+    return raw_bytes(world.catalog, MANIFEST)
 
 
 def listed(world: World) -> dict[str, dict]:
-    document = json.loads(manifest_path(world).read_bytes())
+    document = json.loads(manifest_bytes(world) or b"")
     return {item["filename"]: item for item in document["training_data"]}
 
 
 def objects(world: World) -> dict[str, str]:
-    """Every object in the bucket: key -> ETag."""
-    return {o.key: o.etag for o in world.store.list_objects("")}
+    """Every image object in the bucket (not the catalog's documents): key -> ETag."""
+    return {o.key: o.etag for o in world.store.list_objects("system_actors/")}
 
 
 def snapshot(world: World) -> tuple:
-    """Everything a repair could change: the three documents' bytes and the bucket."""
-    files = [
-        manifest_path(world),
-        PromptMetadata.for_actor(world.data_dir, ACTOR).path,
-        UploadJournal.for_actor(world.data_dir, ACTOR).path,
-    ]
-    return (*(p.read_bytes() if p.exists() else None for p in files), objects(world))
+    """Everything a repair could change: the three documents' bytes and the images."""
+    names = [MANIFEST, prompt_metadata_name(ACTOR), journal_name(ACTOR)]
+    return (*(raw_bytes(world.catalog, n) for n in names), objects(world))
+
+
+def remove_raw(world: World, name: str) -> None:
+    if isinstance(world.catalog, LocalDocuments):
+        (world.catalog.root / name).unlink(missing_ok=True)
+    else:
+        world.client.delete_object(Bucket=world.store.bucket, Key=f"catalog/{name}")
 
 
 def kill_generation_after_upload(world: World) -> str:
     """Run a real generation in its own process, SIGKILL it between its upload and its manifest
     write, and return the key it uploaded."""
-    marker = world.data_dir.parent / "uploaded-key"
+    marker = world.scratch / "uploaded-key"
     marker.unlink(missing_ok=True)
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.killed_generation", str(world.data_dir), ACTOR_ID, marker],
+        [sys.executable, "-m", "tests.killed_generation", world.data_dir, ACTOR_ID, marker],
         env=world.subprocess_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -119,7 +139,7 @@ def kill_generation_after_upload(world: World) -> str:
 
 def plant(world: World) -> dict[str, set[str]]:
     """The planted actor (see the module docstring); returns the expected findings by kind."""
-    store, data_dir = world.store, world.data_dir
+    store, data_dir = world.store, world.catalog
     make_actor(data_dir, store, count=5)
     manifest = TrainingDataManifest.for_actor(data_dir, ACTOR_ID)
     duplicate = jpeg_bytes(4)  # the same bytes as image 4
@@ -128,9 +148,9 @@ def plant(world: World) -> dict[str, set[str]]:
     manifest.add_image(
         "elsewhere.jpg", "https://someone-else.s3.amazonaws.com/" + PREFIX + "elsewhere.jpg", 0.2
     )
-    document = json.loads(manifest.path.read_bytes())
+    document = json.loads(manifest_bytes(world) or b"")
     document["training_data"][1]["size_mb"] = 2.5  # image 1: a wrong size
-    manifest.path.write_text(json.dumps(document, indent=2))
+    put_raw(world.catalog, MANIFEST, json.dumps(document, indent=2).encode())
     store.delete_keys([store.key_for(ACTOR, name(2)), store.key_for(ACTOR, name(3))])
     store.put_new(store.key_for(ACTOR, name(10)), jpeg_bytes(10), "image/jpeg")  # another tool
     store.put_new(NESTED_KEY, jpeg_bytes(11), "image/jpeg")
@@ -201,11 +221,11 @@ def test_each_repair_flag_fixes_exactly_its_kind_and_a_second_run_changes_nothin
     assert entries[name(10)]["s3_url"] == AWS + PREFIX + name(10)
     assert entries[name(10)]["size_mb"] == size_mb(len(jpeg_bytes(10)))
     assert entries[name(6)]["s3_url"] == AWS + PREFIX + name(6)
-    metadata = PromptMetadata.for_actor(world.data_dir, ACTOR)
+    metadata = PromptMetadata.for_actor(world.catalog, ACTOR)
     assert metadata.generation(name(6))["prompt"] == KILLED_PROMPT
     assert metadata.generation(name(40)) is None
     assert metadata.is_good(name(0)) is False  # a listed image's flag is kept
-    assert UploadJournal.for_actor(world.data_dir, ACTOR).pending() == {}
+    assert UploadJournal.for_actor(world.catalog, ACTOR).pending() == {}
     assert entries["elsewhere.jpg"]["s3_url"].startswith("https://someone-else.")
 
 
@@ -221,8 +241,8 @@ def test_delete_orphans_deletes_only_the_actors_orphans_from_s3(world, capsys):
     assert PREFIX + name(6) not in in_s3 and PREFIX + name(10) not in in_s3
     assert NESTED_KEY in in_s3 and OTHER_ACTOR_KEY in in_s3
     assert set(before[3]) - set(in_s3) == {PREFIX + name(6), PREFIX + name(10)}
-    assert manifest_path(world).read_bytes() == before[0]  # nothing listed changed
-    assert UploadJournal.for_actor(world.data_dir, ACTOR).pending() == {}
+    assert manifest_bytes(world) == before[0]  # nothing listed changed
+    assert UploadJournal.for_actor(world.catalog, ACTOR).pending() == {}
     after = snapshot(world)
     code, out, _err = world.cli("repair", ACTOR_ID, "--delete-orphans", "--yes", capsys=capsys)
     assert code == 0 and "nothing to repair" in out
@@ -249,20 +269,20 @@ def test_a_dry_run_prints_each_change_and_changes_nothing(world, capsys):
 
 
 def test_the_next_generate_lists_what_a_killed_generation_uploaded(world, capsys):
-    make_actor(world.data_dir, world.store, count=2)
+    make_actor(world.catalog, world.store, count=2)
     key = kill_generation_after_upload(world)
     assert key == PREFIX + name(2) and name(2) not in listed(world)
-    assert UploadJournal.for_actor(world.data_dir, ACTOR).pending()[name(2)].key == key
+    assert UploadJournal.for_actor(world.catalog, ACTOR).pending()[name(2)].key == key
     code, kinds, _report = audited(world, capsys)
     assert code == 1 and kinds == {"orphan": {name(2)}}
 
     code, out, _err = world.cli("generate", ACTOR_ID, "--prompt", "the next run", capsys=capsys)
     assert code == 0, out
     assert list(listed(world)) == [name(0), name(1), name(2), name(3)]
-    metadata = PromptMetadata.for_actor(world.data_dir, ACTOR)
+    metadata = PromptMetadata.for_actor(world.catalog, ACTOR)
     assert metadata.generation(name(2))["prompt"] == KILLED_PROMPT
     assert metadata.generation(name(3))["prompt"] == "the next run"
-    assert UploadJournal.for_actor(world.data_dir, ACTOR).pending() == {}
+    assert UploadJournal.for_actor(world.catalog, ACTOR).pending() == {}
     assert audited(world, capsys)[:2] == (0, {})
 
 
@@ -297,9 +317,7 @@ def write_sync_era(world: World, entries: list[dict], **top: Any) -> bytes:
         **top,
     }
     raw = json.dumps(document, indent=4).encode()
-    path = manifest_path(world)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(raw)
+    put_raw(world.catalog, MANIFEST, raw)
     return raw
 
 
@@ -358,12 +376,12 @@ def check_migration_of_every_shape(world: World, capsys: Any) -> None:
             world.store.delete_keys([key])
         upload(world, *existing)
         raw = write_sync_era(world, entries, **top)
-        copy = manifest_path(world).with_name("0042_manifest.json.sync-era")
-        copy.unlink(missing_ok=True)
+        remove_raw(world, SYNC_ERA_COPY)
 
         code, out, _err = world.cli("migrate", ACTOR_ID, "--dry-run", capsys=capsys)
         assert code == 0, (shape, out)
-        assert manifest_path(world).read_bytes() == raw and not copy.exists(), shape
+        assert manifest_bytes(world) == raw, shape
+        assert raw_bytes(world.catalog, SYNC_ERA_COPY) is None, shape
 
         code, out, _err = world.cli("migrate", ACTOR_ID, capsys=capsys)
         assert code == 0, (shape, out)
@@ -371,8 +389,8 @@ def check_migration_of_every_shape(world: World, capsys: Any) -> None:
         dropped = {e["filename"] for e in entries} - kept
         for gone in dropped:
             assert f"dropped  {gone}: no object in S3" in out, shape
-        assert copy.read_bytes() == raw, shape
-        document = json.loads(manifest_path(world).read_bytes())
+        assert raw_bytes(world.catalog, SYNC_ERA_COPY) == raw, shape
+        document = json.loads(manifest_bytes(world) or b"")
         assert [i["filename"] for i in document["training_data"]] == [
             e["filename"] for e in entries if e["filename"] in kept
         ], shape
@@ -385,10 +403,11 @@ def check_migration_of_every_shape(world: World, capsys: Any) -> None:
             "training_images_count": len(kept),
             "training_data_size_mb": round(sum(size_mb(len(jpeg_bytes(n))) for n in existing), 2),
         }
-        migrated = manifest_path(world).read_bytes()
+        migrated = manifest_bytes(world)
         code, out, _err = world.cli("migrate", ACTOR_ID, capsys=capsys)
         assert code == 0 and "nothing to do" in out, shape
-        assert manifest_path(world).read_bytes() == migrated and copy.read_bytes() == raw
+        assert manifest_bytes(world) == migrated
+        assert raw_bytes(world.catalog, SYNC_ERA_COPY) == raw
         code, kinds, _report = audited(world, capsys)
         assert (code, kinds) == (0, {}), shape
 
@@ -401,16 +420,15 @@ def test_actors_and_training_data_say_to_migrate_a_sync_era_manifest(world, caps
     entries, top, existing = sync_era_shapes()["local_only without s3_url"]
     upload(world, *existing)
     raw = write_sync_era(world, entries, **top)
-    message = (
-        f"{manifest_path(world)}: written before the S3-only change: run tdm-desktop migrate 0042"
-    )
+    url = world.catalog.url(MANIFEST)
+    message = f"{url}: written before the S3-only change: run tdm-desktop migrate 0042"
     code, out, _err = world.cli("actors", "--json", capsys=capsys)
     assert code == 1 and json.loads(out)[0]["problem"] == message
     code, _out, err = world.cli("training-data", "42", capsys=capsys)
     assert code == 2 and err.strip().endswith(message)
     code, _out, err = world.cli("audit", "42", capsys=capsys)
     assert code == 2 and err.strip().endswith(message)
-    assert manifest_path(world).read_bytes() == raw
+    assert manifest_bytes(world) == raw
 
 
 def test_a_sync_era_manifest_invalid_otherwise_is_the_validation_error_and_nothing_written(
@@ -423,8 +441,8 @@ def test_a_sync_era_manifest_invalid_otherwise_is_the_validation_error_and_nothi
     code, _out, err = world.cli("migrate", ACTOR_ID, capsys=capsys)
     assert code == 2
     assert err.strip().endswith('training_data[0].size_mb must be a number, got "big"')
-    assert manifest_path(world).read_bytes() == raw
-    assert not manifest_path(world).with_name("0042_manifest.json.sync-era").exists()
+    assert manifest_bytes(world) == raw
+    assert raw_bytes(world.catalog, SYNC_ERA_COPY) is None
 
 
 ALL_SCENARIOS: list[Callable[..., None]] = [

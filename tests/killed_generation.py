@@ -1,7 +1,7 @@
 """Run as its own process by the tests: one real generation that stops right after its upload
 (before its manifest write) and waits there until the test SIGKILLs it.
 
-    python -m tests.killed_generation DATA_DIR ACTOR_ID MARKER_FILE
+    python -m tests.killed_generation DATA_DIR ACTOR_ID MARKER_FILE  (a folder or s3://bucket/prefix)
 
 The endpoint and credentials come from the environment (``AWS_ENDPOINT_URL``...). The pause is
 injected at the store seam: a subclass whose ``put_new`` uploads, then writes the key it uploaded
@@ -37,9 +37,7 @@ class PausesAfterUpload(S3Store):
 def main() -> None:
     data_dir, actor_id, marker = sys.argv[1:4]
     store = PausesAfterUpload(make_s3_client(region="us-east-1"), BUCKET, Path(marker))
-    GenerationService(Path(data_dir), store, PlaceholderGenerator()).generate(
-        actor_id, PROMPT, seed=7
-    )
+    GenerationService(data_dir, store, PlaceholderGenerator()).generate(actor_id, PROMPT, seed=7)
 
 
 if __name__ == "__main__":

@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import getpass
 import json
 import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tdm_desktop import __version__, cli_integrity, cli_review
 from tdm_desktop.core.errors import BadInputError, TdmError, one_line
 from tdm_desktop.core.s3_urls import DEFAULT_BUCKET
+
+if TYPE_CHECKING:
+    from tdm_desktop.core.documents import DocumentStore, S3Prefix
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -39,15 +44,16 @@ def _global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
 
     parser.add_argument(
         "--data-dir",
-        type=Path,
+        metavar="DIR|s3://BUCKET/PREFIX",
         default=default(None),
-        help="data dir holding actor_manifests/ and actors/ (default: $TDM_DATA_DIR or ./data; "
-        "demo keeps its own in your user data dir)",
+        help="data dir holding actor_manifests/ and actors/: a folder or an S3 prefix shared by a "
+        "team (default: $TDM_DATA_DIR or ./data; demo keeps its own in the local S3)",
     )
     parser.add_argument(
         "--bucket",
         default=default(None),
-        help=f"S3 bucket (default: $TDM_BUCKET or {DEFAULT_BUCKET})",
+        help=f"S3 bucket of the images (default: $TDM_BUCKET or {DEFAULT_BUCKET}); an s3:// "
+        "data dir names its own",
     )
     parser.add_argument(
         "--endpoint-url",
@@ -94,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = command(
         "demo",
-        "start the bundled local S3, seed demo actors and open the window on them",
+        "start the bundled local S3, seed demo actors and open the window on them (catalog and "
+        "images both in the local S3; the catalog at s3://BUCKET/catalog unless --data-dir)",
     )
     demo.add_argument("--port", type=int, default=None, help="local S3 port (default 8333)")
     demo.add_argument(
@@ -106,6 +113,24 @@ def build_parser() -> argparse.ArgumentParser:
     local = command("local-s3", "run the bundled local S3 (SeaweedFS) in the foreground")
     local.add_argument("--dir", type=Path, default=None, help="where it keeps its data")
     local.add_argument("--port", type=int, default=None, help="S3 port (default 8333)")
+
+    catalog = command(
+        "catalog", "a whole catalog: `catalog copy SRC DST` between a folder and an S3 prefix"
+    )
+    catalog_commands = catalog.add_subparsers(
+        dest="catalog_command", metavar="SUBCOMMAND", required=True, parser_class=_Parser
+    )
+    copy = catalog_commands.add_parser(
+        "copy",
+        help="copy a catalog between a folder and an S3 prefix, never overwriting",
+        description="Copy the catalog's documents (manifests, prompt metadata, base images) from "
+        "SRC to DST, each a folder or s3://bucket/prefix. Nothing at DST is ever overwritten: a "
+        "document already there with the same bytes is skipped quietly, one with other bytes is "
+        "reported and skipped. The images are not copied; they stay where their URLs point.",
+        parents=[common],
+    )
+    copy.add_argument("source", metavar="SRC")
+    copy.add_argument("target", metavar="DST")
 
     actors = command("actors", "list the actors with their image counts")
     actors.add_argument("--json", action="store_true", help="print JSON")
@@ -152,8 +177,25 @@ def build_parser() -> argparse.ArgumentParser:
 # -- configuration ----------------------------------------------------------------------------
 
 
-def data_dir_of(args: argparse.Namespace) -> Path:
-    return args.data_dir or Path(os.environ.get("TDM_DATA_DIR") or "data")
+def data_dir_of(args: argparse.Namespace) -> Path | S3Prefix:
+    """The data dir: ``--data-dir``, else ``$TDM_DATA_DIR``, else ``./data``; a folder or an
+    ``s3://bucket/prefix`` (a malformed URL is bad input, exit 2)."""
+    from tdm_desktop.core.documents import parse_data_dir
+
+    return parse_data_dir(args.data_dir or os.environ.get("TDM_DATA_DIR") or "data")
+
+
+def curator_of() -> str:
+    """Whose decisions the flags record: ``$TDM_CURATOR``, else the OS user name."""
+    from tdm_desktop.core.names import check_curator
+
+    name = os.environ.get("TDM_CURATOR")
+    if name is None:
+        try:
+            name = getpass.getuser()
+        except (OSError, KeyError):  # no user name in the environment or the password database
+            name = "unknown curator"
+    return check_curator(name)
 
 
 def bucket_of(args: argparse.Namespace) -> str:
@@ -187,10 +229,21 @@ def make_store(args: argparse.Namespace, **client_options):
     return S3Store(client, bucket_of(args))
 
 
+def open_catalog(where: Path | S3Prefix, store) -> DocumentStore:
+    """The document store of a data dir; an S3 one goes through ``store``'s client."""
+    from tdm_desktop.core.documents import LocalDocuments, S3Documents
+
+    if isinstance(where, Path):
+        return LocalDocuments(where)
+    return S3Documents.at(store.client, where)
+
+
 def make_service(args: argparse.Namespace):
     from tdm_desktop.core.training_data import TrainingDataService
 
-    return TrainingDataService(data_dir_of(args), make_store(args))
+    where = data_dir_of(args)
+    store = make_store(args)
+    return TrainingDataService(open_catalog(where, store), store, curator=curator_of())
 
 
 class _StderrHandler(logging.StreamHandler):
@@ -235,18 +288,19 @@ def _logging_to_stderr(verbose: int):
 def cmd_actors(args: argparse.Namespace) -> int:
     from tdm_desktop.core.actors import ActorCatalog
 
-    data_dir = data_dir_of(args)
-    if not data_dir.is_dir():
+    where = data_dir_of(args)
+    if isinstance(where, Path) and not where.is_dir():
         raise BadInputError(
-            f"data dir {data_dir}: not found (set --data-dir or TDM_DATA_DIR; "
+            f"data dir {where}: not found (set --data-dir or TDM_DATA_DIR; "
             "`tdm-desktop demo` prints the demo's)"
         )
-    actors = ActorCatalog(data_dir).list_actors()
+    catalog = ActorCatalog(open_catalog(where, make_store(args)))
+    actors = catalog.list_actors()
     if args.json:
         print(json.dumps([a.__dict__ for a in actors], indent=2))
     else:
         if not actors:
-            print(f"no actors in {data_dir / 'actor_manifests'}")
+            print(f"no actors in {catalog.manifests_location}")
         for actor in actors:
             if actor.problem is None:
                 print(f"{actor.actor_id}  {actor.actor_name}  {actor.image_count} images")
@@ -341,6 +395,29 @@ def _report_unrecorded(images) -> int:
     return EXIT_FAILED if missing else EXIT_OK
 
 
+def cmd_catalog(args: argparse.Namespace) -> int:
+    from tdm_desktop.core.catalog_copy import copy_catalog
+    from tdm_desktop.core.documents import parse_data_dir
+
+    source_at, target_at = parse_data_dir(args.source), parse_data_dir(args.target)
+    if isinstance(source_at, Path) and not source_at.is_dir():
+        raise BadInputError(f"catalog copy: source {source_at}: no such folder")
+    needs_s3 = not (isinstance(source_at, Path) and isinstance(target_at, Path))
+    store = make_store(args) if needs_s3 else None
+    source, target = open_catalog(source_at, store), open_catalog(target_at, store)
+
+    def progress(done: int, total: int, name: str, outcome: str) -> None:
+        print(f"[{done}/{total}] {outcome}: {name}", file=sys.stderr, flush=True)
+
+    report = copy_catalog(source, target, on_progress=progress)
+    for name in report.different:
+        print(f"SKIPPED  {target.url(name)}: a different document is already there (kept)")
+    for name, reason in report.failed.items():
+        print(f"FAILED   {name}: {reason}")
+    print(f"{source.location} -> {target.location}: {report.summary()}")
+    return EXIT_OK if report.complete else EXIT_FAILED
+
+
 def cmd_local_s3(args: argparse.Namespace) -> int:
     from tdm_desktop import local_s3
 
@@ -355,7 +432,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from tdm_desktop import demo
 
     return demo.run_demo(
-        data_dir=args.data_dir,
+        data_dir=data_dir_of(args) if args.data_dir else None,
+        curator=curator_of(),
         port=args.port,
         bucket=bucket_of(args),
         open_window=not args.no_window,
@@ -373,6 +451,7 @@ COMMANDS = {
     "gui": cmd_gui,
     "demo": cmd_demo,
     "local-s3": cmd_local_s3,
+    "catalog": cmd_catalog,
     "actors": cmd_actors,
     "training-data": cmd_training_data,
     "mark": cmd_mark,

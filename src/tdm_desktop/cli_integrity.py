@@ -88,23 +88,22 @@ def add_commands(command: CommandFactory) -> None:
 # -- helpers ----------------------------------------------------------------------------------
 
 
-def _catalog(args: argparse.Namespace):
-    from tdm_desktop.cli import data_dir_of
+def _catalog_and_store(args: argparse.Namespace):
+    """The data dir's catalog (a folder or an ``s3://`` prefix) and the images' store, one
+    client for both."""
+    from pathlib import Path
+
+    from tdm_desktop.cli import data_dir_of, make_store, open_catalog
     from tdm_desktop.core.actors import ActorCatalog
 
-    data_dir = data_dir_of(args)
-    if not data_dir.is_dir():
+    where = data_dir_of(args)
+    if isinstance(where, Path) and not where.is_dir():
         raise BadInputError(
-            f"data dir {data_dir}: not found (set --data-dir or TDM_DATA_DIR; "
+            f"data dir {where}: not found (set --data-dir or TDM_DATA_DIR; "
             "`tdm-desktop demo` prints the demo's)"
         )
-    return ActorCatalog(data_dir)
-
-
-def _store(args: argparse.Namespace):
-    from tdm_desktop.cli import make_store
-
-    return make_store(args)
+    store = make_store(args)
+    return ActorCatalog(open_catalog(where, store)), store
 
 
 def _actor_ids(args: argparse.Namespace, catalog) -> list[str]:
@@ -129,12 +128,12 @@ def _problem(actor_id: str, err: TdmError) -> None:
 def cmd_audit(args: argparse.Namespace) -> int:
     from tdm_desktop.core.audit import AuditService
 
-    catalog = _catalog(args)
+    catalog, store = _catalog_and_store(args)
     actor_ids = _actor_ids(args, catalog)
     if not actor_ids:
-        print("[]" if args.json else f"no actors in {catalog.manifests_dir}")
+        print("[]" if args.json else f"no actors in {catalog.manifests_location}")
         return EXIT_OK
-    auditor = AuditService(catalog, _store(args))
+    auditor = AuditService(catalog, store)
     reports, broken = [], {}
     for actor_id in actor_ids:
         try:
@@ -213,7 +212,7 @@ def cmd_repair(args: argparse.Namespace) -> int:
     from tdm_desktop.core.repair import Fix, RepairService
 
     fixes = _requested_fixes(args)
-    service = RepairService(AuditService(_catalog(args), _store(args)))
+    service = RepairService(AuditService(*_catalog_and_store(args)))
     if not fixes:
         return _dry_run(service, args.actor_id, Fix)
     outcome = service.repair(args.actor_id, fixes)
@@ -259,12 +258,12 @@ def _print_left_alone(findings) -> None:
 def cmd_migrate(args: argparse.Namespace) -> int:
     from tdm_desktop.core.migration import MigrationService
 
-    catalog = _catalog(args)
+    catalog, store = _catalog_and_store(args)
     actor_ids = _actor_ids(args, catalog)
     if not actor_ids:
-        print(f"no actors in {catalog.manifests_dir}")
+        print(f"no actors in {catalog.manifests_location}")
         return EXIT_OK
-    service = MigrationService(catalog, _store(args))
+    service = MigrationService(catalog, store)
     codes = []
     for actor_id in actor_ids:
         try:
@@ -306,7 +305,7 @@ def _print_migration(outcome, dry_run: bool) -> None:
     if dry_run:
         print("  dry run: nothing written")
     else:
-        print(f"  the original is kept as {outcome.copy_path}")
+        print(f"  the original is kept as {outcome.copy_url}")
 
 
 COMMANDS = {"audit": cmd_audit, "repair": cmd_repair, "migrate": cmd_migrate}

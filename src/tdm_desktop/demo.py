@@ -1,7 +1,10 @@
 """``tdm-desktop demo``: the bundled local S3 with demo actors, seeded through the same core.
 
-Demo images are drawn by the offline ``placeholder`` generator, uploaded through ``S3Store`` (never
-overwriting) and recorded through ``TrainingDataManifest`` with production-style URLs
+S3-only end to end: the images and the catalog (manifests, prompt metadata, base images) are in
+the local S3, the catalog under ``s3://story-boards-assets/catalog``, and the window opens on it
+the way it opens any ``s3://`` data dir. Demo images are drawn by the offline ``placeholder``
+generator, uploaded through ``S3Store`` (never overwriting) and recorded through
+``TrainingDataManifest`` with production-style URLs
 (``https://story-boards-assets.s3.amazonaws.com/...``), which the store resolves to the local S3.
 Running it again reuses what exists and only fills what is missing.
 
@@ -12,6 +15,7 @@ never over a migrated one; 0388 has one object its manifest does not list (an or
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import signal
@@ -24,16 +28,11 @@ from pathlib import Path
 
 import platformdirs
 
-from tdm_desktop.core.errors import ManifestError, ObjectExistsError
+from tdm_desktop.core.documents import DocumentRef, DocumentStore, S3Prefix, open_documents
+from tdm_desktop.core.errors import DocumentExistsError, ManifestError, ObjectExistsError
 from tdm_desktop.core.generator import GenerationRequest, Generator
-from tdm_desktop.core.jsonfile import (
-    atomic_write_bytes,
-    create_new_bytes,
-    dump_json,
-    parse_json_object,
-    read_bytes,
-)
-from tdm_desktop.core.layout import base_image_name
+from tdm_desktop.core.jsonfile import dump_json, parse_json_object
+from tdm_desktop.core.layout import base_image_name, manifest_name
 from tdm_desktop.core.manifest import TrainingDataManifest, size_mb
 from tdm_desktop.core.prompt_metadata import PromptMetadata
 from tdm_desktop.core.s3_store import S3Store
@@ -42,6 +41,9 @@ from tdm_desktop.core.sync_era import sync_era_keys
 from tdm_desktop.core.timestamps import manifest_now
 
 log = logging.getLogger(__name__)
+
+CATALOG_PREFIX = "catalog"  # the demo catalog: s3://{bucket}/catalog in the local S3
+DEMO_CURATOR = "demo"  # who the seeded bad flags say decided them
 
 
 @dataclass(frozen=True)
@@ -78,20 +80,27 @@ def _is_demo_bad(index: int) -> bool:
     return index % 7 == 3
 
 
+def demo_catalog(bucket: str) -> S3Prefix:
+    """Where the demo keeps its catalog in the local S3."""
+    return S3Prefix(bucket, CATALOG_PREFIX)
+
+
 def seed_demo(
-    data_dir: Path,
+    data_dir: Path | DocumentStore,
     store: S3Store,
     generator: Generator,
     actors: Sequence[DemoActor] = DEMO_ACTORS,
     workers: int = 2,
 ) -> int:
-    """Create what is missing of the demo actors. Returns the number of images uploaded."""
+    """Create what is missing of the demo actors in ``data_dir`` (a folder or a store). Returns
+    the number of images uploaded."""
+    documents = open_documents(data_dir, store.client)
     uploaded = 0
     for actor in actors:
-        uploaded += _seed_actor(Path(data_dir), store, generator, actor, workers)
+        uploaded += _seed_actor(documents, store, generator, actor, workers)
     if actors == DEMO_ACTORS:
-        uploaded += _seed_orphan(Path(data_dir), store, generator)
-        uploaded += _seed_sync_era_actor(Path(data_dir), store, generator)
+        uploaded += _seed_orphan(documents, store, generator)
+        uploaded += _seed_sync_era_actor(documents, store, generator)
     return uploaded
 
 
@@ -104,10 +113,10 @@ def _upload_missing(store: S3Store, generator: Generator, key: str, prompt: str,
     return 1
 
 
-def _seed_orphan(data_dir: Path, store: S3Store, generator: Generator) -> int:
+def _seed_orphan(documents: DocumentStore, store: S3Store, generator: Generator) -> int:
     """An object under 0388's prefix that its manifest does not list (put back, like every demo
     image, when it is neither listed nor in S3)."""
-    manifest = TrainingDataManifest.for_actor(data_dir, ORPHAN_ACTOR.actor_id).load()
+    manifest = TrainingDataManifest.for_actor(documents, ORPHAN_ACTOR.actor_id).load()
     if manifest.get_image(ORPHAN_FILENAME) is not None:
         return 0
     key = store.key_for(ORPHAN_ACTOR.actor_name, ORPHAN_FILENAME)
@@ -116,12 +125,13 @@ def _seed_orphan(data_dir: Path, store: S3Store, generator: Generator) -> int:
     return _upload_missing(store, generator, key, "an image no manifest lists", 7000)
 
 
-def _seed_sync_era_actor(data_dir: Path, store: S3Store, generator: Generator) -> int:
+def _seed_sync_era_actor(documents: DocumentStore, store: S3Store, generator: Generator) -> int:
     """A manifest in the sync-era shape, written once (never over a migrated one)."""
     actor = SYNC_ERA_ACTOR
-    manifest = TrainingDataManifest.for_actor(data_dir, actor.actor_id)
-    exists = manifest.path.exists()
-    if exists and not _still_sync_era(manifest.path):
+    ref = DocumentRef(documents, manifest_name(actor.actor_id))
+    current = ref.read().data
+    exists = current is not None
+    if current is not None and not _still_sync_era(ref.url, current):
         return 0  # migrated (or replaced) by the curator: left alone
     prefix = store.actor_prefix(actor.actor_name)
     in_s3 = set(store.list_keys(prefix))
@@ -152,16 +162,14 @@ def _seed_sync_era_actor(data_dir: Path, store: S3Store, generator: Generator) -
             "s3_only_count": 0,
             "out_of_sync_count": 1,
         }
-        manifest.path.parent.mkdir(parents=True, exist_ok=True)
-        create_new_bytes(manifest.path, dump_json(document))
+        with contextlib.suppress(DocumentExistsError):  # another demo wrote it meanwhile
+            ref.write(dump_json(document), expected=None)
     return uploaded
 
 
-def _still_sync_era(path: Path) -> bool:
+def _still_sync_era(url: str, data: bytes) -> bool:
     try:
-        return bool(
-            sync_era_keys(parse_json_object(path, read_bytes(path, ManifestError), ManifestError))
-        )
+        return bool(sync_era_keys(parse_json_object(url, data, ManifestError)))
     except ManifestError:
         return False
 
@@ -187,15 +195,16 @@ def _sync_era_entry(
 
 
 def _seed_actor(
-    data_dir: Path, store: S3Store, generator: Generator, actor: DemoActor, workers: int
+    documents: DocumentStore, store: S3Store, generator: Generator, actor: DemoActor, workers: int
 ) -> int:
-    manifest = TrainingDataManifest.for_actor(data_dir, actor.actor_id)
-    if not manifest.path.exists():
-        manifest.create(actor.actor_id, actor.actor_name)
+    manifest = TrainingDataManifest.for_actor(documents, actor.actor_id)
+    if not manifest.exists():
+        with contextlib.suppress(ManifestError):  # another demo created it meanwhile
+            manifest.create(actor.actor_id, actor.actor_name)
     manifest.load()
-    metadata = PromptMetadata.for_actor(data_dir, actor.actor_name)
+    metadata = PromptMetadata.for_actor(documents, actor.actor_name)
     prompts = metadata.prompts()
-    _ensure_base_image(data_dir, generator, actor, prompts[0])
+    _ensure_base_image(documents, generator, actor, prompts[0])
 
     listed = {entry.filename for entry in manifest.get_all_images()}
     prefix = store.key_for(actor.actor_name, "x")[:-1]
@@ -243,39 +252,45 @@ def _seed_actor(
             generated_at=manifest_now(),
         )
         if _is_demo_bad(index):
-            metadata.set_flags({filename: False})
+            metadata.set_flags({filename: False}, curator=DEMO_CURATOR)
     return uploaded
 
 
-def _ensure_base_image(data_dir: Path, generator: Generator, actor: DemoActor, prompt: str) -> None:
+def _ensure_base_image(
+    documents: DocumentStore, generator: Generator, actor: DemoActor, prompt: str
+) -> None:
     from PIL import Image
 
-    path = data_dir / base_image_name(actor.actor_name)
-    if path.is_file():
+    name = base_image_name(actor.actor_name)
+    if documents.read(name).exists:
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
     result = generator.generate(
         GenerationRequest(prompt=f"reference: {prompt}", seed=1, width=512, height=512)
     )
     png = io.BytesIO()
     Image.open(io.BytesIO(result.image_bytes)).save(png, format="PNG")
-    atomic_write_bytes(path, png.getvalue())
+    with contextlib.suppress(DocumentExistsError):  # another demo wrote it meanwhile
+        documents.write(name, png.getvalue(), expected=None)
 
 
 def run_demo(
-    data_dir: Path | None = None,
+    data_dir: Path | S3Prefix | None = None,
     port: int | None = None,
     bucket: str = DEFAULT_BUCKET,
     open_window: bool = True,
+    curator: str | None = None,
 ) -> int:
-    """Start the local S3, seed the demo actors, open the window (or wait). Stops S3 on the way out."""
+    """Start the local S3, seed the demo actors, open the window (or wait). Stops S3 on the way
+    out. The catalog is ``s3://{bucket}/catalog`` in the local S3 unless ``data_dir`` says
+    otherwise (a folder, or another prefix)."""
     from tdm_desktop import local_s3
+    from tdm_desktop.core.documents import LocalDocuments, S3Documents
     from tdm_desktop.core.s3_store import make_s3_client
     from tdm_desktop.core.training_data import TrainingDataService
     from tdm_desktop.generators import get_generator
 
     root = demo_root()
-    data_dir = Path(data_dir) if data_dir else root / "data"
+    where = data_dir if data_dir is not None else demo_catalog(bucket)
     config = local_s3.LocalS3Config(data_dir=root / "s3", bucket=bucket)
     if port is not None:
         config = local_s3.LocalS3Config(data_dir=root / "s3", bucket=bucket, port=port)
@@ -292,10 +307,13 @@ def run_demo(
         )
         store = S3Store(client, bucket, aws_style_urls=True)
         print(f"Local S3 at {server.endpoint_url} (data in {config.data_dir})", flush=True)
-        uploaded = seed_demo(data_dir, store, get_generator("placeholder"))
-        print(f"Demo data dir: {data_dir} ({uploaded} new images uploaded)", flush=True)
-        _print_cli_hint(server, data_dir)
-        service = TrainingDataService(data_dir, store)
+        documents: DocumentStore = (
+            LocalDocuments(where) if isinstance(where, Path) else S3Documents.at(client, where)
+        )
+        uploaded = seed_demo(documents, store, get_generator("placeholder"))
+        print(f"Demo data dir: {documents.location} ({uploaded} new images uploaded)", flush=True)
+        _print_cli_hint(server, documents.location)
+        service = TrainingDataService(documents, store, curator=curator)
         if open_window:
             from tdm_desktop.ui.app import run_gui
 
@@ -303,7 +321,7 @@ def run_demo(
         return _wait_for_interrupt()
 
 
-def _print_cli_hint(server, data_dir: Path) -> None:
+def _print_cli_hint(server, data_dir: str) -> None:
     exports = " ".join(f"{name}={value}" for name, value in server.env().items())
     print("Use the CLI on the demo from another terminal while this one runs:", flush=True)
     print(f"  export {exports}", flush=True)

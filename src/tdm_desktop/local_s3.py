@@ -27,7 +27,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -80,6 +80,19 @@ class LocalS3Config:
 class LocalS3Credentials:
     access_key: str
     secret_key: str = field(repr=False)
+
+
+READ_ONLY_ACTIONS = ("Read", "List")
+
+
+@dataclass(frozen=True)
+class LocalS3Identity:
+    """Another account of the local S3, e.g. a curator who may only read (``READ_ONLY_ACTIONS``).
+    ``actions`` are SeaweedFS's: ``Admin``, ``Read``, ``Write``, ``List``, ``Tagging``."""
+
+    name: str
+    credentials: LocalS3Credentials
+    actions: tuple[str, ...] = READ_ONLY_ACTIONS
 
 
 @dataclass(frozen=True)
@@ -181,17 +194,27 @@ def _read_credentials_file(path: Path) -> LocalS3Credentials:
     return LocalS3Credentials(access_key, secret_key)
 
 
-def _write_identities(path: Path, credentials: LocalS3Credentials) -> None:
-    """weed's ``-s3.config``: one identity that may do everything; anything else gets 403."""
+def _write_identities(
+    path: Path, credentials: LocalS3Credentials, extra: Sequence[LocalS3Identity] = ()
+) -> None:
+    """weed's ``-s3.config``: one identity that may do everything, plus ``extra`` ones with their
+    own actions; anything else gets 403."""
+    everything = LocalS3Identity(
+        "tdm-desktop", credentials, ("Admin", "Read", "Write", "List", "Tagging")
+    )
     config = {
         "identities": [
             {
-                "name": "tdm-desktop",
+                "name": identity.name,
                 "credentials": [
-                    {"accessKey": credentials.access_key, "secretKey": credentials.secret_key}
+                    {
+                        "accessKey": identity.credentials.access_key,
+                        "secretKey": identity.credentials.secret_key,
+                    }
                 ],
-                "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                "actions": list(identity.actions),
             }
+            for identity in (everything, *extra)
         ]
     }
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -333,6 +356,7 @@ class LocalS3:
     """A SeaweedFS S3 server on ``config.ip`` (a context manager: ``start()`` ... ``stop()``).
 
     ``credentials_dir`` defaults to the user's config dir; ``weed`` to :func:`find_weed`.
+    ``extra_identities``: more accounts (e.g. a read-only curator), besides the app's own.
     """
 
     def __init__(
@@ -342,12 +366,14 @@ class LocalS3:
         credentials_dir: Path | None = None,
         weed: str | None = None,
         stop_timeout: float = 30.0,
+        extra_identities: Sequence[LocalS3Identity] = (),
     ) -> None:
         # Absolute: weed runs with its data dir as working directory.
         data_dir = Path(config.data_dir).expanduser().resolve()
         self.config = LocalS3Config(data_dir, config.port, config.ip, config.bucket)
         self.credentials_dir = Path(credentials_dir or default_credentials_dir()).resolve()
         self.stop_timeout = stop_timeout
+        self.extra_identities = tuple(extra_identities)
         self.startup_seconds: float | None = None
         self._weed = weed
         self._credentials: LocalS3Credentials | None = None
@@ -426,7 +452,7 @@ class LocalS3:
             self.config.data_dir.mkdir(parents=True, exist_ok=True)
             credentials = self._get_credentials()
             identities = self.credentials_dir / IDENTITIES_FILENAME
-            _write_identities(identities, credentials)
+            _write_identities(identities, credentials, self.extra_identities)
             self._ports = choose_ports(self.config.ip, self.config.port)
             _remove_socket_files(self._ports)  # our ports are free, so these are stale
             self._spawn(weed, identities)

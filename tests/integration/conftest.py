@@ -11,8 +11,19 @@ from pathlib import Path
 
 import pytest
 
-from tdm_desktop.local_s3 import MISSING_WEED, LocalS3, LocalS3Config, LocalS3Error, find_weed
+from tdm_desktop.local_s3 import (
+    MISSING_WEED,
+    LocalS3,
+    LocalS3Config,
+    LocalS3Credentials,
+    LocalS3Error,
+    LocalS3Identity,
+    find_weed,
+)
 from tests.conftest import BUCKET
+
+# A second account of the session's SeaweedFS that may only read and list (a read-only curator).
+READ_ONLY = LocalS3Credentials("TDMREADONLYCURATOR01", "read-only-curator-secret-key-0123456789")
 
 _HERE = Path(__file__).parent
 
@@ -39,6 +50,7 @@ def local_s3(tmp_path_factory, weed_path):
         LocalS3Config(data_dir=root / "data", port=0, bucket=BUCKET),
         credentials_dir=root / "config",
         weed=weed_path,
+        extra_identities=[LocalS3Identity("read-only-curator", READ_ONLY)],
     )
     server.start(timeout=60)
     yield server
@@ -62,6 +74,19 @@ def seaweed_client(local_s3, aws_env):
         endpoint_url=local_s3.endpoint_url,
         access_key=local_s3.access_key,
         secret_key=local_s3.secret_key,
+        region="us-east-1",
+    )
+
+
+@pytest.fixture
+def read_only_client(local_s3, aws_env):
+    """A boto3 client signed with the read-only curator's key (Read and List only)."""
+    from tdm_desktop.core.s3_store import make_s3_client
+
+    return make_s3_client(
+        endpoint_url=local_s3.endpoint_url,
+        access_key=READ_ONLY.access_key,
+        secret_key=READ_ONLY.secret_key,
         region="us-east-1",
     )
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tdm_desktop.core.documents import S3Documents
 from tdm_desktop.core.manifest import TrainingDataManifest
 from tdm_desktop.core.prompt_metadata import PromptMetadata
 from tdm_desktop.core.s3_store import S3Store, make_s3_client
@@ -55,7 +56,9 @@ def base_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def run_cli(env: dict[str, str], data_dir: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    env: dict[str, str], data_dir: Path | str, *argv: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "tdm_desktop", "--data-dir", str(data_dir), *argv],
         env=env,
@@ -261,10 +264,8 @@ def weed_serving(s3_dir: Path) -> list[int]:
     return pids
 
 
-def start_demo(
-    env: dict[str, str], data_dir: Path, port: int
-) -> tuple[subprocess.Popen, LineReader]:
-    argv = ["demo", "--no-window", "--data-dir", str(data_dir), "--port", str(port)]
+def start_demo(env: dict[str, str], port: int) -> tuple[subprocess.Popen, LineReader]:
+    argv = ["demo", "--no-window", "--port", str(port)]
     demo = subprocess.Popen(
         [sys.executable, "-m", "tdm_desktop", *argv],
         stdout=subprocess.PIPE,
@@ -286,18 +287,18 @@ def ctrl_c(demo: subprocess.Popen) -> int:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_demo_seeds_serves_the_cli_reuses_its_data_and_stops_on_ctrl_c(tmp_path, weed_path):
     env = base_env(tmp_path)
-    data_dir = tmp_path / "demo-data"
+    data_dir = f"s3://{BUCKET}/catalog"  # the demo's catalog is in the local S3 too
     s3_dir = (tmp_path / "xdg-data" / "tdm-desktop" / "demo" / "s3").resolve()
     port = choose_ports("127.0.0.1", 0).s3
 
-    demo, out = start_demo(env, data_dir, port)
+    demo, out = start_demo(env, port)
     try:
         out.until(
             rf"^Local S3 at http://127\.0\.0\.1:{port} \(data in {re.escape(str(s3_dir))}\)$", 60
         )
         seeded = out.until(r"^Demo data dir: (.*) \((\d+) new images uploaded\)$", 240)
         uploads = sum(a.image_count for a in DEMO_ACTORS) + 1 + len(SYNC_ERA_IN_S3)
-        assert seeded.groups() == (str(data_dir), str(uploads))
+        assert seeded.groups() == (data_dir, str(uploads))
         exports = out.until(r"^  export (.*)$", 5).group(1)
         out.until(r"^Serving; press Ctrl\+C to stop\.$", 10)
         cli_env = env | dict(item.split("=", 1) for item in shlex.split(exports))
@@ -323,14 +324,22 @@ def test_demo_seeds_serves_the_cli_reuses_its_data_and_stops_on_ctrl_c(tmp_path,
             ),
             BUCKET,
         )
+        catalog = S3Documents(store.client, BUCKET, "catalog")
         for actor in DEMO_ACTORS:
             prefix = f"system_actors/training_data/{actor.actor_name}/"
             orphans = 1 if actor == ORPHAN_ACTOR else 0
             assert len(store.list_keys(prefix)) == actor.image_count + orphans
-            urls = [i["s3_url"] for i in manifest_json(data_dir, actor.actor_id)["training_data"]]
+            manifest = TrainingDataManifest.for_actor(catalog, actor.actor_id)
+            urls = [entry.s3_url for entry in manifest.get_all_images()]
             assert all(url.startswith(AWS_URL + prefix) for url in urls)
-        first = TrainingDataService(data_dir, store).load_actor(ACTOR_ID).images[0]
-        assert TrainingDataService(data_dir, store).fetch_image_bytes(first).startswith(JPEG_MAGIC)
+            base = catalog.read(f"actors/{actor.actor_name}/base_image/{actor.actor_name}_base.png")
+            assert base.data.startswith(b"\x89PNG")
+        assert (
+            store.list_keys("catalog/")
+            and not (tmp_path / "xdg-data" / "tdm-desktop" / "demo" / "data").exists()
+        )
+        first = TrainingDataService(catalog, store).load_actor(ACTOR_ID).images[0]
+        assert TrainingDataService(catalog, store).fetch_image_bytes(first).startswith(JPEG_MAGIC)
         assert (tmp_path / "xdg-config" / "tdm-desktop" / CREDENTIALS_FILENAME).is_file()
 
         audit = run_cli(cli_env, data_dir, "audit", "--all")
@@ -349,7 +358,7 @@ def test_demo_seeds_serves_the_cli_reuses_its_data_and_stops_on_ctrl_c(tmp_path,
     assert "Stopping the local S3..." in demo.stderr.read()
     assert not any(alive(pid) for pid in weeds)
 
-    again, out = start_demo(env, data_dir, port)
+    again, out = start_demo(env, port)
     try:
         seeded = out.until(r"^Demo data dir: .* \((\d+) new images uploaded\)$", 120)
         assert seeded.group(1) == "0"

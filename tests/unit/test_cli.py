@@ -10,11 +10,29 @@ import sys
 import pytest
 
 from tdm_desktop.cli import main
+from tdm_desktop.core.layout import manifest_name, prompt_metadata_name
 from tdm_desktop.core.manifest import TrainingDataManifest
+from tests.catalogs import data_dir_arg, put_raw, raw_bytes
 from tests.conftest import BUCKET, FIXTURES
 from tests.factories import deny_delete, make_actor
 
 ACTOR = "0042_european_30_male"
+MANIFEST = manifest_name("0042")
+METADATA = prompt_metadata_name(ACTOR)
+
+
+@pytest.fixture
+def run(catalog, s3_client, capsys, monkeypatch):
+    """Run the CLI in-process against moto with ``--data-dir`` a folder or an S3 prefix;
+    returns (exit code, stdout, stderr)."""
+    monkeypatch.setenv("TDM_CURATOR", "alice")
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = main(["--data-dir", data_dir_arg(catalog), *argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
 
 
 def error_lines(err: str) -> list[str]:
@@ -28,10 +46,8 @@ def listed(data_dir, actor_id="0042") -> list[str]:
     return [e.filename for e in manifest.get_all_images()]
 
 
-def test_training_data_prints_the_seeds_response(run, data_dir):
-    shutil.copy(
-        FIXTURES / "seed_manifest.json", data_dir / "actor_manifests" / "0042_manifest.json"
-    )
+def test_training_data_prints_the_seeds_response(run, catalog):
+    put_raw(catalog, MANIFEST, (FIXTURES / "seed_manifest.json").read_bytes())
     for actor_id in ("0042", "42"):
         code, out, err = run("training-data", actor_id)
         assert code == 0
@@ -41,16 +57,16 @@ def test_training_data_prints_the_seeds_response(run, data_dir):
         assert "[S3-ONLY] Returning 1 S3 images" in err
 
 
-def test_actors_lists_valid_ones_and_names_the_broken_one(run, data_dir, store):
-    make_actor(data_dir, store, count=2)
-    broken = data_dir / "actor_manifests" / "0043_manifest.json"
-    broken.write_text("{ not json")
+def test_actors_lists_valid_ones_and_names_the_broken_one(run, catalog, store):
+    make_actor(catalog, store, count=2)
+    broken = "actor_manifests/0043_manifest.json"
+    put_raw(catalog, broken, b"{ not json")
 
     code, out, err = run("actors")
     assert code == 1
     assert out.splitlines() == ["0042  0042_european_30_male  2 images"]
-    assert err.count("\n") == 1 and "actor 0043 is broken" in err and "0043_manifest.json" in err
-    assert broken.read_text() == "{ not json"
+    assert err.count("\n") == 1 and "actor 0043 is broken" in err and catalog.url(broken) in err
+    assert raw_bytes(catalog, broken) == b"{ not json"
 
     code, out, _ = run("actors", "--json")
     rows = json.loads(out)
@@ -60,12 +76,13 @@ def test_actors_lists_valid_ones_and_names_the_broken_one(run, data_dir, store):
     ]
 
 
-def test_mark_flags_images_and_refuses_unknown_ones(run, data_dir, store):
-    names = make_actor(data_dir, store, count=3)
+def test_mark_flags_images_and_refuses_unknown_ones(run, catalog, store):
+    names = make_actor(catalog, store, count=3)
     code, out, _ = run("mark", "42", names[0], names[2], "--bad")
     assert code == 0 and out == "marked 2 image(s) bad\n"
-    meta = json.loads((data_dir / "actors" / ACTOR / "prompt_metadata.json").read_text())
+    meta = json.loads(raw_bytes(catalog, METADATA))
     assert {n: v["good"] for n, v in meta["images"].items()} == {names[0]: False, names[2]: False}
+    assert {v["reviewed_by"] for v in meta["images"].values()} == {"alice"}
 
     code, out, err = run("mark", "0042", "missing.jpg", "--good")
     assert code == 2 and out == ""
@@ -78,31 +95,31 @@ def test_mark_requires_good_or_bad(run):
     assert err.count("\n") == 1
 
 
-def test_delete_and_delete_all(run, data_dir, store):
-    names = make_actor(data_dir, store, count=3)
+def test_delete_and_delete_all(run, catalog, store):
+    names = make_actor(catalog, store, count=3)
     code, out, _ = run("delete", "0042", names[1])
     assert code == 0 and f"deleted  {names[1]}" in out
-    assert listed(data_dir) == [names[0], names[2]]
+    assert listed(catalog) == [names[0], names[2]]
 
     code, _, err = run("delete-all", "0042")
     assert code == 2 and "add --yes" in err and "2 images" in err
-    assert listed(data_dir) == [names[0], names[2]]
+    assert listed(catalog) == [names[0], names[2]]
 
     code, out, _ = run("delete-all", "0042", "--yes")
     assert code == 0 and "2 deleted from S3 and the manifest, 0 kept" in out
-    assert listed(data_dir) == []
+    assert listed(catalog) == []
     assert store.list_keys(f"system_actors/training_data/{ACTOR}/") == []
 
 
-def test_delete_partial_failure_exits_1_and_says_what_was_kept(run, data_dir, store, s3_client):
-    names = make_actor(data_dir, store, count=2)
+def test_delete_partial_failure_exits_1_and_says_what_was_kept(run, catalog, store, s3_client):
+    names = make_actor(catalog, store, count=2)
     key = store.key_for(ACTOR, names[0])
     deny_delete(s3_client, BUCKET, key)
     code, out, _ = run("delete-all", "0042", "--yes")
     assert code == 1
     assert f"KEPT     {names[0]}: AccessDenied" in out
     assert "1 deleted from S3 and the manifest, 1 kept" in out
-    assert listed(data_dir) == [names[0]]
+    assert listed(catalog) == [names[0]]
 
 
 @pytest.mark.parametrize(
@@ -114,20 +131,19 @@ def test_delete_partial_failure_exits_1_and_says_what_was_kept(run, data_dir, st
         (["frobnicate"], "invalid choice: 'frobnicate'"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_2(run, data_dir, store, argv, message):
-    make_actor(data_dir, store, count=1)
+def test_bad_input_is_one_line_and_exit_2(run, catalog, store, argv, message):
+    make_actor(catalog, store, count=1)
     code, _out, err = run(*argv)
     assert code == 2, err
     assert len(error_lines(err)) == 1 and message in error_lines(err)[0]
     assert "Traceback" not in err
 
 
-def test_invalid_manifest_exits_2_and_is_unchanged(run, data_dir):
-    path = data_dir / "actor_manifests" / "0042_manifest.json"
-    path.write_text('{"character_id": "0042"}')
+def test_invalid_manifest_exits_2_and_is_unchanged(run, catalog):
+    put_raw(catalog, MANIFEST, b'{"character_id": "0042"}')
     code, _, err = run("training-data", "0042")
-    assert code == 2 and len(error_lines(err)) == 1 and "0042_manifest.json" in error_lines(err)[0]
-    assert path.read_text() == '{"character_id": "0042"}'
+    assert code == 2 and len(error_lines(err)) == 1 and catalog.url(MANIFEST) in error_lines(err)[0]
+    assert raw_bytes(catalog, MANIFEST) == b'{"character_id": "0042"}'
 
 
 def test_unreachable_endpoint_is_one_line_exit_1(data_dir, aws_env, capsys):
@@ -172,6 +188,7 @@ def test_python_dash_m_runs_as_a_real_process(tmp_path):
         "generate",
         "local-s3",
         "demo",
+        "catalog",
     ):
         assert command in help_text
 
@@ -203,20 +220,18 @@ def test_a_malformed_endpoint_is_bad_input(run):
     ]
 
 
-def test_generate_says_when_the_prompt_could_not_be_recorded(run, data_dir, store):
-    make_actor(data_dir, store, count=1)
-    metadata = data_dir / "actors" / ACTOR / "prompt_metadata.json"
-    metadata.parent.mkdir(parents=True, exist_ok=True)
-    metadata.write_text('{"actor_name": "0042_european_30_male", "images": []}')
+def test_generate_says_when_the_prompt_could_not_be_recorded(run, catalog, store):
+    make_actor(catalog, store, count=1)
+    put_raw(catalog, METADATA, b'{"actor_name": "0042_european_30_male", "images": []}')
 
     code, out, _err = run("generate", "42", "--prompt", "front view", "--generator", "placeholder")
 
     new = f"{ACTOR}_1.jpg"
     assert code == 1
     assert f"NOT RECORDED {new}: prompt metadata:" in out and "prompt_metadata.json" in out
-    assert listed(data_dir) == [f"{ACTOR}_0.jpg", new]  # the image itself landed
+    assert listed(catalog) == [f"{ACTOR}_0.jpg", new]  # the image itself landed
     assert store.get_bytes(store.key_for(ACTOR, new)).startswith(b"\xff\xd8")
-    assert metadata.read_text() == '{"actor_name": "0042_european_30_male", "images": []}'
+    assert raw_bytes(catalog, METADATA) == b'{"actor_name": "0042_european_30_male", "images": []}'
 
 
 def test_images_gone_from_s3_but_still_listed_are_reported_one_by_one(capsys):

@@ -110,7 +110,7 @@ def test_actors_lists_a_manifest_that_is_a_folder_or_a_fifo_with_its_problem(
         ("0042", 2, True),
         ("0043", 0, False),
     ]
-    problem = "is a folder, not a file" if kind == "folder" else "is a FIFO, not a regular file"
+    problem = "is a folder, not a file" if kind == "folder" else "is not a regular file"
     assert rows[1]["problem"] == f"{path}: {problem}"
     code, _out, err = run("training-data", "43")
     assert code == 2 and error_lines(err) == [f"tdm-desktop: error: {path}: {problem}"]
@@ -139,7 +139,7 @@ def test_a_prompt_metadata_fifo_is_a_clear_error_at_once(data_dir, store):
         result = cli(data_dir, *argv)
         assert result.returncode == 2, (argv, result.stderr)
         assert error_lines(result.stderr) == [
-            f"tdm-desktop: error: {fifo}: is a FIFO, not a regular file"
+            f"tdm-desktop: error: {fifo}: is not a regular file"
         ], argv
     assert (data_dir / "actor_manifests" / "0042_manifest.json").read_bytes() == manifest
     assert fifo.is_fifo()

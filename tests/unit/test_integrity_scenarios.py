@@ -7,7 +7,9 @@ import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
+from tdm_desktop.core.documents import LocalDocuments, S3Documents
 from tdm_desktop.core.s3_store import S3Store, make_s3_client
+from tests.catalogs import CATALOG_PREFIX
 from tests.conftest import BUCKET
 from tests.integrity_scenarios import ALL_SCENARIOS, World
 
@@ -24,17 +26,22 @@ def moto_endpoint():
     server.stop()
 
 
-@pytest.fixture
-def world(moto_endpoint, aws_env, data_dir, monkeypatch) -> World:
+@pytest.fixture(params=["folder", "s3"])
+def world(request, moto_endpoint, aws_env, tmp_path) -> World:
+    """The moto server; the catalog in a folder or under s3://story-boards-assets/catalog."""
     requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10).raise_for_status()
     client = make_s3_client(endpoint_url=moto_endpoint, region="us-east-1")
     client.create_bucket(Bucket=BUCKET)
+    if request.param == "folder":
+        catalog = LocalDocuments(tmp_path / "data")
+    else:
+        catalog = S3Documents(client, BUCKET, CATALOG_PREFIX)
     env = {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ENDPOINT_URL": moto_endpoint,
-        "AWS_CONFIG_FILE": str(data_dir.parent / "no-aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(data_dir.parent / "no-aws-credentials"),
+        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
     }
-    return World(data_dir, S3Store(client, BUCKET), client, moto_endpoint, env)
+    return World(catalog, S3Store(client, BUCKET), client, moto_endpoint, env, tmp_path)

@@ -11,6 +11,7 @@ from itertools import count
 
 import pytest
 
+from tdm_desktop.core.documents import DocumentRef, S3Documents
 from tdm_desktop.core.errors import (
     BadInputError,
     DuplicateImageError,
@@ -19,6 +20,7 @@ from tdm_desktop.core.errors import (
 )
 from tdm_desktop.core.manifest import ManifestEntry, TrainingDataManifest
 from tdm_desktop.core.timestamps import api_timestamp, manifest_now
+from tests.catalogs import BUCKET, put_raw, raw_bytes, stored_identity
 from tests.conftest import FIXTURES
 
 SEED = (FIXTURES / "seed_manifest.json").read_bytes()
@@ -32,14 +34,23 @@ def ticking_clock(start=datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)):
 
 
 @pytest.fixture
-def seed_path(data_dir):
-    path = data_dir / "actor_manifests" / "0042_manifest.json"
-    path.write_bytes(SEED)
-    return path
+def seed(catalog):
+    """The seed's manifest as a document of a folder data dir and of an S3 one."""
+    ref = DocumentRef(catalog, "actor_manifests/0042_manifest.json")
+    put_raw(catalog, ref.name, SEED)
+    return ref
 
 
-def on_disk(path):
-    return json.loads(path.read_bytes())
+def stored(ref: DocumentRef) -> bytes | None:
+    return raw_bytes(ref.store, ref.name)
+
+
+def put(ref: DocumentRef, data: bytes) -> None:
+    put_raw(ref.store, ref.name, data)
+
+
+def on_disk(ref: DocumentRef):
+    return json.loads(stored(ref))
 
 
 # -- timestamps ----------------------------------------------------------------------------------
@@ -87,8 +98,8 @@ def test_api_timestamp_rejects_garbage(garbage):
 # -- reading -------------------------------------------------------------------------------------
 
 
-def test_the_seed_manifest_reads_as_the_seed_says(seed_path):
-    manifest = TrainingDataManifest(seed_path).load()
+def test_the_seed_manifest_reads_as_the_seed_says(seed):
+    manifest = TrainingDataManifest(seed).load()
 
     assert manifest.character_id == "0042"
     assert manifest.character_name == "0042_european_30_male"
@@ -103,26 +114,26 @@ def test_the_seed_manifest_reads_as_the_seed_says(seed_path):
     ]
 
 
-def test_the_seed_manifest_round_trips_byte_for_byte(seed_path):
-    TrainingDataManifest(seed_path).save()
-    assert seed_path.read_bytes() == SEED
+def test_the_seed_manifest_round_trips_byte_for_byte(seed):
+    TrainingDataManifest(seed).save()
+    assert stored(seed) == SEED
 
 
-def test_a_manifest_without_a_trailing_newline_stays_without_one(seed_path):
-    seed_path.write_bytes(SEED.rstrip(b"\n"))
-    TrainingDataManifest(seed_path).save()
-    assert seed_path.read_bytes() == SEED.rstrip(b"\n")
+def test_a_manifest_without_a_trailing_newline_stays_without_one(seed):
+    put(seed, SEED.rstrip(b"\n"))
+    TrainingDataManifest(seed).save()
+    assert stored(seed) == SEED.rstrip(b"\n")
 
 
-def test_a_change_that_changes_nothing_does_not_write(seed_path):
-    before = seed_path.stat().st_mtime_ns
-    manifest = TrainingDataManifest(seed_path, clock=ticking_clock())
+def test_a_change_that_changes_nothing_does_not_write(seed):
+    before = stored_identity(seed.store, seed.name)
+    manifest = TrainingDataManifest(seed, clock=ticking_clock())
 
     assert manifest.remove_images(["not_listed.jpg"]) == []
     assert manifest.remove_image("not_listed.jpg") is False
 
-    assert seed_path.read_bytes() == SEED
-    assert seed_path.stat().st_mtime_ns == before
+    assert stored(seed) == SEED
+    assert stored_identity(seed.store, seed.name) == before
 
 
 def test_for_actor_path_accepts_short_and_padded_ids(data_dir):
@@ -133,9 +144,16 @@ def test_for_actor_path_accepts_short_and_padded_ids(data_dir):
         TrainingDataManifest.for_actor(data_dir, "../42")
 
 
-def test_get_all_images_sees_changes_after_load(seed_path):
-    reader = TrainingDataManifest(seed_path).load()
-    TrainingDataManifest(seed_path).add_image("new.jpg", URL + "new.jpg", 1.0)
+def test_for_actor_in_s3_names_the_object_and_has_no_local_path(s3_client):
+    manifest = TrainingDataManifest.for_actor(S3Documents(s3_client, BUCKET, "team"), 42)
+    assert manifest.url == f"s3://{BUCKET}/team/actor_manifests/0042_manifest.json"
+    with pytest.raises(ValueError, match="is not a local file"):
+        _ = manifest.path
+
+
+def test_get_all_images_sees_changes_after_load(seed):
+    reader = TrainingDataManifest(seed).load()
+    TrainingDataManifest(seed).add_image("new.jpg", URL + "new.jpg", 1.0)
     assert len(reader.get_all_images()) == 1
     assert [e.filename for e in reader.load().get_all_images()][-1] == "new.jpg"
 
@@ -143,12 +161,12 @@ def test_get_all_images_sees_changes_after_load(seed_path):
 # -- changes -------------------------------------------------------------------------------------
 
 
-def test_add_image_appends_and_recomputes_statistics_and_updated(seed_path):
-    manifest = TrainingDataManifest(seed_path, clock=ticking_clock())
+def test_add_image_appends_and_recomputes_statistics_and_updated(seed):
+    manifest = TrainingDataManifest(seed, clock=ticking_clock())
 
     entry = manifest.add_image("0042_european_30_male_1.jpg", URL + "1.jpg", 1.234)
 
-    data = on_disk(seed_path)
+    data = on_disk(seed)
     assert entry == ManifestEntry(
         "0042_european_30_male_1.jpg", URL + "1.jpg", 1.234, "2026-01-02T03:04:05.678901"
     )
@@ -163,38 +181,38 @@ def test_add_image_appends_and_recomputes_statistics_and_updated(seed_path):
     assert list(data) == [
         "character_id", "character_name", "training_data", "training_data_updated", "statistics"
     ]  # fmt: skip
-    assert seed_path.read_bytes().endswith(b"}\n")
+    assert stored(seed).endswith(b"}\n")
 
 
-def test_add_image_keeps_a_given_modified_date(seed_path):
-    manifest = TrainingDataManifest(seed_path)
+def test_add_image_keeps_a_given_modified_date(seed):
+    manifest = TrainingDataManifest(seed)
     manifest.add_image("a.jpg", URL + "a.jpg", 0.5, "2025-01-01T00:00:00.000Z")
-    assert on_disk(seed_path)["training_data"][-1]["modified_date"] == "2025-01-01T00:00:00.000Z"
+    assert on_disk(seed)["training_data"][-1]["modified_date"] == "2025-01-01T00:00:00.000Z"
 
 
-def test_remove_images_returns_what_was_listed_and_recomputes(seed_path):
-    manifest = TrainingDataManifest(seed_path, clock=ticking_clock())
+def test_remove_images_returns_what_was_listed_and_recomputes(seed):
+    manifest = TrainingDataManifest(seed, clock=ticking_clock())
     manifest.add_image("a.jpg", URL + "a.jpg", 1.0)
     manifest.add_image("b.jpg", URL + "b.jpg", 2.0)
 
     removed = manifest.remove_images(["b.jpg", "zzz.jpg", "0042_european_30_male_0.jpg"])
 
     assert removed == ["b.jpg", "0042_european_30_male_0.jpg"]
-    data = on_disk(seed_path)
+    data = on_disk(seed)
     assert [e["filename"] for e in data["training_data"]] == ["a.jpg"]
     assert data["statistics"] == {"training_images_count": 1, "training_data_size_mb": 1.0}
     assert manifest.remove_image("a.jpg") is True
-    assert on_disk(seed_path)["statistics"] == {
+    assert on_disk(seed)["statistics"] == {
         "training_images_count": 0,
         "training_data_size_mb": 0.0,
     }
 
 
-def test_adding_a_listed_filename_raises_and_keeps_the_file(seed_path):
-    manifest = TrainingDataManifest(seed_path)
+def test_adding_a_listed_filename_raises_and_keeps_the_file(seed):
+    manifest = TrainingDataManifest(seed)
     with pytest.raises(DuplicateImageError, match=r"0042_european_30_male_0\.jpg"):
         manifest.add_image("0042_european_30_male_0.jpg", URL + "x.jpg", 1.0)
-    assert seed_path.read_bytes() == SEED
+    assert stored(seed) == SEED
 
 
 @pytest.mark.parametrize(
@@ -209,25 +227,25 @@ def test_adding_a_listed_filename_raises_and_keeps_the_file(seed_path):
         (("a.jpg", URL, 1.0, "soon"), BadInputError),
     ],
 )
-def test_add_image_rejects_bad_input_and_keeps_the_file(seed_path, args, expected):
+def test_add_image_rejects_bad_input_and_keeps_the_file(seed, args, expected):
     with pytest.raises(expected):
-        TrainingDataManifest(seed_path).add_image(*args)
-    assert seed_path.read_bytes() == SEED
+        TrainingDataManifest(seed).add_image(*args)
+    assert stored(seed) == SEED
 
 
-def test_unknown_keys_are_kept_in_place_on_change(seed_path):
+def test_unknown_keys_are_kept_in_place_on_change(seed):
     data = json.loads(SEED)
     data = {"schema": 3, **data, "notes": {"by": "curator"}}
     data["training_data"][0] = {"filename": "0042_european_30_male_0.jpg", "tag": "hero",
                                 **data["training_data"][0]}  # fmt: skip
     data["statistics"]["extra_stat"] = 7
-    seed_path.write_text(json.dumps(data, indent=2))
-    manifest = TrainingDataManifest(seed_path, clock=ticking_clock())
+    put(seed, json.dumps(data, indent=2).encode())
+    manifest = TrainingDataManifest(seed, clock=ticking_clock())
 
     manifest.add_image("a.jpg", URL + "a.jpg", 1.0)
     manifest.remove_image("a.jpg")
 
-    after = on_disk(seed_path)
+    after = on_disk(seed)
     assert list(after) == list(data)
     assert after["schema"] == 3 and after["notes"] == {"by": "curator"}
     assert list(after["training_data"][0]) == ["filename", "tag", "s3_url", "size_mb",
@@ -240,8 +258,8 @@ def test_unknown_keys_are_kept_in_place_on_change(seed_path):
     assert manifest.get_all_images()[0].extra == {"tag": "hero"}
 
 
-def test_add_entry_puts_an_entry_back_where_it_was_with_its_extra_keys(seed_path):
-    manifest = TrainingDataManifest(seed_path)
+def test_add_entry_puts_an_entry_back_where_it_was_with_its_extra_keys(seed):
+    manifest = TrainingDataManifest(seed)
     manifest.add_image("a.jpg", URL + "a.jpg", 1.0)
     first = manifest.get_all_images()[0]
     restored = ManifestEntry(first.filename, first.s3_url, first.size_mb, first.modified_date,
@@ -250,23 +268,23 @@ def test_add_entry_puts_an_entry_back_where_it_was_with_its_extra_keys(seed_path
 
     manifest.add_entry(restored, index=0)
 
-    items = on_disk(seed_path)["training_data"]
+    items = on_disk(seed)["training_data"]
     assert [i["filename"] for i in items] == ["0042_european_30_male_0.jpg", "a.jpg"]
     assert items[0]["tag"] == "hero"
 
 
-def test_create_writes_an_empty_manifest(data_dir):
-    manifest = TrainingDataManifest.for_actor(data_dir, 7, clock=ticking_clock())
+def test_create_writes_an_empty_manifest(catalog):
+    manifest = TrainingDataManifest.for_actor(catalog, 7, clock=ticking_clock())
 
     manifest.create("7", "0007_asian_25_female")
 
-    assert manifest.path.read_bytes() == (
+    assert stored(manifest.document) == (
         b'{\n  "character_id": "0007",\n  "character_name": "0007_asian_25_female",\n'
         b'  "training_data": [],\n  "training_data_updated": "2026-01-02T03:04:05.678901",\n'
         b'  "statistics": {\n    "training_images_count": 0,\n'
         b'    "training_data_size_mb": 0.0\n  }\n}\n'
     )
-    assert TrainingDataManifest(manifest.path).get_all_images() == []
+    assert TrainingDataManifest(manifest.document).get_all_images() == []
 
 
 def test_create_makes_the_manifests_folder(tmp_path):
@@ -275,17 +293,17 @@ def test_create_makes_the_manifests_folder(tmp_path):
     assert manifest.path.is_file()
 
 
-def test_create_never_replaces_an_existing_manifest(seed_path):
+def test_create_never_replaces_an_existing_manifest(seed):
     with pytest.raises(ManifestError, match="already exists"):
-        TrainingDataManifest(seed_path).create("0042", "0042_other")
-    assert seed_path.read_bytes() == SEED
+        TrainingDataManifest(seed).create("0042", "0042_other")
+    assert stored(seed) == SEED
 
 
-def test_create_rejects_an_id_that_is_not_the_file_names(data_dir):
-    manifest = TrainingDataManifest.for_actor(data_dir, "42")
+def test_create_rejects_an_id_that_is_not_the_file_names(catalog):
+    manifest = TrainingDataManifest.for_actor(catalog, "42")
     with pytest.raises(BadInputError, match="does not match"):
         manifest.create("43", "0043_x_30_male")
-    assert not manifest.path.exists()
+    assert stored(manifest.document) is None
 
 
 # -- validation ----------------------------------------------------------------------------------
@@ -327,6 +345,8 @@ BAD_MANIFESTS = {
     "invalid JSON": (b'{"character_id": "0042",, }', "invalid JSON at line 1, column 25"),
     "truncated": (SEED[: len(SEED) // 2], "the file ends early"),
     "empty": (b"", "file is empty"),
+    "not JSON at all": (b"\x89PNG\r\n\x1a\n\x00\x00", "is not UTF-8 text"),
+    "a JPEG": (b"\xff\xd8\xff\xe0\x00\x10JFIF", "is not UTF-8 text"),
     "array": (b"[]", "top level must be a JSON object"),
     "size is text": (
         _edited(_set("training_data", 0, "size_mb", "big")),
@@ -402,10 +422,11 @@ BAD_MANIFESTS = {
 
 
 @pytest.mark.parametrize("case", list(BAD_MANIFESTS))
-def test_an_invalid_manifest_names_file_and_field_and_is_never_overwritten(seed_path, case):
+def test_an_invalid_manifest_names_file_and_field_and_is_never_overwritten(seed, case):
     content, expected = BAD_MANIFESTS[case]
-    seed_path.write_bytes(content)
-    manifest = TrainingDataManifest(seed_path)
+    put(seed, content)
+    identity = stored_identity(seed.store, seed.name)
+    manifest = TrainingDataManifest(seed)
 
     for attempt in (
         manifest.load,
@@ -416,11 +437,12 @@ def test_an_invalid_manifest_names_file_and_field_and_is_never_overwritten(seed_
         with pytest.raises(ManifestError) as caught:
             attempt()
         message = str(caught.value)
-        assert message.startswith(f"{seed_path}: ")
+        assert message.startswith(f"{seed.url}: ")
         assert expected in message
         assert "\n" not in message
 
-    assert seed_path.read_bytes() == content
+    assert stored(seed) == content
+    assert stored_identity(seed.store, seed.name) == identity
 
 
 def test_the_id_check_accepts_a_padded_equivalent_and_any_other_file_name(tmp_path):
@@ -434,8 +456,8 @@ def test_the_id_check_accepts_a_padded_equivalent_and_any_other_file_name(tmp_pa
     assert TrainingDataManifest(other).character_id == "0042"
 
 
-def test_a_missing_manifest_is_a_manifest_error(data_dir):
-    manifest = TrainingDataManifest.for_actor(data_dir, "9")
+def test_a_missing_manifest_is_a_manifest_error(catalog):
+    manifest = TrainingDataManifest.for_actor(catalog, "9")
     assert not manifest.exists()
     with pytest.raises(ManifestError, match=r"0009_manifest\.json: file not found"):
         manifest.get_all_images()

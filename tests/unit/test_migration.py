@@ -23,7 +23,8 @@ ACTOR = "0042_european_30_male"
 PREFIX = f"system_actors/training_data/{ACTOR}/"
 AWS = "https://story-boards-assets.s3.amazonaws.com/"
 WHEN = datetime(2025, 9, 1, 10, 0, tzinfo=UTC)
-PATH = Path("data/actor_manifests/0042_manifest.json")
+NAME = "actor_manifests/0042_manifest.json"
+URL = f"data/{NAME}"
 
 
 def name(n: int) -> str:
@@ -42,7 +43,8 @@ def migrate(raw: dict, existing: dict[int, int]):
         for n, size in existing.items()
     }
     return migrate_document(
-        PATH,
+        URL,
+        NAME,
         raw,
         locate,
         lambda filename: PREFIX + filename,

@@ -7,13 +7,17 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tdm_desktop.core.documents import S3Documents
 from tdm_desktop.core.errors import BadInputError, InvalidNameError, PromptMetadataError
 from tdm_desktop.core.prompt_metadata import (
+    UNREVIEWED,
     PromptMetadata,
+    Review,
     default_prompt_templates,
     fill_prompts,
     parse_actor_name,
 )
+from tests.catalogs import BUCKET, put_raw, raw_bytes, stored_identity
 
 ACTOR = "0042_european_30_male"
 
@@ -23,12 +27,20 @@ def fixed_clock():
 
 
 @pytest.fixture
-def metadata(data_dir):
-    return PromptMetadata.for_actor(data_dir, ACTOR, clock=fixed_clock)
+def metadata(catalog):
+    """The actor's prompt metadata, in a folder data dir and in an S3 one."""
+    return PromptMetadata.for_actor(catalog, ACTOR, clock=fixed_clock)
+
+
+NOW = "2026-01-02T03:04:05.600000"
+
+
+def stored(metadata) -> bytes | None:
+    return raw_bytes(metadata.document.store, metadata.document.name)
 
 
 def on_disk(metadata):
-    return json.loads(metadata.path.read_bytes())
+    return json.loads(stored(metadata))
 
 
 def test_for_actor_path(data_dir):
@@ -38,54 +50,131 @@ def test_for_actor_path(data_dir):
         PromptMetadata.for_actor(data_dir, "../other")
 
 
+def test_for_actor_in_s3_names_the_object(s3_client):
+    metadata = PromptMetadata.for_actor(S3Documents(s3_client, BUCKET, "team"), ACTOR)
+    assert metadata.url == f"s3://{BUCKET}/team/actors/{ACTOR}/prompt_metadata.json"
+
+
 def test_a_missing_file_means_every_image_good_and_the_default_prompts(metadata):
     assert metadata.is_good("anything.jpg")
     assert metadata.flags() == {}
+    assert metadata.review("anything.jpg") == UNREVIEWED
     prompts = metadata.prompts()
     assert len(prompts) == len(default_prompt_templates()) >= 15
     assert prompts[0].startswith("portrait photo of a 30 year old european man, front view")
-    assert not metadata.path.exists()
+    assert stored(metadata) is None
 
 
 def test_set_flags_writes_the_documented_format(metadata):
-    changed = metadata.set_flags({"a.jpg": False, "b.jpg": True})
+    changed = metadata.set_flags({"a.jpg": False, "b.jpg": True}, curator="alice")
 
-    assert changed == ["a.jpg"]
+    assert changed == ["a.jpg", "b.jpg"]
     assert on_disk(metadata) == {
         "actor_name": ACTOR,
         "prompts": [],
-        "images": {"a.jpg": {"good": False}},
+        "images": {
+            "a.jpg": {"good": False, "reviewed_by": "alice", "reviewed_at": NOW},
+            "b.jpg": {"good": True, "reviewed_by": "alice", "reviewed_at": NOW},
+        },
     }
-    reread = PromptMetadata(metadata.path, ACTOR)
+    reread = PromptMetadata(metadata.document, ACTOR)
     assert reread.is_good("a.jpg") is False
     assert reread.is_good("b.jpg") is True
-    assert reread.flags() == {"a.jpg": False}
+    assert reread.flags() == {"a.jpg": False, "b.jpg": True}
+    assert reread.review("a.jpg") == Review("bad", "alice", NOW)
+    assert reread.review("b.jpg") == Review("good", "alice", NOW)
+    assert reread.review("c.jpg") == UNREVIEWED and reread.review("c.jpg").good
 
 
-def test_set_flags_writes_only_when_a_flag_changes(metadata):
-    assert metadata.set_flags({"a.jpg": True}) == []
+def test_set_flags_writes_only_when_a_decision_changes(metadata):
     assert metadata.forget(["a.jpg"]) == []
-    assert not metadata.path.parent.exists()
+    assert stored(metadata) is None
 
-    metadata.set_flags({"a.jpg": False})
-    before = metadata.path.stat().st_mtime_ns
-    assert metadata.set_flags({"a.jpg": False, "b.jpg": True}) == []
-    assert metadata.path.stat().st_mtime_ns == before
+    metadata.set_flags({"a.jpg": False}, curator="alice")
+    before = stored_identity(metadata.document.store, metadata.document.name)
+    assert metadata.set_flags({"a.jpg": False}, curator="bob") == []
+    assert stored_identity(metadata.document.store, metadata.document.name) == before
+    assert metadata.load().review("a.jpg").by == "alice"  # the first decision stays on record
 
-    assert metadata.set_flags({"a.jpg": True}) == ["a.jpg"]
-    assert on_disk(metadata)["images"] == {"a.jpg": {"good": True}}
+    assert metadata.set_flags({"a.jpg": True}, curator="bob") == ["a.jpg"]
+    assert on_disk(metadata)["images"] == {
+        "a.jpg": {"good": True, "reviewed_by": "bob", "reviewed_at": NOW}
+    }
 
 
-def test_set_flags_rejects_bad_filenames_and_flags(metadata):
+def test_marking_an_unreviewed_image_good_records_the_decision(metadata):
+    assert metadata.set_flags({"a.jpg": True}, curator="alice") == ["a.jpg"]
+    assert metadata.load().review("a.jpg") == Review("good", "alice", NOW)
+    assert metadata.set_flags({"a.jpg": True}, curator="alice") == []
+
+
+def test_old_files_without_reviews_read_the_same(metadata):
+    put_raw(
+        metadata.document.store,
+        metadata.document.name,
+        b'{"images": {"bad.jpg": {"good": false}, "good.jpg": {"good": true}, '
+        b'"made.jpg": {"good": true, "prompt": "p"}}}',
+    )
+    assert metadata.flags() == {"bad.jpg": False, "good.jpg": True, "made.jpg": True}
+    assert metadata.review("bad.jpg") == Review("bad")  # decided, by nobody we know
+    assert metadata.review("good.jpg") == UNREVIEWED
+    assert metadata.review("made.jpg") == UNREVIEWED
+    assert metadata.reviews() == {"bad.jpg": Review("bad")}
+    # a legacy bad flag is a decision: marking it bad again changes nothing
+    assert metadata.set_flags({"bad.jpg": False}, curator="alice") == []
+
+
+def test_an_anonymous_flag_records_only_when(metadata):
+    metadata.set_flags({"a.jpg": False}, curator="alice")
+    metadata.set_flags({"a.jpg": True})
+    assert on_disk(metadata)["images"]["a.jpg"] == {"good": True, "reviewed_at": NOW}
+
+
+def test_set_flags_rejects_bad_filenames_flags_and_curators(metadata):
     with pytest.raises(InvalidNameError):
         metadata.set_flags({"../a.jpg": False})
     with pytest.raises(TypeError):
         metadata.set_flags({"a.jpg": "no"})
-    assert not metadata.path.exists()
+    for curator in ("", "   ", "a\nb", "x" * 101):
+        with pytest.raises(InvalidNameError, match="curator"):
+            metadata.set_flags({"a.jpg": False}, curator=curator)
+    assert stored(metadata) is None
+
+
+def test_undo_gives_back_what_was_there_where_nobody_changed_it_since(metadata):
+    metadata.set_flags({"kept.jpg": False}, curator="carol")
+    metadata.record_generation("made.jpg", prompt="p", generated_at="2025-10-17T15:57:00.000000")
+    before = on_disk(metadata)
+    mine = metadata.decide(
+        {"new.jpg": False, "kept.jpg": True, "made.jpg": False, "theirs.jpg": False},
+        curator="alice",
+    )
+    other = PromptMetadata(
+        metadata.document, ACTOR, clock=lambda: datetime(2026, 1, 2, 4, tzinfo=UTC)
+    )
+    other.set_flags({"theirs.jpg": True}, curator="bob")
+
+    outcome = metadata.undo(mine)
+
+    assert outcome.undone == ["new.jpg", "kept.jpg", "made.jpg"]
+    assert outcome.left_alone == {"theirs.jpg": Review("good", "bob", "2026-01-02T04:00:00.000000")}
+    images = on_disk(metadata)["images"]
+    assert {k: v for k, v in images.items() if k != "theirs.jpg"} == before["images"]
+    assert images["theirs.jpg"]["reviewed_by"] == "bob"
+
+
+def test_undo_of_a_change_someone_changed_since_writes_nothing(metadata):
+    mine = metadata.decide({"a.jpg": False}, curator="alice")
+    other = PromptMetadata(metadata.document, ACTOR, clock=lambda: datetime(2026, 1, 3, tzinfo=UTC))
+    other.set_flags({"a.jpg": True}, curator="bob")
+    identity = stored_identity(metadata.document.store, metadata.document.name)
+    outcome = metadata.undo(mine)
+    assert outcome.undone == [] and outcome.left_alone["a.jpg"].by == "bob"
+    assert stored_identity(metadata.document.store, metadata.document.name) == identity
 
 
 def test_record_generation_keeps_the_flag_and_writes_all_fields(metadata):
-    metadata.set_flags({"a.jpg": False})
+    metadata.set_flags({"a.jpg": False}, curator="alice")
 
     metadata.record_generation(
         "a.jpg", prompt="p", seed=7, generator="placeholder", negative_prompt="blurry"
@@ -95,17 +184,16 @@ def test_record_generation_keeps_the_flag_and_writes_all_fields(metadata):
     images = on_disk(metadata)["images"]
     assert images["a.jpg"] == {
         "good": False,
+        "reviewed_by": "alice",
+        "reviewed_at": NOW,
         "prompt": "p",
         "negative_prompt": "blurry",
         "seed": 7,
         "generator": "placeholder",
-        "generated_at": "2026-01-02T03:04:05.600000",
+        "generated_at": NOW,
     }
-    assert images["b.jpg"] == {
-        "good": True,
-        "prompt": "q",
-        "generated_at": "2025-10-17T15:57:00.000Z",
-    }
+    assert images["b.jpg"] == {"prompt": "q", "generated_at": "2025-10-17T15:57:00.000Z"}
+    assert metadata.review("b.jpg") == UNREVIEWED and metadata.is_good("b.jpg")
     assert metadata.generation("b.jpg") == {
         "prompt": "q",
         "generated_at": "2025-10-17T15:57:00.000Z",
@@ -118,21 +206,22 @@ def test_record_generation_rejects_bad_values(metadata):
         metadata.record_generation("a.jpg", prompt="p", seed="7")
     with pytest.raises(BadInputError, match="generated_at must be a timestamp"):
         metadata.record_generation("a.jpg", prompt="p", generated_at="now")
-    assert not metadata.path.exists()
+    assert stored(metadata) is None
 
 
 def test_forget_drops_entries_and_says_which(metadata):
     metadata.set_flags({"a.jpg": False, "b.jpg": False})
     assert metadata.forget(["b.jpg", "zzz.jpg"]) == ["b.jpg"]
-    assert on_disk(metadata)["images"] == {"a.jpg": {"good": False}}
-    before = metadata.path.read_bytes()
+    assert list(on_disk(metadata)["images"]) == ["a.jpg"]
+    before = stored(metadata)
     assert metadata.forget(["zzz.jpg"]) == []
-    assert metadata.path.read_bytes() == before
+    assert stored(metadata) == before
 
 
 def test_unknown_keys_are_kept(metadata):
-    metadata.path.parent.mkdir(parents=True)
-    metadata.path.write_text(
+    put_raw(
+        metadata.document.store,
+        metadata.document.name,
         json.dumps(
             {
                 "version": 2,
@@ -141,33 +230,40 @@ def test_unknown_keys_are_kept(metadata):
                 "prompts": ["my prompt"],
                 "style": {"cfg": 7},
             }
-        )
+        ).encode(),
     )
 
-    metadata.set_flags({"a.jpg": False, "b.jpg": False})
+    metadata.set_flags({"a.jpg": False, "b.jpg": False}, curator="alice")
 
     data = on_disk(metadata)
     assert list(data) == ["version", "actor_name", "images", "prompts", "style"]
-    assert data["images"]["a.jpg"] == {"rating": 5, "good": False}
+    assert data["images"]["a.jpg"] == {
+        "rating": 5,
+        "good": False,
+        "reviewed_by": "alice",
+        "reviewed_at": NOW,
+    }
     assert data["style"] == {"cfg": 7}
     assert metadata.prompts() == ["my prompt"]
 
 
 def test_a_file_without_actor_name_or_images_is_fine(metadata):
-    metadata.path.parent.mkdir(parents=True)
-    metadata.path.write_text('{"prompts": []}')
+    put_raw(metadata.document.store, metadata.document.name, b'{"prompts": []}')
     assert metadata.flags() == {}
     assert metadata.prompts()[0].startswith("portrait photo of a 30 year old european man")
     metadata.set_flags({"a.jpg": False})
-    assert on_disk(metadata) == {"prompts": [], "images": {"a.jpg": {"good": False}}}
+    assert on_disk(metadata) == {
+        "prompts": [],
+        "images": {"a.jpg": {"good": False, "reviewed_at": NOW}},
+    }
 
 
-def test_changes_re_read_the_file_so_other_writers_are_kept(data_dir):
-    first = PromptMetadata.for_actor(data_dir, ACTOR).load()
-    second = PromptMetadata.for_actor(data_dir, ACTOR).load()
+def test_changes_re_read_the_file_so_other_writers_are_kept(catalog):
+    first = PromptMetadata.for_actor(catalog, ACTOR).load()
+    second = PromptMetadata.for_actor(catalog, ACTOR).load()
     first.set_flags({"a.jpg": False})
     second.set_flags({"b.jpg": False})
-    assert on_disk(first)["images"] == {"a.jpg": {"good": False}, "b.jpg": {"good": False}}
+    assert list(on_disk(first)["images"]) == ["a.jpg", "b.jpg"]
 
 
 BAD_FILES = {
@@ -198,14 +294,25 @@ BAD_FILES = {
         'images["a.jpg"].generated_at must be a timestamp',
     ),
     "not utf-8": (b'{"prompts": ["\xff"]}', "is not UTF-8 text"),
+    "0 bytes": (b"", "file is empty"),
+    "not JSON at all": (b"\xff\xd8\xff\xe0 a JPEG", "is not UTF-8 text"),
+    "reviewed_by not text": (
+        b'{"images": {"a.jpg": {"good": false, "reviewed_by": 7}}}',
+        'images["a.jpg"].reviewed_by must be a curator',
+    ),
+    "bad reviewed_at": (
+        b'{"images": {"a.jpg": {"good": false, "reviewed_at": "today"}}}',
+        'images["a.jpg"].reviewed_at must be a timestamp',
+    ),
 }
 
 
 @pytest.mark.parametrize("case", list(BAD_FILES))
 def test_an_invalid_file_names_file_and_field_and_is_never_overwritten(metadata, case):
     content, expected = BAD_FILES[case]
-    metadata.path.parent.mkdir(parents=True)
-    metadata.path.write_bytes(content)
+    store, name = metadata.document.store, metadata.document.name
+    put_raw(store, name, content)
+    identity = stored_identity(store, name)
 
     for attempt in (
         metadata.load,
@@ -216,11 +323,12 @@ def test_an_invalid_file_names_file_and_field_and_is_never_overwritten(metadata,
         with pytest.raises(PromptMetadataError) as caught:
             attempt()
         message = str(caught.value)
-        assert message.startswith(f"{metadata.path}: ")
+        assert message.startswith(f"{metadata.url}: ")
         assert expected in message
         assert "\n" not in message
 
-    assert metadata.path.read_bytes() == content
+    assert stored(metadata) == content
+    assert stored_identity(store, name) == identity
 
 
 # -- default prompts -----------------------------------------------------------------------------

@@ -1,84 +1,220 @@
-"""The actors of a data dir: one manifest each, in ``actor_manifests/``."""
+"""The actors of a data dir (a folder or an S3 prefix): one manifest each, in ``actor_manifests/``.
+
+The actor list comes from a listing of ``actor_manifests/`` (ListObjectsV2 in S3): the actors are
+known at once by their ID, and their names and image counts come in as their manifests are read,
+a few at a time (``ActorCatalog.scan``).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-from tdm_desktop.core.errors import ActorNotFoundError, DataFileError
-from tdm_desktop.core.layout import base_image_name
+from tdm_desktop.core.documents import DocumentRef, DocumentStore, open_documents
+from tdm_desktop.core.errors import (
+    ActorNotFoundError,
+    DataFileError,
+    ManifestNotFoundError,
+    TdmError,
+)
+from tdm_desktop.core.layout import (
+    MANIFESTS_DIR,
+    actor_dir_name,
+    actor_id_of,
+    base_image_name,
+    manifest_name,
+    prompt_metadata_name,
+)
 from tdm_desktop.core.manifest import TrainingDataManifest
-from tdm_desktop.core.names import check_actor_name, normalize_actor_id
+from tdm_desktop.core.names import normalize_actor_id
 from tdm_desktop.core.prompt_metadata import PromptMetadata
+from tdm_desktop.core.timestamps import Clock
 
-_MANIFEST_SUFFIX = "_manifest.json"
+REMOTE_READERS = 16  # manifests read at once from S3 while counting (latency-bound on AWS)
 
 
 @dataclass(frozen=True)
 class ActorSummary:
-    """One row of the actor list. A broken manifest has ``problem`` set."""
+    """One row of the actor list. A broken manifest has ``problem`` set. ``image_count`` is None
+    (and ``actor_name`` empty) while the manifest is not read yet (``ActorScan.actors``)."""
 
     actor_id: str
     actor_name: str
-    image_count: int
+    image_count: int | None
     problem: str | None = None
+
+    @property
+    def counted(self) -> bool:
+        return self.image_count is not None or self.problem is not None
+
+
+@dataclass(frozen=True)
+class BaseImage:
+    """An actor's reference image: a binary document of the catalog. ``str()`` is its URL."""
+
+    document: DocumentRef
+
+    @property
+    def name(self) -> str:
+        """The file name, ``{actor_name}_base.png``."""
+        return self.document.name.rsplit("/", 1)[-1]
+
+    @property
+    def url(self) -> str:
+        return self.document.url
+
+    def read(self) -> bytes:
+        data = self.document.read().data
+        if data is None:
+            raise TdmError(f"base image {self.url}: no longer there")
+        return data
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class ActorScan:
+    """The actor list in two steps. ``actors``: every actor of the listing, by ID, at once
+    (names empty, counts None). ``counts()``: each actor again, with its name and image count or
+    its problem, as its manifest is read (``workers`` at a time), in the order they finish.
+    ``cancel()`` stops reading (from any thread); ``counts()`` then ends early."""
+
+    def __init__(self, catalog: ActorCatalog, actor_ids: list[str], workers: int) -> None:
+        self._catalog = catalog
+        self.actors = [ActorSummary(actor_id, "", None) for actor_id in actor_ids]
+        self._workers = max(1, workers)
+        self._cancelled = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    def counts(self) -> Iterator[ActorSummary]:
+        ids = [actor.actor_id for actor in self.actors]
+        if self._workers == 1:
+            for actor_id in ids:
+                if self._cancelled.is_set():
+                    return
+                yield self._catalog.summary(actor_id)
+            return
+        with ThreadPoolExecutor(self._workers, thread_name_prefix="tdm-actors") as pool:
+            futures: list[Future[ActorSummary]] = [
+                pool.submit(self._summary_unless_cancelled, actor_id) for actor_id in ids
+            ]
+            try:
+                for future in as_completed(futures):
+                    summary = future.result()
+                    if summary is None or self._cancelled.is_set():
+                        return
+                    yield summary
+            finally:
+                self._cancelled.set()
+                for future in futures:
+                    future.cancel()
+
+    def _summary_unless_cancelled(self, actor_id: str) -> ActorSummary | None:
+        return None if self._cancelled.is_set() else self._catalog.summary(actor_id)
 
 
 class ActorCatalog:
-    """Finds actors and their files in a data dir (layout: README.md, "Files in the data dir")."""
+    """Finds actors and their documents in a data dir: a folder, or a ``DocumentStore`` (layout:
+    README.md, "Files in the data dir")."""
 
-    def __init__(self, data_dir: Path | str) -> None:
-        self.data_dir = Path(data_dir)
+    def __init__(self, data_dir: Path | str | DocumentStore, clock: Clock | None = None) -> None:
+        self.documents = open_documents(data_dir)
+        self._clock = clock
 
     @property
-    def manifests_dir(self) -> Path:
-        return self.data_dir / "actor_manifests"
+    def location(self) -> str:
+        """The data dir's path or ``s3://`` URL."""
+        return self.documents.location
 
-    def manifest_path(self, actor_id: str) -> Path:
-        return self.manifests_dir / f"{normalize_actor_id(actor_id)}{_MANIFEST_SUFFIX}"
+    @property
+    def manifests_location(self) -> str:
+        return f"{self.documents.location.rstrip('/')}/{MANIFESTS_DIR}"
+
+    def manifest_url(self, actor_id: str) -> str:
+        return self.documents.url(manifest_name(actor_id))
+
+    def manifest_path(self, actor_id: str) -> Path | None:
+        """The manifest's local file (for a file watcher); None in an S3 data dir."""
+        return self.documents.local_path(manifest_name(actor_id))
+
+    def manifest_document(self, actor_id: str) -> DocumentRef:
+        return DocumentRef(self.documents, manifest_name(actor_id))
 
     def manifest(self, actor_id: str) -> TrainingDataManifest:
         """The actor's manifest, loaded and validated (raises ManifestError, ActorNotFoundError)."""
         actor_id = normalize_actor_id(actor_id)
-        path = self.manifest_path(actor_id)
-        if not path.exists() and not path.is_symlink():
-            # Anything else at the path (a folder, a FIFO) is a broken manifest, named as such
-            # by the reader, which never blocks on it.
-            raise ActorNotFoundError(f"actor {actor_id}: no manifest at {path}")
-        manifest = TrainingDataManifest.for_actor(self.data_dir, actor_id)
-        manifest.load()
+        manifest = TrainingDataManifest(self.manifest_document(actor_id), clock=self._clock)
+        try:
+            manifest.load()
+        except ManifestNotFoundError:
+            raise ActorNotFoundError(f"actor {actor_id}: no manifest at {manifest.url}") from None
         return manifest
 
+    def actor_ids(self) -> list[str]:
+        """Every actor's ID, from one listing of ``actor_manifests/``, in ID order. Names that
+        are not one of ours (``notes_manifest.json``, ``42_manifest.json``) are left out."""
+        ids = {actor_id_of(name) for name in self.documents.names(MANIFESTS_DIR)}
+        ids |= {actor_id_of(name) for name in self._folders_named_like_manifests()}
+        ids.discard(None)
+        return sorted((i for i in ids if i is not None), key=int)
+
+    def _folders_named_like_manifests(self) -> Iterator[str]:
+        """A folder where a manifest belongs (only a local data dir can have one): listed, so
+        its reader names it as broken instead of the actor vanishing from the list."""
+        folder = self.documents.local_path(MANIFESTS_DIR)
+        if folder is None:
+            return
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(folder):
+                if entry.is_dir(follow_symlinks=False):
+                    yield f"{MANIFESTS_DIR}/{entry.name}"
+
+    def scan(self, workers: int | None = None) -> ActorScan:
+        """The listing now, the counts as they come (``ActorScan``). ``workers`` defaults to a few
+        readers at once in S3, one for a folder."""
+        if workers is None:
+            workers = REMOTE_READERS if self.documents.is_remote else 1
+        return ActorScan(self, self.actor_ids(), workers)
+
+    def summary(self, actor_id: str) -> ActorSummary:
+        """One actor's row: its name and image count, or the problem of its manifest."""
+        try:
+            manifest = self.manifest(actor_id)
+        except DataFileError as err:
+            return ActorSummary(actor_id, "", 0, problem=str(err))
+        except ActorNotFoundError as err:  # removed since the listing
+            return ActorSummary(actor_id, "", 0, problem=str(err))
+        return ActorSummary(actor_id, manifest.character_name, manifest.image_count)
+
     def list_actors(self) -> list[ActorSummary]:
-        """Every actor, sorted by ID; a broken manifest is listed with its problem, not hidden."""
-        if not self.manifests_dir.is_dir():
-            return []
-        actors = []
-        for path in sorted(self.manifests_dir.glob(f"*{_MANIFEST_SUFFIX}")):
-            raw_id = path.name[: -len(_MANIFEST_SUFFIX)]
-            try:
-                actor_id = normalize_actor_id(raw_id)
-                if path.name != f"{actor_id}{_MANIFEST_SUFFIX}":
-                    raise ValueError
-            except ValueError:
-                continue  # not one of ours (e.g. "notes_manifest.json")
-            try:
-                manifest = self.manifest(actor_id)
-                actors.append(
-                    ActorSummary(actor_id, manifest.character_name, len(manifest.get_all_images()))
-                )
-            except DataFileError as err:
-                actors.append(ActorSummary(actor_id, "", 0, problem=str(err)))
-        return actors
+        """Every actor, sorted by ID, with its count; a broken manifest is listed with its
+        problem, never hiding the others."""
+        scan = self.scan()
+        by_id = {summary.actor_id: summary for summary in scan.counts()}
+        return [by_id.get(actor.actor_id, actor) for actor in scan.actors]
 
-    def actor_dir(self, actor_name: str) -> Path:
-        return self.data_dir / "actors" / check_actor_name(actor_name)
+    def actor_dir_url(self, actor_name: str) -> str:
+        return self.documents.url(actor_dir_name(actor_name))
 
-    def prompt_metadata_path(self, actor_name: str) -> Path:
-        return self.actor_dir(actor_name) / "prompt_metadata.json"
+    def prompt_metadata_path(self, actor_name: str) -> Path | None:
+        """The prompt metadata's local file (for a file watcher); None in an S3 data dir."""
+        return self.documents.local_path(prompt_metadata_name(actor_name))
 
     def prompt_metadata(self, actor_name: str) -> PromptMetadata:
-        return PromptMetadata.for_actor(self.data_dir, actor_name)
+        document = DocumentRef(self.documents, prompt_metadata_name(actor_name))
+        return PromptMetadata(document, actor_name, clock=self._clock)
 
-    def base_image_path(self, actor_name: str) -> Path:
-        return self.data_dir / base_image_name(actor_name)
+    def base_image(self, actor_name: str) -> BaseImage | None:
+        """The actor's base image when it has one (a listing of its folder, not a download)."""
+        name = base_image_name(actor_name)
+        folder = name.rsplit("/", 1)[0]
+        if name not in set(self.documents.names(folder)):
+            return None
+        return BaseImage(DocumentRef(self.documents, name))

@@ -360,7 +360,7 @@ class AuditService:
         manifest = self.catalog.manifest(actor_id)
         name = manifest.character_name
         metadata_names = set(self.catalog.prompt_metadata(name).load().flags())
-        journal = UploadJournal.for_actor(self.catalog.data_dir, name)
+        journal = UploadJournal.for_actor(self.catalog.documents, name)
         intents = journal.pending()
         listing = list_prefix(self.store, self.store.actor_prefix(name))
         return audit(

@@ -28,13 +28,18 @@ class DataFileError(BadInputError):
     """A JSON data file (manifest, prompt metadata) is not valid. It is never overwritten."""
 
     def __init__(self, path: Path | str, problem: str) -> None:
+        self.location = str(path)  # a file path or an s3:// URL, as shown
         self.path = Path(path)
         self.problem = problem
-        super().__init__(f"{self.path}: {problem}")
+        super().__init__(f"{self.location}: {problem}")
 
 
 class ManifestError(DataFileError):
     """A manifest file is not valid."""
+
+
+class ManifestNotFoundError(ManifestError):
+    """No manifest where one was read."""
 
 
 class PromptMetadataError(DataFileError):
@@ -88,6 +93,30 @@ class S3Error(TdmError):
 
 class ObjectExistsError(S3Error):
     """A write with If-None-Match: * found an object already at the key (HTTP 412)."""
+
+
+class CatalogLocationError(BadInputError):
+    """A data dir given as a URL that is not a valid ``s3://bucket/prefix``."""
+
+
+class DocumentConflictError(TdmError):
+    """A conditional write found the document at another version than expected (HTTP 412/409)."""
+
+    def __init__(self, url: str, message: str) -> None:
+        self.url = url
+        super().__init__(f"{url}: {message}")
+
+
+class DocumentExistsError(DocumentConflictError):
+    """A create-only write found a document already there."""
+
+
+class ChangeConflictError(TdmError):
+    """Others kept changing a document while a change was re-applied; nothing was written."""
+
+
+class ReadOnlyCatalogError(TdmError):
+    """The account may read the catalog but not write it (AccessDenied on a PUT)."""
 
 
 class GeneratorError(TdmError):

@@ -18,8 +18,9 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from tdm_desktop.core.actors import ActorCatalog, BaseImage
+from tdm_desktop.core.documents import DocumentStore, open_documents
 from tdm_desktop.core.errors import (
-    ActorNotFoundError,
     BadInputError,
     DuplicateImageError,
     GeneratorError,
@@ -28,10 +29,8 @@ from tdm_desktop.core.errors import (
 )
 from tdm_desktop.core.generator import GenerationRequest, GenerationResult, Generator
 from tdm_desktop.core.interrupted import Recovery, recover_interrupted
-from tdm_desktop.core.layout import base_image_name
 from tdm_desktop.core.manifest import TrainingDataManifest, size_mb
-from tdm_desktop.core.names import check_actor_name, check_filename, normalize_actor_id
-from tdm_desktop.core.prompt_metadata import PromptMetadata
+from tdm_desktop.core.names import check_actor_name, check_filename
 from tdm_desktop.core.s3_store import TRAINING_DATA_PREFIX, S3Store
 from tdm_desktop.core.timestamps import Clock, manifest_now, utc_now
 from tdm_desktop.core.upload_journal import UploadIntent, UploadJournal, this_host
@@ -92,12 +91,13 @@ class GenerationService:
 
     def __init__(
         self,
-        data_dir: Path | str,
+        data_dir: Path | str | DocumentStore,
         store: S3Store,
         generator: Generator,
         clock: Clock | None = None,
     ) -> None:
-        self.data_dir = Path(data_dir)
+        self.documents = open_documents(data_dir, store.client)
+        self.catalog = ActorCatalog(self.documents, clock=clock)
         self.store = store
         self.generator = generator
         self._clock = clock
@@ -109,7 +109,11 @@ class GenerationService:
     def actor_prompts(self, actor_id: str | int) -> list[str]:
         """The prompts "Generate All" uses: the actor's own list, else the default list."""
         actor_name = check_actor_name(self._manifest(actor_id).character_name)
-        return PromptMetadata.for_actor(self.data_dir, actor_name, clock=self._clock).prompts()
+        return self.catalog.prompt_metadata(actor_name).prompts()
+
+    def base_image(self, actor_name: str) -> BaseImage | None:
+        """The actor's base image (img2img), or None (txt2img)."""
+        return self.catalog.base_image(actor_name)
 
     # ---- one image ---------------------------------------------------------------------------
 
@@ -142,8 +146,8 @@ class GenerationService:
         actor_name = check_actor_name(manifest.character_name)
         return recover_interrupted(
             manifest,
-            PromptMetadata.for_actor(self.data_dir, actor_name, clock=self._clock),
-            UploadJournal.for_actor(self.data_dir, actor_name),
+            self.catalog.prompt_metadata(actor_name),
+            UploadJournal.for_actor(self.documents, actor_name),
             self.store,
             (self._clock or utc_now)(),
             self.store.url_for,
@@ -156,6 +160,7 @@ class GenerationService:
             raise BadInputError("prompt is empty: give the text to generate an image from")
         manifest = self._manifest(actor_id)
         actor_name = check_actor_name(manifest.character_name)
+        self.documents.check_writable()  # a read-only curator generates nothing
         request = GenerationRequest(
             prompt=prompt,
             negative_prompt=negative_prompt,
@@ -201,21 +206,16 @@ class GenerationService:
         return image
 
     def _manifest(self, actor_id: str | int) -> TrainingDataManifest:
-        manifest = TrainingDataManifest.for_actor(self.data_dir, actor_id, clock=self._clock)
-        if not manifest.exists():
-            raise ActorNotFoundError(
-                f"actor {normalize_actor_id(actor_id)}: no manifest at {manifest.path}"
-            )
-        return manifest
+        return self.catalog.manifest(str(actor_id))
 
     def _read_base_image(self, actor_name: str) -> bytes | None:
-        path = self.data_dir / base_image_name(actor_name)
-        if not path.is_file():
+        base = self.base_image(actor_name)
+        if base is None:
             return None
         try:
-            return path.read_bytes()
+            return base.read()
         except OSError as exc:
-            raise GeneratorError(f"base image {path}: cannot be read: {exc.strerror}") from exc
+            raise GeneratorError(f"base image {base}: cannot be read: {exc.strerror}") from exc
 
     def _upload_and_record(
         self, manifest: TrainingDataManifest, actor_name: str, data: bytes, made_from: dict
@@ -224,7 +224,7 @@ class GenerationService:
 
         The intent to upload is recorded before each upload (``uploads_in_progress.json``) and
         ended on every way out but a kill, which leaves it for the next run to finish."""
-        journal = UploadJournal.for_actor(self.data_dir, actor_name)
+        journal = UploadJournal.for_actor(self.documents, actor_name)
         # Re-read: a slow generator gives other windows time to add images.
         taken = {entry.filename for entry in manifest.load().get_all_images()}
         listed_s3 = False
@@ -347,9 +347,7 @@ class GenerationService:
         result: GenerationResult,
     ) -> str | None:
         try:
-            PromptMetadata.for_actor(
-                self.data_dir, actor_name, clock=self._clock
-            ).record_generation(
+            self.catalog.prompt_metadata(actor_name).record_generation(
                 filename,
                 prompt=prompt,
                 seed=result.seed,
@@ -361,7 +359,7 @@ class GenerationService:
             # The intent stays: a later run records the prompt once the file can be written.
             log.warning("[S3-ONLY] %s is in S3 and the manifest, but %s", filename, exc)
             return str(exc)
-        journal = UploadJournal.for_actor(self.data_dir, actor_name)
+        journal = UploadJournal.for_actor(self.documents, actor_name)
         try:
             journal.end([filename])
         except (TdmError, OSError) as exc:

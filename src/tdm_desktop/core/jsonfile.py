@@ -12,11 +12,11 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import json
 import logging
 import os
-import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,15 +50,24 @@ def atomic_write_bytes(path: Path | str, data: bytes, mode: int | None = None) -
 
 
 def create_new_bytes(path: Path | str, data: bytes, mode: int | None = None) -> None:
-    """Create ``path`` with ``data`` atomically and durably; never replace an existing file
-    (raises ``FileExistsError``). Readers see no file or the whole of it."""
+    """Create ``path`` holding ``data``, atomically and durably; never replace an existing file
+    (``FileExistsError``). The content appears whole: a synced temp file is hard-linked into
+    place (where hard links are not supported, it is moved there after a check)."""
     path = Path(path)
-    temp = write_synced_temp(path, data, 0o666 & ~_current_umask() if mode is None else mode)
+    temp = write_synced_temp(path, data, _mode_for(path) if mode is None else mode)
     try:
-        os.link(temp, path)
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            raise
+        except OSError:  # no hard links on this file system
+            if path.exists():
+                raise FileExistsError(errno.EEXIST, "File exists", str(path)) from None
+            os.replace(temp, path)
     finally:
         temp.unlink(missing_ok=True)
     _fsync_dir(path.parent)
+    logger.debug("created %s (%d bytes)", path, len(data))
 
 
 def write_synced_temp(path: Path, data: bytes, mode: int) -> Path:
@@ -132,41 +141,13 @@ def read_json_object(path: Path | str, error_cls: type[DataFileError]) -> dict[s
 def read_bytes(path: Path | str, error_cls: type[DataFileError]) -> bytes:
     """The raw bytes of ``path``; a missing or unreadable file raises ``error_cls``."""
     try:
-        return read_regular_file(path)
+        return Path(path).read_bytes()
     except FileNotFoundError:
         raise error_cls(path, "file not found") from None
     except IsADirectoryError:
         raise error_cls(path, "is a folder, not a file") from None
-    except NotARegularFileError as exc:
-        raise error_cls(path, str(exc)) from None
     except OSError as exc:
         raise error_cls(path, f"cannot be read: {exc.strerror or exc}") from None
-
-
-class NotARegularFileError(OSError):
-    """The path is a FIFO, a socket or a device: reading it could block or never end."""
-
-
-_FILE_KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a device"}
-
-
-def read_regular_file(path: Path | str) -> bytes:
-    """The bytes of ``path`` if it is a regular file; never blocks on a FIFO.
-
-    The file is opened non-blocking and checked with ``fstat`` on the open descriptor (no race
-    between the check and the read). Raises ``FileNotFoundError``, ``IsADirectoryError``,
-    ``NotARegularFileError`` or another ``OSError``.
-    """
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-    fd = os.open(path, flags)
-    with os.fdopen(fd, "rb") as file:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise IsADirectoryError(21, "Is a directory", str(path))
-        if not stat.S_ISREG(mode):
-            kind = _FILE_KINDS.get(stat.S_IFMT(mode), "not a file")
-            raise NotARegularFileError(f"is {kind}, not a regular file")
-        return file.read()
 
 
 def parse_json_object(

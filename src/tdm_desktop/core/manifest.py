@@ -7,11 +7,14 @@ The file has exactly the seed's structure and key order::
      "training_data_updated": "2025-10-17T16:30:00.000000",
      "statistics": {"training_images_count": 17, "training_data_size_mb": 5.0}}
 
-Every read validates the whole file strictly; an invalid file raises ``ManifestError`` naming the
-file and the field, and is never overwritten. Every change takes the lock beside the file,
-re-reads it, applies the change, recomputes ``statistics`` and ``training_data_updated`` and
-writes atomically. Keys this module does not know (top level, per entry, in ``statistics``) are
-kept where they are. A change that changes nothing does not write.
+The manifest is a document of the catalog (``core.documents``): a file in a folder data dir or
+an object under an S3 prefix, the same bytes in both. Every read validates the whole document
+strictly; an invalid one raises ``ManifestError`` naming the file or ``s3://`` URL and the field,
+and is never overwritten. Every change is applied to a fresh read (under the lock beside a local
+file; re-read and re-applied after a conflict in S3), recomputes ``statistics`` and
+``training_data_updated`` and is written in one piece. Keys this module does not know (top level,
+per entry, in ``statistics``) are kept where they are. A change that changes nothing does not
+write.
 """
 
 from __future__ import annotations
@@ -27,30 +30,33 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NoReturn, Self, TypeVar
 
+from tdm_desktop.core.documents import (
+    Document,
+    DocumentBacked,
+    DocumentRef,
+    DocumentStore,
+    open_documents,
+    unreadable_as,
+)
 from tdm_desktop.core.errors import (
     BadInputError,
+    DocumentExistsError,
     DuplicateImageError,
     InvalidNameError,
     ManifestError,
+    ManifestNotFoundError,
     SyncEraManifestError,
 )
-from tdm_desktop.core.jsonfile import (
-    TOO_DEEP,
-    atomic_write_bytes,
-    dump_json,
-    locked,
-    nested_too_deeply,
-    parse_json_object,
-    read_bytes,
-    remove_stale_temp_files,
-)
+from tdm_desktop.core.jsonfile import TOO_DEEP, dump_json, nested_too_deeply, parse_json_object
+from tdm_desktop.core.layout import MANIFESTS_DIR as MANIFESTS_DIR
+from tdm_desktop.core.layout import manifest_name
 from tdm_desktop.core.names import check_actor_name, check_filename, normalize_actor_id
+from tdm_desktop.core.sizes import size_mb as size_mb
 from tdm_desktop.core.sync_era import sync_era_keys
 from tdm_desktop.core.timestamps import Clock, manifest_now, parse_timestamp
 
 logger = logging.getLogger(__name__)
 
-MANIFESTS_DIR = "actor_manifests"
 ENTRY_KEYS = ("filename", "s3_url", "size_mb", "modified_date")
 _ENTRY_KEY_SET = frozenset(ENTRY_KEYS)
 _TOP_KEYS = frozenset(
@@ -62,11 +68,6 @@ _DIGITS = re.compile(r"[0-9]{1,9}")
 _NAME_RULE = "letters, digits, '.', '_' and '-' only; no '/', '\\', '..'"
 _T = TypeVar("_T")
 _NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
-
-
-def size_mb(num_bytes: int) -> float:
-    """A size as the manifest records it: MiB, two decimals."""
-    return round(num_bytes / (1024 * 1024), 2)
 
 
 @dataclass(frozen=True)
@@ -105,28 +106,31 @@ class _Document:
     trailing_newline: bool
 
 
-class TrainingDataManifest:
-    """One actor's manifest file. Reads are lazy; every change is locked, fresh and atomic."""
+class TrainingDataManifest(DocumentBacked):
+    """One actor's manifest. Reads are lazy; every change is made on a fresh read, in one piece.
 
-    def __init__(self, path: Path | str, clock: Clock | None = None) -> None:
-        self._path = Path(path)
+    ``document``: a ``DocumentRef`` (any store), or the path of a local file.
+    """
+
+    def __init__(self, document: DocumentRef | Path | str, clock: Clock | None = None) -> None:
+        self._ref = document if isinstance(document, DocumentRef) else DocumentRef.local(document)
         self._clock = clock
         self._doc: _Document | None = None
+        self._version: str | None = None
 
     @classmethod
     def for_actor(
-        cls, data_dir: Path | str, actor_id: str | int, clock: Clock | None = None
+        cls,
+        data_dir: Path | str | DocumentStore,
+        actor_id: str | int,
+        clock: Clock | None = None,
     ) -> TrainingDataManifest:
-        """The manifest of ``actor_id`` (``42`` or ``"0042"``) in ``data_dir``."""
-        file_name = f"{normalize_actor_id(actor_id)}_manifest.json"
-        return cls(Path(data_dir) / MANIFESTS_DIR / file_name, clock=clock)
-
-    @property
-    def path(self) -> Path:
-        return self._path
+        """The manifest of ``actor_id`` (``42`` or ``"0042"``) in ``data_dir`` (a folder or a
+        document store)."""
+        return cls(DocumentRef(open_documents(data_dir), manifest_name(actor_id)), clock=clock)
 
     def exists(self) -> bool:
-        return self._path.is_file()
+        return self._ref.read().exists
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -138,6 +142,11 @@ class TrainingDataManifest:
     def get_all_images(self) -> list[ManifestEntry]:
         """The listed images, in manifest order (as of the last load or change)."""
         return [ManifestEntry.from_json(item) for item in self._loaded()["training_data"]]
+
+    @property
+    def image_count(self) -> int:
+        """How many images it lists (without building their entries)."""
+        return len(self._loaded()["training_data"])
 
     def get_image(self, filename: str) -> ManifestEntry | None:
         """The entry for ``filename``, or None when the manifest does not list it."""
@@ -158,26 +167,28 @@ class TrainingDataManifest:
     # -- changing ----------------------------------------------------------------------------
 
     def create(self, character_id: str | int, character_name: str) -> Self:
-        """Write a new manifest listing no images. Raises ``ManifestError`` if the file exists."""
+        """Write a new manifest listing no images. Raises ``ManifestError`` if one exists."""
         character_id = normalize_actor_id(character_id)
         check_actor_name(character_name)
         self._check_id_matches_file(character_id)
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        with locked(self._path):
-            if self._path.exists():
-                raise ManifestError(self._path, "already exists; a new manifest never replaces it")
-            data: dict[str, Any] = {
-                "character_id": character_id,
-                "character_name": character_name,
-                "training_data": [],
-                "training_data_updated": "",
-                "statistics": {"training_images_count": 0, "training_data_size_mb": 0.0},
-            }
-            doc = _Document(data, trailing_newline=True)
-            self._refresh_derived(data)
-            self._write(doc)
-            self._doc = doc
-        logger.info("[S3-ONLY] Created manifest %s for %s", self._path, character_name)
+        data: dict[str, Any] = {
+            "character_id": character_id,
+            "character_name": character_name,
+            "training_data": [],
+            "training_data_updated": "",
+            "statistics": {"training_images_count": 0, "training_data_size_mb": 0.0},
+        }
+        doc = _Document(data, trailing_newline=True)
+        self._refresh_derived(data)
+        try:
+            with unreadable_as(ManifestError):
+                stored = self._ref.write(_encode(doc), expected=None)
+        except DocumentExistsError:
+            raise ManifestError(
+                self.url, "already exists; a new manifest never replaces it"
+            ) from None
+        self._doc, self._version = doc, stored.version
+        logger.info("[S3-ONLY] Created manifest %s for %s", self.url, character_name)
         return self
 
     def save(self) -> None:
@@ -210,13 +221,13 @@ class TrainingDataManifest:
             items = data["training_data"]
             if any(item["filename"] == entry.filename for item in items):
                 raise DuplicateImageError(
-                    f"{self._path}: already lists an image named {entry.filename!r}"
+                    f"{self.url}: already lists an image named {entry.filename!r}"
                 )
             items.insert(len(items) if index is None else index, entry.to_json())
             return entry, True
 
         added = self._change(apply)
-        logger.info("[S3-ONLY] Added %s to manifest %s", entry.filename, self._path)
+        logger.info("[S3-ONLY] Added %s to manifest %s", entry.filename, self.url)
         return added
 
     def add_entries(self, entries: Iterable[ManifestEntry]) -> list[ManifestEntry]:
@@ -239,7 +250,7 @@ class TrainingDataManifest:
 
         added = self._change(apply)
         if added:
-            logger.info("[S3-ONLY] Added %d images to manifest %s", len(added), self._path)
+            logger.info("[S3-ONLY] Added %d images to manifest %s", len(added), self.url)
         return added
 
     def update_sizes(self, corrections: Mapping[str, tuple[float, float]]) -> list[str]:
@@ -280,7 +291,7 @@ class TrainingDataManifest:
 
         removed = self._change(apply)
         if removed:
-            logger.info("[S3-ONLY] Removed %d images from manifest %s", len(removed), self._path)
+            logger.info("[S3-ONLY] Removed %d images from manifest %s", len(removed), self.url)
         return removed
 
     # -- internals ---------------------------------------------------------------------------
@@ -292,23 +303,31 @@ class TrainingDataManifest:
         return self._doc.data
 
     def _read(self) -> _Document:
-        raw = read_bytes(self._path, ManifestError)
-        data = parse_json_object(self._path, raw, ManifestError)
+        with unreadable_as(ManifestError):
+            current = self._ref.read()
+        doc = self._parse(current)
+        self._version = current.version
+        return doc
+
+    def _parse(self, current: Document) -> _Document:
+        if current.data is None:
+            raise ManifestNotFoundError(self.url, "file not found")
+        data = parse_json_object(self.url, current.data, ManifestError)
         try:
-            _Validator(self._path).check(data)
+            _Validator(self.url, self._ref.name).check(data)
         except ManifestError:
             if sync_era_keys(data):  # `tdm-desktop migrate` says what else is wrong, if anything
-                raise SyncEraManifestError(self._path, self._actor_id_for_message(data)) from None
+                raise SyncEraManifestError(self.url, self._actor_id_for_message(data)) from None
             raise
-        return _Document(data, trailing_newline=raw.endswith(b"\n"))
+        return _Document(data, trailing_newline=current.data.endswith(b"\n"))
 
     def _actor_id_for_message(self, data: dict[str, Any]) -> str:
-        match = _FILE_NAME.fullmatch(self._path.name)
+        match = _FILE_NAME.fullmatch(_base_name(self._ref.name))
         raw_id = match.group(1) if match else data.get("character_id")
         try:
             return normalize_actor_id(raw_id)
         except InvalidNameError:
-            return str(self._path)
+            return self.url
 
     def _change(
         self,
@@ -316,14 +335,17 @@ class TrainingDataManifest:
         refresh: bool = True,
         force_write: bool = False,
     ) -> _T:
-        with locked(self._path):
-            doc = self._read()
+        def edit(current: Document) -> tuple[tuple[_T, _Document], bytes | None]:
+            doc = self._parse(current)
             result, changed = apply(doc.data)
             if changed and refresh:
                 self._refresh_derived(doc.data)
-            if changed or force_write:
-                self._write(doc)
-            self._doc = doc
+            return (result, doc), _encode(doc) if changed or force_write else None
+
+        with unreadable_as(ManifestError):
+            changed = self._ref.change(edit)
+        (result, doc), self._version = changed.result, changed.document.version
+        self._doc = doc
         return result
 
     def _refresh_derived(self, data: dict[str, Any]) -> None:
@@ -333,22 +355,27 @@ class TrainingDataManifest:
         statistics["training_images_count"] = len(items)
         statistics["training_data_size_mb"] = round(float(sum(i["size_mb"] for i in items)), 2)
 
-    def _write(self, doc: _Document) -> None:
-        remove_stale_temp_files(self._path)
-        raw = dump_json(doc.data)
-        atomic_write_bytes(self._path, raw if doc.trailing_newline else raw[:-1])
-
     def _check_id_matches_file(self, character_id: str) -> None:
-        match = _FILE_NAME.fullmatch(self._path.name)
+        match = _FILE_NAME.fullmatch(_base_name(self._ref.name))
         if match and normalize_actor_id(match.group(1)) != character_id:
             raise BadInputError(
-                f"{self._path}: character_id {character_id!r} does not match the file name"
+                f"{self.url}: character_id {character_id!r} does not match the file name"
             )
 
 
-def check_manifest_document(path: Path | str, data: dict[str, Any]) -> None:
-    """Validate a parsed manifest as ``load`` does; raises ``ManifestError(path, problem)``."""
-    _Validator(Path(path)).check(data)
+def check_manifest_document(url: str, name: str, data: dict[str, Any]) -> None:
+    """Validate a parsed manifest as ``load`` does (``url`` for messages, ``name`` the document's
+    name, whose file name must match the ``character_id``); raises ``ManifestError``."""
+    _Validator(url, name).check(data)
+
+
+def _encode(doc: _Document) -> bytes:
+    raw = dump_json(doc.data)
+    return raw if doc.trailing_newline else raw[:-1]
+
+
+def _base_name(name: str) -> str:
+    return name.rsplit("/", 1)[-1]
 
 
 def _check_new_entry(entry: ManifestEntry) -> None:
@@ -393,10 +420,11 @@ def _shown(value: Any) -> str:
 
 
 class _Validator:
-    """Checks a parsed manifest; the first problem raises ``ManifestError(path, field problem)``."""
+    """Checks a parsed manifest; the first problem raises ``ManifestError(url, field problem)``."""
 
-    def __init__(self, path: Path) -> None:
-        self._path = path
+    def __init__(self, url: str, name: str) -> None:
+        self._url = url
+        self._file_name = _base_name(name)
 
     def check(self, data: dict[str, Any]) -> None:
         self._check_character_id(self._field(data, "character_id", ""))
@@ -431,7 +459,7 @@ class _Validator:
     def _check_character_id(self, value: Any) -> None:
         if not isinstance(value, str) or not _DIGITS.fullmatch(value):
             self._fail(f'character_id must be a string of digits like "0042", got {_shown(value)}')
-        match = _FILE_NAME.fullmatch(self._path.name)
+        match = _FILE_NAME.fullmatch(self._file_name)
         if match and normalize_actor_id(match.group(1)) != normalize_actor_id(value):
             self._fail(
                 f"character_id {_shown(value)} does not match the id in the file name "
@@ -483,4 +511,4 @@ class _Validator:
         return obj[key]
 
     def _fail(self, problem: str) -> NoReturn:
-        raise ManifestError(self._path, problem)
+        raise ManifestError(self._url, problem)

@@ -7,10 +7,12 @@ is not (their local files were deleted with the S3-only change), keeps every oth
 recomputes ``statistics`` and ``training_data_updated``. Entries whose URL is foreign are kept
 as they are (never checked with credentials) and reported.
 
-``MigrationService.migrate(actor_id, dry_run)`` does the I/O: one listing of the actor's prefix,
-the original bytes kept beside the manifest as ``{id}_manifest.json.sync-era`` (created before the
-new manifest is written, never overwritten nor deleted), the new manifest written atomically under
-the manifest's lock after checking the file did not change meanwhile. A manifest that is not
+``MigrationService.migrate(actor_id, dry_run)`` does the I/O, in a folder or an S3 data dir alike
+(``core.documents``): one listing of the actor's prefix, the original bytes kept beside the
+manifest as ``{id}_manifest.json.sync-era`` (created before the new manifest is written,
+create-only, never overwritten nor deleted), the new manifest written in one piece only if it is
+still the version read (compare-and-swap: the lock and an atomic replace in a folder, ``If-Match``
+in S3). A manifest that is not
 sync-era is left alone, so a second run changes nothing. A sync-era manifest that is invalid in
 another way raises the validation error and nothing is written.
 """
@@ -21,13 +23,15 @@ import copy
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from tdm_desktop.core.actors import ActorCatalog
 from tdm_desktop.core.audit import list_prefix
+from tdm_desktop.core.documents import DocumentRef, unreadable_as
 from tdm_desktop.core.errors import (
     ActorNotFoundError,
+    DocumentConflictError,
+    DocumentExistsError,
     ForeignImageError,
     InvalidNameError,
     ManifestError,
@@ -35,15 +39,8 @@ from tdm_desktop.core.errors import (
     TdmError,
 )
 from tdm_desktop.core.interrupted import object_date
-from tdm_desktop.core.jsonfile import (
-    atomic_write_bytes,
-    create_new_bytes,
-    dump_json,
-    locked,
-    parse_json_object,
-    read_bytes,
-    remove_stale_temp_files,
-)
+from tdm_desktop.core.jsonfile import dump_json, parse_json_object
+from tdm_desktop.core.layout import manifest_name
 from tdm_desktop.core.manifest import check_manifest_document, size_mb
 from tdm_desktop.core.names import check_actor_name, check_filename, normalize_actor_id
 from tdm_desktop.core.s3_store import ObjectInfo, S3Store
@@ -69,7 +66,8 @@ class Migration:
 
 
 def migrate_document(
-    path: Path,
+    url: str,
+    name: str,
     raw: Mapping[str, Any],
     locate: Callable[[str], S3Location],
     key_for: Callable[[str], str],
@@ -77,7 +75,8 @@ def migrate_document(
     objects: Mapping[str, ObjectInfo],
     clock: Clock | None = None,
 ) -> Migration:
-    """``raw`` (a parsed sync-era manifest at ``path``) in the design's structure.
+    """``raw`` (a parsed sync-era manifest, document ``name`` at ``url``) in the design's
+    structure.
 
     ``locate(url)`` gives an entry's location or raises ``ForeignImageError``; ``key_for(name)``
     the actor's key for a filename; ``url_for(key)`` the URL to record for an entry that had
@@ -118,11 +117,11 @@ def migrate_document(
             foreign.append(name)
     document["training_data_updated"] = manifest_now(clock)
     _refresh_statistics(document)
-    check_manifest_document(path, document)  # every entry, numbered as in the file
+    check_manifest_document(url, name, document)  # every entry, numbered as in the file
     document["training_data"] = [item for item, keep in zip(items, in_s3, strict=True) if keep]
     _refresh_statistics(document)
     document = _in_seed_order(document)
-    check_manifest_document(path, document)
+    check_manifest_document(url, name, document)
     return Migration(document, kept, dropped, given_url, foreign, found)
 
 
@@ -205,13 +204,14 @@ def _in_seed_order(document: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class MigrationOutcome:
-    """``migration`` is None when the manifest was not sync-era (nothing to do)."""
+    """``migration`` is None when the manifest was not sync-era (nothing to do). ``url`` is the
+    manifest's path or ``s3://`` URL; ``copy_url`` the kept original's."""
 
     actor_id: str
-    path: Path
+    url: str
     migration: Migration | None
     written: bool
-    copy_path: Path | None = None
+    copy_url: str | None = None
 
 
 class MigrationService:
@@ -220,60 +220,61 @@ class MigrationService:
         self.store = store
         self._clock = clock
 
-    def sync_era_copy_path(self, actor_id: str) -> Path:
-        path = self.catalog.manifest_path(actor_id)
-        return path.with_name(path.name + SYNC_ERA_SUFFIX)
+    def sync_era_copy(self, actor_id: str) -> DocumentRef:
+        """``actor_manifests/{id}_manifest.json.sync-era``, beside the manifest."""
+        return DocumentRef(self.catalog.documents, manifest_name(actor_id) + SYNC_ERA_SUFFIX)
 
     def migrate(self, actor_id: str, dry_run: bool = False) -> MigrationOutcome:
         """Migrate one actor's manifest (see the module's docstring).
 
         Raises ``ActorNotFoundError``, ``ManifestError`` (invalid; nothing written), ``S3Error``
         (the listing failed; nothing written), ``TdmError`` (a different ``.sync-era`` copy is
-        already there; nothing written).
+        already there, or the manifest changed meanwhile; nothing written).
         """
         actor_id = normalize_actor_id(actor_id)
-        path = self.catalog.manifest_path(actor_id)
-        if not path.exists() and not path.is_symlink():
-            raise ActorNotFoundError(f"actor {actor_id}: no manifest at {path}")
-        original = read_bytes(path, ManifestError)
-        raw = parse_json_object(path, original, ManifestError)
+        ref = self.catalog.manifest_document(actor_id)
+        with unreadable_as(ManifestError):
+            current = ref.read()
+        if current.data is None:
+            raise ActorNotFoundError(f"actor {actor_id}: no manifest at {ref.url}")
+        raw = parse_json_object(ref.url, current.data, ManifestError)
         if not sync_era_keys(raw):
             self.catalog.manifest(actor_id)  # a manifest invalid in another way says so here
-            return MigrationOutcome(actor_id, path, None, written=False)
-        migration = self._migrate_document(path, raw)
+            return MigrationOutcome(actor_id, ref.url, None, written=False)
+        migration = self._migrate_document(ref, raw)
         if dry_run:
-            return MigrationOutcome(actor_id, path, migration, written=False)
-        copy_path = self.sync_era_copy_path(actor_id)
-        with locked(path):
-            if read_bytes(path, ManifestError) != original:
-                raise TdmError(
-                    f"{path}: changed while it was being migrated; nothing written, run "
-                    f"tdm-desktop migrate {actor_id} again"
-                )
-            _keep_original(copy_path, original, path.stat().st_mode & 0o777)
-            remove_stale_temp_files(path)
-            atomic_write_bytes(path, dump_json(migration.document))
+            return MigrationOutcome(actor_id, ref.url, migration, written=False)
+        copy = self.sync_era_copy(actor_id)
+        _keep_original(copy, current.data)
+        try:
+            ref.write(dump_json(migration.document), expected=current.version)
+        except DocumentConflictError:
+            raise TdmError(
+                f"{ref.url}: changed while it was being migrated; nothing written, run "
+                f"tdm-desktop migrate {actor_id} again"
+            ) from None
         log.info(
             "[S3-ONLY] Migrated %s: kept %d entries, dropped %d; the original is %s",
-            path,
+            ref.url,
             len(migration.kept),
             len(migration.dropped),
-            copy_path,
+            copy.url,
         )
-        return MigrationOutcome(actor_id, path, migration, written=True, copy_path=copy_path)
+        return MigrationOutcome(actor_id, ref.url, migration, written=True, copy_url=copy.url)
 
-    def _migrate_document(self, path: Path, raw: dict[str, Any]) -> Migration:
+    def _migrate_document(self, ref: DocumentRef, raw: dict[str, Any]) -> Migration:
         name = raw.get("character_name")
         try:
             check_actor_name(name)
         except InvalidNameError:
-            check_manifest_document(path, raw)  # names the problem in the manifest's words
+            check_manifest_document(ref.url, ref.name, raw)  # names it in the manifest's words
             raise
         listing = list_prefix(self.store, self.store.actor_prefix(name))
         if not listing.complete:
             raise S3Error(listing.prefix, "ListingIncomplete", f"{listing.error}; nothing written")
         return migrate_document(
-            path,
+            ref.url,
+            ref.name,
             raw,
             lambda url: self.store.locate(url, name),
             lambda filename: self.store.key_for(name, filename),
@@ -283,16 +284,18 @@ class MigrationService:
         )
 
 
-def _keep_original(copy_path: Path, original: bytes, mode: int) -> None:
-    """Create ``copy_path`` with ``original``; never overwrite a different one."""
+def _keep_original(copy: DocumentRef, original: bytes) -> None:
+    """Create the ``.sync-era`` copy with ``original`` (create-only); never overwrite a
+    different one. The same bytes already there: an earlier run stopped after keeping them."""
     try:
-        create_new_bytes(copy_path, original, mode)
+        copy.write(original, expected=None)
         return
-    except FileExistsError:
+    except DocumentExistsError:
         pass
-    if read_bytes(copy_path, ManifestError) != original:
+    with unreadable_as(ManifestError):
+        existing = copy.read().data
+    if existing != original:
         raise TdmError(
-            f"{copy_path}: already holds another sync-era manifest and is never overwritten; "
+            f"{copy.url}: already holds another sync-era manifest and is never overwritten; "
             "move it away, then migrate again"
         )
-    # The same bytes: an earlier run stopped after keeping them.

@@ -31,6 +31,25 @@ def check_filename(name: object) -> str:
     return _check("filename", name)
 
 
+MAX_CURATOR_LENGTH = 100
+
+
+def check_curator(name: object) -> str:
+    """Return ``name`` if it can name a curator in ``reviewed_by``: text of 1 to 100 characters,
+    not only spaces, no control characters."""
+    if (
+        not isinstance(name, str)
+        or not name.strip()
+        or len(name) > MAX_CURATOR_LENGTH
+        or any(not char.isprintable() for char in name)
+    ):
+        raise InvalidNameError(
+            f"curator {name!r}: must be 1 to {MAX_CURATOR_LENGTH} printable characters "
+            "(set TDM_CURATOR to your name)"
+        )
+    return name
+
+
 def normalize_actor_id(text: object) -> str:
     """``"42"`` and ``"0042"`` both give ``"0042"`` (at least four digits, zero-padded)."""
     if isinstance(text, int) and not isinstance(text, bool):

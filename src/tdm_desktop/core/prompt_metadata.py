@@ -2,11 +2,14 @@
 
 The format is described in docs/PROMPT_METADATA.md.
 
-It holds the good/bad flag of each image (an image with no entry is good), how each generated
-image was made, and the actor's own prompt list. A missing file means: every image good, the
-default prompts. Writes follow the manifest's rules: lock beside the file, fresh re-read under it,
-atomic replace, unknown keys kept, strict validation (``PromptMetadataError`` naming file and
-field; an invalid file is never overwritten), and nothing is written when nothing changes.
+It holds each curator's decision on an image (good or bad, who and when; an image with no
+decision is unreviewed, and good), how each generated image was made, and the actor's own prompt
+list. A missing file means: every image unreviewed, the default prompts. It is a document of the
+catalog (``core.documents``, a file or an S3 object) and follows the manifest's rules: every
+change on a fresh read (the lock beside a local file; re-read and re-applied after a conflict in
+S3), written in one piece, unknown keys kept, strict validation (``PromptMetadataError`` naming
+the file or ``s3://`` URL and the field; an invalid document is never overwritten), and nothing
+is written when nothing changes.
 """
 
 from __future__ import annotations
@@ -15,60 +18,128 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, NoReturn, Self, TypeVar
+from typing import Any, Literal, NoReturn, Self, TypeVar
 
 from tdm_desktop.core.captions import trigger_word_problem
-from tdm_desktop.core.errors import BadInputError, InvalidNameError, PromptMetadataError
-from tdm_desktop.core.jsonfile import (
-    NotARegularFileError,
-    atomic_write_bytes,
-    dump_json,
-    locked,
-    parse_json_object,
-    read_regular_file,
-    remove_stale_temp_files,
+from tdm_desktop.core.documents import (
+    Document,
+    DocumentBacked,
+    DocumentRef,
+    DocumentStore,
+    open_documents,
+    unreadable_as,
 )
-from tdm_desktop.core.names import check_actor_name, check_filename
+from tdm_desktop.core.errors import (
+    BadInputError,
+    InvalidNameError,
+    PromptMetadataError,
+)
+from tdm_desktop.core.jsonfile import dump_json, parse_json_object
+from tdm_desktop.core.layout import ACTORS_DIR as ACTORS_DIR
+from tdm_desktop.core.layout import PROMPT_METADATA_FILE, prompt_metadata_name
+from tdm_desktop.core.names import check_actor_name, check_curator, check_filename
 from tdm_desktop.core.timestamps import Clock, api_timestamp, manifest_now
 
 logger = logging.getLogger(__name__)
 
-ACTORS_DIR = "actors"
-FILE_NAME = "prompt_metadata.json"
+FILE_NAME = PROMPT_METADATA_FILE
+DECISION_KEYS = ("good", "reviewed_by", "reviewed_at")
 _T = TypeVar("_T")
 
 
-class PromptMetadata:
-    """One actor's ``prompt_metadata.json``. Reads are lazy; every change is locked and fresh."""
+@dataclass(frozen=True)
+class Review:
+    """A curator's decision on one image: ``decision`` is ``"good"``, ``"bad"`` or None (never
+    decided: no entry, or only a generation record). ``by`` and ``at`` (UTC, the manifest form
+    ``2025-10-17T16:30:00.000000``) say who and when; both are None for a legacy bad flag."""
+
+    decision: Literal["good", "bad"] | None = None
+    by: str | None = None
+    at: str | None = None
+
+    @property
+    def decided(self) -> bool:
+        return self.decision is not None
+
+    @property
+    def good(self) -> bool:
+        """The design's flag: every image not decided bad is good."""
+        return self.decision != "bad"
+
+
+UNREVIEWED = Review()
+
+
+def review_of(entry: Mapping[str, Any] | None) -> Review:
+    """The decision an ``images`` entry records. Decided: it has ``reviewed_at``, or it says
+    ``good: false`` (a flag written before reviews were recorded)."""
+    if entry is None:
+        return UNREVIEWED
+    good = entry.get("good", True)
+    at = entry.get("reviewed_at")
+    if at is None and good:
+        return UNREVIEWED
+    return Review("good" if good else "bad", entry.get("reviewed_by"), at)
+
+
+@dataclass(frozen=True)
+class FlagChange:
+    """One image's decision keys (``good``, ``reviewed_by``, ``reviewed_at``) before and after a
+    flag write, as recorded; ``{}`` when there were none. Undo gives it back."""
+
+    filename: str
+    before: Mapping[str, Any] = field(default_factory=dict)
+    after: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def before_review(self) -> Review:
+        return review_of(self.before)
+
+    @property
+    def after_review(self) -> Review:
+        return review_of(self.after)
+
+
+@dataclass(frozen=True)
+class FlagUndo:
+    """What an undo did: ``undone`` images got their earlier decision back; ``left_alone`` were
+    changed by someone since (their decision now), so they keep it."""
+
+    undone: list[str] = field(default_factory=list)
+    left_alone: dict[str, Review] = field(default_factory=dict)
+
+
+class PromptMetadata(DocumentBacked):
+    """One actor's ``prompt_metadata.json``. Reads are lazy; every change is made on a fresh read.
+
+    ``document``: a ``DocumentRef`` (any store), or the path of a local file.
+    """
 
     def __init__(
         self,
-        path: Path | str,
+        document: DocumentRef | Path | str,
         actor_name: str,
         clock: Clock | None = None,
         default_prompts: Sequence[str] | None = None,
     ) -> None:
-        self._path = Path(path)
+        self._ref = document if isinstance(document, DocumentRef) else DocumentRef.local(document)
         self._actor_name = check_actor_name(actor_name)
         self._clock = clock
         self._default_templates = default_prompts
         self._data: dict[str, Any] | None = None
+        self._version: str | None = None
 
     @classmethod
     def for_actor(
-        cls, data_dir: Path | str, actor_name: str, clock: Clock | None = None
+        cls, data_dir: Path | str | DocumentStore, actor_name: str, clock: Clock | None = None
     ) -> PromptMetadata:
-        """``data_dir/actors/{actor_name}/prompt_metadata.json``."""
-        check_actor_name(actor_name)
-        return cls(Path(data_dir) / ACTORS_DIR / actor_name / FILE_NAME, actor_name, clock=clock)
-
-    @property
-    def path(self) -> Path:
-        return self._path
+        """``actors/{actor_name}/prompt_metadata.json`` of ``data_dir`` (a folder or a store)."""
+        name = prompt_metadata_name(actor_name)
+        return cls(DocumentRef(open_documents(data_dir), name), actor_name, clock=clock)
 
     @property
     def actor_name(self) -> str:
@@ -90,8 +161,23 @@ class PromptMetadata:
         images = self._loaded().get("images", {})
         return {name: entry.get("good", True) for name, entry in images.items()}
 
+    def images(self) -> dict[str, dict[str, Any]]:
+        """``{filename: entry}`` as recorded (entries are the document's own: do not change)."""
+        return dict(self._loaded().get("images", {}))
+
+    def review(self, filename: str) -> Review:
+        """Who decided what about ``filename`` and when (``UNREVIEWED`` when nobody did)."""
+        return review_of(self._loaded().get("images", {}).get(filename))
+
+    def reviews(self) -> dict[str, Review]:
+        """``{filename: Review}`` for every image with a decision; any other is unreviewed."""
+        images = self._loaded().get("images", {})
+        found = {name: review_of(entry) for name, entry in images.items()}
+        return {name: review for name, review in found.items() if review.decided}
+
     def generation(self, filename: str) -> dict[str, Any] | None:
-        """How ``filename`` was made (``prompt``, ``seed``...) as recorded, or None."""
+        """The image's record other than ``good`` (``prompt``, ``seed``..., and who reviewed it
+        when), or None. ``restore_entry(filename, {**record, "good": good})`` puts it back."""
         entry = self._loaded().get("images", {}).get(filename)
         return None if entry is None else {k: v for k, v in entry.items() if k != "good"}
 
@@ -118,36 +204,76 @@ class PromptMetadata:
 
     # -- changing ----------------------------------------------------------------------------
 
-    def set_flags(self, flags: Mapping[str, bool]) -> list[str]:
-        """Set good (True) / bad (False) per filename; returns the filenames whose flag changed.
+    def set_flags(self, flags: Mapping[str, bool], *, curator: str | None = None) -> list[str]:
+        """Decide good (True) / bad (False) per filename, recording ``curator`` (``reviewed_by``)
+        and now (``reviewed_at``); returns the filenames whose decision changed.
 
-        Writes only when a flag changes. Marking an image with no entry good changes nothing.
+        An image already decided the same way keeps its record (and who decided it); marking an
+        unreviewed image good records that decision. Writes only when something changes.
         """
+        return [change.filename for change in self.decide(flags, curator=curator)]
+
+    def decide(self, flags: Mapping[str, bool], *, curator: str | None = None) -> list[FlagChange]:
+        """``set_flags`` returning, per image whose decision changed, its decision keys before and
+        after (what ``undo`` needs)."""
         for filename, good in flags.items():
             check_filename(filename)
             if not isinstance(good, bool):
                 raise TypeError(f"flag for {filename!r} must be True or False, got {good!r}")
+        if curator is not None:
+            check_curator(curator)
 
-        def apply(data: dict[str, Any]) -> list[str]:
+        def apply(data: dict[str, Any]) -> list[FlagChange]:
             images = data.setdefault("images", {})
-            changed = []
+            now = manifest_now(self._clock)
+            changes = []
             for filename, good in flags.items():
                 entry = images.get(filename)
-                if (entry is None and good) or (
-                    entry is not None and entry.get("good", True) == good
-                ):
+                review = review_of(entry)
+                if review.decided and review.good == good:
                     continue
-                if entry is None:
-                    images[filename] = {"good": good}
+                entry = images.setdefault(filename, {})
+                before = _decision_keys(entry)
+                entry["good"] = good
+                if curator is not None:
+                    entry["reviewed_by"] = curator
                 else:
-                    entry["good"] = good
-                changed.append(filename)
-            return changed
+                    entry.pop("reviewed_by", None)
+                entry["reviewed_at"] = now
+                changes.append(FlagChange(filename, before, _decision_keys(entry)))
+            return changes
 
-        changed = self._change(apply)
-        if changed:
-            logger.debug("[S3-ONLY] Flagged %d images of %s", len(changed), self._actor_name)
-        return changed
+        changes = self._change(apply)
+        if changes:
+            logger.debug("[S3-ONLY] Flagged %d images of %s", len(changes), self._actor_name)
+        return changes
+
+    def undo(self, changes: Iterable[FlagChange]) -> FlagUndo:
+        """Give each image its decision from before ``changes`` back, where it is still exactly as
+        those changes left it (a compare-and-set per image, all in one write). Images someone
+        changed since (another decision, another curator, or gone) are left alone and reported."""
+        changes = list(changes)
+        for change in changes:
+            check_filename(change.filename)
+
+        def apply(data: dict[str, Any]) -> FlagUndo:
+            images = data.setdefault("images", {})
+            outcome = FlagUndo()
+            for change in changes:
+                entry = images.get(change.filename)
+                if _decision_keys(entry or {}) != dict(change.after):
+                    outcome.left_alone[change.filename] = review_of(entry)
+                    continue
+                assert entry is not None
+                for key in DECISION_KEYS:
+                    entry.pop(key, None)
+                entry.update(change.before)
+                if not entry:
+                    del images[change.filename]
+                outcome.undone.append(change.filename)
+            return outcome
+
+        return self._change(apply, changed=lambda outcome: bool(outcome.undone))
 
     def set_caption(self, filename: str, caption: str | None) -> str | None:
         """Set ``filename``'s caption, kept exactly as typed (None: back to the generation
@@ -205,7 +331,7 @@ class PromptMetadata:
         negative_prompt: str | None = None,
         generated_at: str | None = None,
     ) -> None:
-        """Record how ``filename`` was generated (keeping its flag; a new image is good)."""
+        """Record how ``filename`` was generated (keeping any decision; a new one is unreviewed)."""
         check_filename(filename)
         fields: dict[str, Any] = {
             "prompt": prompt,
@@ -217,11 +343,11 @@ class PromptMetadata:
         fields = {key: value for key, value in fields.items() if value is not None}
         problem = next(filter(None, (_FIELD_CHECKS[k](v) for k, v in fields.items())), None)
         if problem:
-            raise BadInputError(f"{self._path}: image {filename!r}: {problem}")
+            raise BadInputError(f"{self.url}: image {filename!r}: {problem}")
 
         def apply(data: dict[str, Any]) -> list[str]:
             images = data.setdefault("images", {})
-            entry = images.setdefault(filename, {"good": True})
+            entry = images.setdefault(filename, {})
             before = dict(entry)
             entry.update(fields)
             return [filename] if entry != before else []
@@ -266,33 +392,38 @@ class PromptMetadata:
         return {"actor_name": self._actor_name, "prompts": [], "images": {}}
 
     def _read(self) -> dict[str, Any]:
-        try:
-            raw = read_regular_file(self._path)  # never blocks on a FIFO
-        except FileNotFoundError:
-            return {}
-        except NotARegularFileError as exc:
-            raise PromptMetadataError(self._path, str(exc)) from None
-        except OSError as exc:
-            raise PromptMetadataError(
-                self._path, f"cannot be read: {exc.strerror or exc}"
-            ) from None
-        data = parse_json_object(self._path, raw, PromptMetadataError)
-        _Validator(self._path, self._actor_name).check(data)
+        with unreadable_as(PromptMetadataError):
+            current = self._ref.read()
+        data = self._parse(current)
+        self._version = current.version
         return data
 
-    def _change(self, apply: Callable[[dict[str, Any]], list[_T]]) -> list[_T]:
-        if not self._path.exists() and not apply(self._new_document()):
-            self._data = {}
-            return []  # nothing to record: create neither the file, nor its folder, nor a lock
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        with locked(self._path):
-            data = self._read() or self._new_document()
-            changed = apply(data)
-            if changed:
-                remove_stale_temp_files(self._path)
-                atomic_write_bytes(self._path, dump_json(data))
-            self._data = data
-        return changed
+    def _parse(self, current: Document) -> dict[str, Any]:
+        if current.data is None:
+            return {}
+        data = parse_json_object(self.url, current.data, PromptMetadataError)
+        _Validator(self.url, self._actor_name).check(data)
+        return data
+
+    def _change(
+        self, apply: Callable[[dict[str, Any]], _T], changed: Callable[[_T], bool] = bool
+    ) -> _T:
+        """Apply ``apply`` to a fresh read; write when ``changed(result)`` says it changed."""
+
+        def edit(current: Document) -> tuple[tuple[_T, dict[str, Any]], bytes | None]:
+            data = self._parse(current) or self._new_document()
+            result = apply(data)
+            return (result, data), dump_json(data) if changed(result) else None
+
+        with unreadable_as(PromptMetadataError):
+            outcome = self._ref.change(edit)
+        (result, data), self._version = outcome.result, outcome.document.version
+        self._data = data if outcome.document.exists else {}
+        return result
+
+
+def _decision_keys(entry: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: entry[key] for key in DECISION_KEYS if key in entry}
 
 
 # -- validation ------------------------------------------------------------------------------
@@ -326,6 +457,23 @@ def _check_good(value: Any) -> str | None:
     return None if isinstance(value, bool) else f"good must be true or false, got {_shown(value)}"
 
 
+def _check_reviewed_by(value: Any) -> str | None:
+    try:
+        check_curator(value)
+    except InvalidNameError:
+        return f"reviewed_by must be a curator's name (text, no control characters), got {_shown(value)}"
+    return None
+
+
+def _check_reviewed_at(value: Any) -> str | None:
+    try:
+        api_timestamp(value)
+    except ValueError:
+        example = '"2025-10-17T16:30:00.000000"'
+        return f"reviewed_at must be a timestamp like {example}, got {_shown(value)}"
+    return None
+
+
 _FIELD_CHECKS: dict[str, Callable[[Any], str | None]] = {
     "good": _check_good,
     "prompt": _optional_text("prompt"),
@@ -333,6 +481,8 @@ _FIELD_CHECKS: dict[str, Callable[[Any], str | None]] = {
     "seed": _check_seed,
     "generator": _optional_text("generator"),
     "generated_at": _check_generated_at,
+    "reviewed_by": _check_reviewed_by,
+    "reviewed_at": _check_reviewed_at,
     "caption": _optional_text("caption"),
 }
 
@@ -343,8 +493,8 @@ def _shown(value: Any) -> str:
 
 
 class _Validator:
-    def __init__(self, path: Path, actor_name: str) -> None:
-        self._path = path
+    def __init__(self, url: str, actor_name: str) -> None:
+        self._url = url
         self._actor_name = actor_name
 
     def check(self, data: dict[str, Any]) -> None:
@@ -383,7 +533,7 @@ class _Validator:
                 self._fail(f"{where}.{problem}")
 
     def _fail(self, problem: str) -> NoReturn:
-        raise PromptMetadataError(self._path, problem)
+        raise PromptMetadataError(self._url, problem)
 
 
 # -- default prompts -------------------------------------------------------------------------

@@ -210,7 +210,7 @@ class RepairService:
         if intents:
             record_and_end(
                 self.catalog.prompt_metadata(report.actor_name),
-                UploadJournal.for_actor(self.catalog.data_dir, report.actor_name),
+                UploadJournal.for_actor(self.catalog.documents, report.actor_name),
                 intents,
             )
 
@@ -234,7 +234,7 @@ class RepairService:
         outcome.done.extend(gone)
         ended = [c.filename for c in gone if c.finding.intent is not None]
         if ended:
-            UploadJournal.for_actor(self.catalog.data_dir, report.actor_name).end(ended)
+            UploadJournal.for_actor(self.catalog.documents, report.actor_name).end(ended)
 
     def _forget_stale(
         self, manifest: TrainingDataManifest, changes: list[PlannedChange], outcome: RepairOutcome

@@ -27,7 +27,6 @@ from tdm_desktop.core.errors import (
     ObjectExistsError,
     S3Error,
 )
-from tdm_desktop.core.manifest import size_mb
 from tdm_desktop.core.names import NAME_PATTERN as _FILENAME
 from tdm_desktop.core.names import check_actor_name, check_filename
 from tdm_desktop.core.s3_timeouts import (
@@ -42,6 +41,7 @@ from tdm_desktop.core.s3_urls import (
     is_valid_bucket_name,
     parse_s3_url,
 )
+from tdm_desktop.core.sizes import size_mb
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +190,11 @@ class S3Store:
     @property
     def bucket(self) -> str:
         return self._bucket
+
+    @property
+    def client(self) -> Any:
+        """The shared boto3 client (catalog documents in S3 go through it too)."""
+        return self._client
 
     @property
     def endpoint_url(self) -> str | None:

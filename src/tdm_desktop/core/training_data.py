@@ -1,7 +1,9 @@
 """The training-data service: what the seed's API and its UI did, as plain calls.
 
 S3 is the single source of truth. The manifest lists the S3 URLs; ``prompt_metadata.json`` keeps the
-good/bad flags. Deleting goes to S3 first, then the manifest drops exactly what S3 reported deleted.
+good/bad decisions (who and when). Both are documents of the data dir, a folder or an S3 prefix
+(``core.documents``). Deleting goes to S3 first, then the manifest drops exactly what S3 reported
+deleted.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tdm_desktop.core.actors import ActorCatalog, ActorSummary
+from tdm_desktop.core.actors import ActorCatalog, ActorSummary, BaseImage
+from tdm_desktop.core.documents import DocumentStore, LocalDocuments, open_documents
 from tdm_desktop.core.errors import (
-    DataFileError,
     DuplicateImageError,
     ForeignImageError,
     ImageNotInManifestError,
@@ -25,14 +27,21 @@ from tdm_desktop.core.errors import (
 )
 from tdm_desktop.core.generation import GenerationService
 from tdm_desktop.core.generator import Generator
-from tdm_desktop.core.layout import base_image_name
+from tdm_desktop.core.layout import base_image_name, manifest_name, prompt_metadata_name
 from tdm_desktop.core.manifest import ManifestEntry, TrainingDataManifest
-from tdm_desktop.core.names import normalize_actor_id
-from tdm_desktop.core.prompt_metadata import PromptMetadata
+from tdm_desktop.core.names import check_curator, normalize_actor_id
+from tdm_desktop.core.prompt_metadata import (
+    UNREVIEWED,
+    FlagChange,
+    FlagUndo,
+    PromptMetadata,
+    Review,
+    review_of,
+)
 from tdm_desktop.core.s3_store import S3Store
 from tdm_desktop.core.s3_urls import S3Location
-from tdm_desktop.core.timestamps import api_timestamp
-from tdm_desktop.core.watch import DocumentWatch, LocalFileWatch
+from tdm_desktop.core.timestamps import Clock, api_timestamp
+from tdm_desktop.core.watch import DocumentWatch, LocalFileWatch, PolledDocuments
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +59,7 @@ class TrainingImage:
     location: S3Location | None  # None: a foreign URL, never fetched with credentials
     foreign_reason: str | None
     entry: ManifestEntry
+    review: Review = UNREVIEWED  # who decided good/bad and when; unreviewed: good, nobody
 
     @property
     def key(self) -> str | None:
@@ -58,11 +68,16 @@ class TrainingImage:
 
 @dataclass(frozen=True)
 class ActorTrainingData:
+    """An actor as read: its images, and the versions of its two documents as read (for polls
+    that ask whether they changed since)."""
+
     actor_id: str
     actor_name: str
     images: tuple[TrainingImage, ...]
     manifest_updated: str
-    base_image: Path | None
+    base_image: BaseImage | None
+    manifest_version: str | None = None
+    prompt_metadata_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,20 +98,42 @@ class DeleteOutcome:
 
 
 class TrainingDataService:
-    """The one service layer the window, the CLI and the tests share."""
+    """The one service layer the window, the CLI and the tests share.
 
-    def __init__(self, data_dir: Path | str, store: S3Store) -> None:
-        self.data_dir = Path(data_dir)
+    ``data_dir``: a folder, an ``s3://bucket/prefix`` (through ``store``'s client) or a
+    ``DocumentStore``. ``curator``: whose decisions the flags record (``reviewed_by``).
+    """
+
+    def __init__(
+        self,
+        data_dir: Path | str | DocumentStore,
+        store: S3Store,
+        *,
+        curator: str | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.documents = open_documents(data_dir, store.client)
         self.store = store
-        self.catalog = ActorCatalog(self.data_dir)
+        self.curator = None if curator is None else check_curator(curator)
+        self.catalog = ActorCatalog(self.documents, clock=clock)
+        self._clock = clock
         self._actor_names: dict[str, str] = {}  # actor ID -> name, from manifests read here
+        self._versions: dict[str, dict[str, str | None]] = {}  # actor ID -> its documents' versions
+
+    @property
+    def data_dir(self) -> Path | DocumentStore:
+        """The data dir: its folder, or the store of an S3 one (``documents`` is always the store)."""
+        if isinstance(self.documents, LocalDocuments):
+            return self.documents.root
+        return self.documents
 
     # -- paths, for file watchers -------------------------------------------------------------
 
-    def manifest_path(self, actor_id: str) -> Path:
+    def manifest_path(self, actor_id: str) -> Path | None:
+        """The manifest's local file; None in an S3 data dir (nothing to watch there)."""
         return self.catalog.manifest_path(actor_id)
 
-    def prompt_metadata_path(self, actor_name: str) -> Path:
+    def prompt_metadata_path(self, actor_name: str) -> Path | None:
         return self.catalog.prompt_metadata_path(actor_name)
 
     # -- reading ------------------------------------------------------------------------------
@@ -105,7 +142,7 @@ class TrainingDataService:
         """The actor's images with their flags; a foreign URL gets a reason, not a location."""
         actor_id = normalize_actor_id(actor_id)
         log.info("[S3-ONLY] Loading training data for actor %s", actor_id)
-        log.info("[S3-ONLY] Loading manifest from %s", self.manifest_path(actor_id))
+        log.info("[S3-ONLY] Loading manifest from %s", self.catalog.manifest_url(actor_id))
         data = self._training_data(self.catalog.manifest(actor_id))
         log.info("[S3-ONLY] Found %d images in manifest", len(data.images))
         foreign = sum(1 for image in data.images if image.location is None)
@@ -116,22 +153,28 @@ class TrainingDataService:
     def _training_data(self, manifest: TrainingDataManifest) -> ActorTrainingData:
         name = manifest.character_name
         self._actor_names[manifest.character_id] = name
-        flags = self.catalog.prompt_metadata(name).flags()
+        metadata = self.catalog.prompt_metadata(name).load()
+        images_metadata = metadata.images()
         images = tuple(
-            self._image(index, entry, name, flags.get(entry.filename, True))
+            self._image(index, entry, name, review_of(images_metadata.get(entry.filename)))
             for index, entry in enumerate(manifest.get_all_images())
         )
-        base = self.catalog.base_image_path(name)
+        self._versions[normalize_actor_id(manifest.character_id)] = {
+            manifest.document.name: manifest.version,
+            metadata.document.name: metadata.version,
+        }
         return ActorTrainingData(
             actor_id=manifest.character_id,
             actor_name=name,
             images=images,
             manifest_updated=manifest.training_data_updated,
-            base_image=base if base.is_file() else None,
+            base_image=self.catalog.base_image(name),
+            manifest_version=manifest.version,
+            prompt_metadata_version=metadata.version,
         )
 
     def _image(
-        self, index: int, entry: ManifestEntry, actor_name: str, good: bool
+        self, index: int, entry: ManifestEntry, actor_name: str, review: Review
     ) -> TrainingImage:
         try:
             location, reason = self.store.locate(entry.s3_url, actor_name), None
@@ -145,17 +188,18 @@ class TrainingDataService:
             s3_url=entry.s3_url,
             size_mb=entry.size_mb,
             modified_date=entry.modified_date,
-            good=good,
+            good=review.good,
             location=location,
             foreign_reason=reason,
             entry=entry,
+            review=review,
         )
 
     def get_training_data(self, actor_id: str) -> dict:
         """``GET /api/actors/:actorId/training-data`` of the seed, exactly its response shape."""
         actor_id = normalize_actor_id(actor_id)
         log.info("[S3-ONLY] Loading training data for actor %s", actor_id)
-        log.info("[S3-ONLY] Loading manifest from %s", self.manifest_path(actor_id))
+        log.info("[S3-ONLY] Loading manifest from %s", self.catalog.manifest_url(actor_id))
         manifest = self.catalog.manifest(actor_id)
         entries = manifest.get_all_images()
         log.info("[S3-ONLY] Found %d images in manifest", len(entries))
@@ -202,12 +246,71 @@ class TrainingDataService:
         flags: Mapping[str, bool],
         known_filenames: Collection[str] | None = None,
     ) -> dict[str, bool]:
-        """Set each image's flag. Unknown filenames are refused before anything is written.
+        """Decide each image good or bad (as ``curator``, now). Unknown filenames are refused
+        before anything is written. Returns the previous flags.
 
         ``known_filenames``: the actor's listed filenames as the caller already knows them (the
         window's model). With them, and once this service has read the actor (``load_actor``),
         the manifest is not read again: the flagged names are checked against them instead.
         """
+        changes = self.flag(actor_id, flags, known_filenames)
+        before = {change.filename: change.before_review.good for change in changes}
+        return {filename: before.get(filename, good) for filename, good in flags.items()}
+
+    def flag(
+        self,
+        actor_id: str,
+        flags: Mapping[str, bool],
+        known_filenames: Collection[str] | None = None,
+    ) -> list[FlagChange]:
+        """``set_flags`` returning what changed per image (its decision keys before and after),
+        for ``undo_flags``. Images already decided that way are not in it."""
+        name = self._listed_actor_name(actor_id, flags, known_filenames)
+        metadata = self.catalog.prompt_metadata(name)
+        changes = metadata.decide(dict(flags), curator=self.curator)
+        bad = sum(1 for good in flags.values() if not good)
+        log.info(
+            "[S3-ONLY] Flagged %d images of %s (%d good, %d bad) as %s in %s",
+            len(flags),
+            name,
+            len(flags) - bad,
+            bad,
+            self.curator or "an unnamed curator",
+            metadata.url,
+        )
+        return changes
+
+    def undo_flags(self, actor_id: str, changes: Iterable[FlagChange]) -> FlagUndo:
+        """Undo ``changes`` (what ``flag`` returned) where each image is still as they left it,
+        in one write; images someone changed since are left alone and named with their current
+        decision (``FlagUndo.left_alone``: who and when)."""
+        actor_id = normalize_actor_id(actor_id)
+        name = self._actor_names.get(actor_id) or self.catalog.manifest(actor_id).character_name
+        self._actor_names[actor_id] = name
+        metadata = self.catalog.prompt_metadata(name)
+        outcome = metadata.undo(changes)
+        log.info(
+            "[S3-ONLY] Undid %d flags of %s in %s; %d left alone (changed since)",
+            len(outcome.undone),
+            name,
+            metadata.url,
+            len(outcome.left_alone),
+        )
+        return outcome
+
+    def reviews(self, actor_id: str) -> dict[str, Review]:
+        """Who decided what about each decided image of the actor, and when."""
+        actor_id = normalize_actor_id(actor_id)
+        name = self._actor_names.get(actor_id) or self.catalog.manifest(actor_id).character_name
+        return self.catalog.prompt_metadata(name).reviews()
+
+    def _listed_actor_name(
+        self,
+        actor_id: str,
+        flags: Iterable[str],
+        known_filenames: Collection[str] | None,
+    ) -> str:
+        """The actor's name, once every flagged filename is known to be listed."""
         actor_id = normalize_actor_id(actor_id)
         name = self._actor_names.get(actor_id) if known_filenames is not None else None
         if name is None or known_filenames is None:
@@ -221,19 +324,7 @@ class TrainingDataService:
                 raise ImageNotInManifestError(
                     f"actor {actor_id} ({name}): not in the manifest: {', '.join(missing)}"
                 )
-        metadata = self.catalog.prompt_metadata(name)
-        before = metadata.flags()
-        previous = {filename: before.get(filename, True) for filename in flags}
-        metadata.set_flags(dict(flags))
-        bad = sum(1 for good in flags.values() if not good)
-        log.info(
-            "[S3-ONLY] Flagged %d images of %s (%d good, %d bad)",
-            len(flags),
-            name,
-            len(flags) - bad,
-            bad,
-        )
-        return previous
+        return name
 
     @staticmethod
     def _require_listed(manifest: TrainingDataManifest, filenames: Iterable[str]) -> None:
@@ -252,6 +343,7 @@ class TrainingDataService:
         filenames = list(dict.fromkeys(filenames))
         manifest = self.catalog.manifest(actor_id)
         self._require_listed(manifest, filenames)
+        self.documents.check_writable()  # a read-only curator deletes nothing from S3
         data = self._training_data(manifest)
         by_name = {image.filename: image for image in data.images}
         refused = {
@@ -315,6 +407,7 @@ class TrainingDataService:
         ``good``."""
         manifest = self.catalog.manifest(actor_id)
         name = manifest.character_name
+        self.documents.check_writable()
         key = self.store.key_for(name, entry.filename)
         try:
             self.store.put_new(key, data, _content_type(entry.filename))
@@ -327,7 +420,7 @@ class TrainingDataService:
         if generation:
             metadata.restore_entry(entry.filename, {**generation, "good": good})
         elif not good:
-            metadata.set_flags({entry.filename: False})
+            metadata.set_flags({entry.filename: False}, curator=self.curator)
         log.info("[S3-ONLY] Restored %s of %s to S3 and the manifest", entry.filename, name)
 
     # -- what the window asks for ------------------------------------------------------------
@@ -339,18 +432,20 @@ class TrainingDataService:
         return self.catalog.prompt_metadata(actor_name)
 
     def base_image_bytes(self, actor_name: str) -> bytes | None:
-        """The actor's reference image, or None when it has none."""
-        path = self.catalog.base_image_path(actor_name)
-        try:
-            return path.read_bytes()
-        except FileNotFoundError:
-            return None
-        except OSError as err:
-            raise DataFileError(path, f"cannot be read: {err.strerror or err}") from None
+        """The actor's reference image (from its folder or S3), or None when it has none."""
+        return self.documents.read(base_image_name(actor_name)).data
 
     def watch_actor(self, actor_id: str, actor_name: str) -> DocumentWatch:
-        """The documents a window follows to see the actor changed elsewhere."""
-        return LocalFileWatch((self.manifest_path(actor_id), self.prompt_metadata_path(actor_name)))
+        """The documents a window follows to see the actor changed elsewhere: local files it can
+        watch, or (S3) documents it polls with conditional GETs (304 while unchanged)."""
+        names = (manifest_name(actor_id), prompt_metadata_name(actor_name))
+        paths = [self.documents.local_path(name) for name in names]
+        if all(path is not None for path in paths):
+            return LocalFileWatch(tuple(path for path in paths if path is not None))
+        loaded = self._versions.get(normalize_actor_id(actor_id), {})
+        return PolledDocuments(
+            self.documents, names, {n: v for n, v in loaded.items() if n in names}
+        )
 
     @property
     def s3_endpoint(self) -> str | None:
@@ -362,7 +457,7 @@ class TrainingDataService:
 
     def generation(self, generator: Generator) -> GenerationService:
         """Generation for these actors with ``generator``."""
-        return GenerationService(self.data_dir, self.store, generator)
+        return GenerationService(self.documents, self.store, generator, clock=self._clock)
 
 
 def _content_type(filename: str) -> str:

@@ -16,8 +16,8 @@ Format::
 An intent is *abandoned* when its process is gone (same host, pid no longer running) or when it
 is older than ``ABANDONED_AFTER``; only abandoned intents are acted on, so a generation still
 uploading on another machine is never adopted or deleted under it. Writes follow the manifest's
-rules (lock beside the file, fresh re-read under it, atomic replace, unknown keys kept, nothing
-written when nothing changes).
+rules (``DocumentStore.change``: a fresh read, a conditional write, re-applied on a conflict;
+unknown keys kept; nothing written when nothing changes).
 """
 
 from __future__ import annotations
@@ -32,18 +32,17 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tdm_desktop.core.errors import InvalidNameError, UploadJournalError
-from tdm_desktop.core.jsonfile import (
-    NotARegularFileError,
-    atomic_write_bytes,
-    dump_json,
-    locked,
-    nested_too_deeply,
-    parse_json_object,
-    read_regular_file,
-    remove_stale_temp_files,
+from tdm_desktop.core.documents import (
+    Document,
+    DocumentRef,
+    DocumentStore,
+    open_documents,
+    unreadable_as,
 )
-from tdm_desktop.core.names import check_actor_name, check_filename
+from tdm_desktop.core.errors import InvalidNameError, UploadJournalError
+from tdm_desktop.core.jsonfile import dump_json, nested_too_deeply, parse_json_object
+from tdm_desktop.core.layout import actor_dir_name
+from tdm_desktop.core.names import check_filename
 from tdm_desktop.core.timestamps import parse_timestamp
 
 log = logging.getLogger(__name__)
@@ -136,24 +135,37 @@ def is_abandoned(
     return now - parse_timestamp(intent.started_at) > ABANDONED_AFTER
 
 
-class UploadJournal:
-    """One actor's ``uploads_in_progress.json``."""
+def journal_name(actor_name: str) -> str:
+    """``actors/{actor_name}/uploads_in_progress.json``, a document of the catalog."""
+    return f"{actor_dir_name(actor_name)}/{FILE_NAME}"
 
-    def __init__(self, path: Path | str) -> None:
-        self._path = Path(path)
+
+class UploadJournal:
+    """One actor's ``uploads_in_progress.json``, a document of the catalog (a file in a folder
+    data dir, an object under an S3 prefix): every change is applied to a fresh read and written
+    conditionally (``DocumentStore.change``)."""
+
+    def __init__(self, document: DocumentRef) -> None:
+        self._ref = document
 
     @classmethod
-    def for_actor(cls, data_dir: Path | str, actor_name: str) -> UploadJournal:
-        check_actor_name(actor_name)
-        return cls(Path(data_dir) / "actors" / actor_name / FILE_NAME)
+    def for_actor(cls, data_dir: Path | str | DocumentStore, actor_name: str) -> UploadJournal:
+        return cls(DocumentRef(open_documents(data_dir), journal_name(actor_name)))
 
     @property
-    def path(self) -> Path:
-        return self._path
+    def url(self) -> str:
+        return self._ref.url
+
+    @property
+    def path(self) -> Path | None:
+        """The local file (None in an S3 data dir)."""
+        return self._ref.local_path
 
     def pending(self) -> dict[str, UploadIntent]:
-        """Every recorded intent by filename (none when the file does not exist)."""
-        uploads = self._read().get("uploads", {})
+        """Every recorded intent by filename (none when the document does not exist)."""
+        with unreadable_as(UploadJournalError):
+            current = self._ref.read()
+        uploads = self._parse(current).get("uploads", {})
         return {name: UploadIntent.from_json(name, item) for name, item in uploads.items()}
 
     def begin(self, intent: UploadIntent) -> None:
@@ -182,34 +194,29 @@ class UploadJournal:
                 del uploads[name]
             return bool(ended)
 
-        self._change(apply, create=False)
+        if wanted:
+            self._change(apply, create=False)
         return ended
 
-    def _read(self) -> dict[str, Any]:
-        try:
-            raw = read_regular_file(self._path)
-        except FileNotFoundError:
+    def _parse(self, current: Document) -> dict[str, Any]:
+        if current.data is None:
             return {}
-        except NotARegularFileError as exc:
-            raise UploadJournalError(self._path, str(exc)) from None
-        except OSError as exc:
-            raise UploadJournalError(self._path, f"cannot be read: {exc.strerror or exc}") from None
-        data = parse_json_object(self._path, raw, UploadJournalError)
-        _check(self._path, data)
+        data = parse_json_object(self.url, current.data, UploadJournalError)
+        _check(self.url, data)
         return data
 
     def _change(self, apply: Callable[[dict[str, Any]], bool], create: bool) -> None:
-        if not create and not self._path.exists():
-            return
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        with locked(self._path):
-            data = self._read() or {"uploads": {}}
-            if apply(data):
-                remove_stale_temp_files(self._path)
-                atomic_write_bytes(self._path, dump_json(data))
+        def edit(current: Document) -> tuple[None, bytes | None]:
+            if current.data is None and not create:
+                return None, None
+            data = self._parse(current) or {"uploads": {}}
+            return None, dump_json(data) if apply(data) else None
+
+        with unreadable_as(UploadJournalError):
+            self._ref.change(edit)
 
 
-def _check(path: Path, data: dict[str, Any]) -> None:
+def _check(path: str, data: dict[str, Any]) -> None:
     if nested_too_deeply(data):
         raise UploadJournalError(path, "invalid JSON: nested too deeply")
     uploads = data.get("uploads", {})

@@ -10,10 +10,13 @@ touch the disk or the network, so the window calls it off the GUI thread.
 from __future__ import annotations
 
 import os
-from collections.abc import Hashable, Sequence
+import threading
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+from tdm_desktop.core.documents import DocumentStore
 
 
 class DocumentWatch(Protocol):
@@ -38,6 +41,40 @@ class LocalFileWatch:
 
     def state(self) -> Hashable:
         return tuple(_signature(path) for path in self.files)
+
+
+class PolledDocuments:
+    """Documents with no local file (an S3 data dir): their state is the version of each, asked
+    with a conditional read (``DocumentStore.poll``: a GET with If-None-Match, answered 304 while
+    unchanged, so an unchanged document costs no download)."""
+
+    def __init__(
+        self,
+        store: DocumentStore,
+        names: Sequence[str],
+        versions: Mapping[str, str | None] | None = None,
+    ) -> None:
+        """``versions``: the documents' versions as the caller last read them (each poll then
+        asks "changed since?"); a document without one is read in full the first time."""
+        self._store = store
+        self.names = tuple(names)
+        self._versions: dict[str, str | None] = dict(versions or {})
+        self._lock = threading.Lock()
+
+    @property
+    def local_files(self) -> Sequence[Path]:
+        return ()
+
+    def state(self) -> Hashable:
+        with self._lock:
+            for name in self.names:
+                if name not in self._versions:
+                    self._versions[name] = self._store.read(name).version
+                    continue
+                changed = self._store.poll(name, self._versions[name])
+                if changed is not None:
+                    self._versions[name] = changed.version
+            return tuple(self._versions[name] for name in self.names)
 
 
 def _signature(path: Path) -> tuple[int, int, int] | None:
