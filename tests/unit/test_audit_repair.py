@@ -13,7 +13,9 @@ from botocore.stub import Stubber
 
 from tdm_desktop.core.actors import ActorCatalog
 from tdm_desktop.core.audit import AuditService, FindingKind, Listing, audit
+from tdm_desktop.core.documents import S3Documents
 from tdm_desktop.core.errors import S3Error
+from tdm_desktop.core.layout import manifest_name
 from tdm_desktop.core.manifest import ManifestEntry, TrainingDataManifest, size_mb
 from tdm_desktop.core.prompt_metadata import PromptMetadata
 from tdm_desktop.core.repair import Fix, RefusedRepairError, RepairService
@@ -21,6 +23,7 @@ from tdm_desktop.core.s3_store import ObjectInfo, S3Store, make_s3_client
 from tdm_desktop.core.s3_urls import S3Location
 from tdm_desktop.core.timestamps import manifest_now
 from tdm_desktop.core.upload_journal import UploadIntent, UploadJournal
+from tests.catalogs import CATALOG_PREFIX, ClientWrapper
 from tests.cli_helpers import error_lines
 from tests.conftest import BUCKET
 from tests.factories import jpeg_bytes, make_actor
@@ -29,6 +32,7 @@ ACTOR_ID = "0042"
 ACTOR = "0042_european_30_male"
 PREFIX = f"system_actors/training_data/{ACTOR}/"
 AWS = f"https://{BUCKET}.s3.amazonaws.com/"
+MANIFEST = manifest_name(ACTOR_ID)
 WHEN = datetime(2025, 10, 17, 15, 57, tzinfo=UTC)
 
 
@@ -332,3 +336,47 @@ def test_s3_error_during_listing_is_not_mistaken_for_an_empty_prefix(data_dir, s
     report = AuditService(ActorCatalog(data_dir), Refuses(store._client, BUCKET)).audit_actor("42")
     assert not report.complete and "AccessDenied" in report.listing.error
     assert report.findings == ()
+
+
+class CuratorBeforeOurPut(ClientWrapper):
+    """Right before the repair's conditional PUT of the manifest, another curator writes it: the
+    PUT meets a 412 and the repair's change is applied again to what the other curator wrote."""
+
+    def __init__(self, client, other_change) -> None:
+        super().__init__(client)
+        self._other_change = other_change
+        self.conflicted = False
+
+    def put_object(self, **kwargs):
+        if not self.conflicted and "IfMatch" in kwargs and kwargs["Key"].endswith(MANIFEST):
+            self.conflicted = True
+            self._other_change()
+        return self._client.put_object(**kwargs)
+
+
+def test_a_repair_whose_write_meets_another_curators_write_applies_again(s3_client, store):
+    other_catalog = S3Documents(s3_client, BUCKET, CATALOG_PREFIX)
+    make_actor(other_catalog, store, count=2)
+    for n in (5, 6):  # orphans
+        store.put_new(store.key_for(ACTOR, name(n)), jpeg_bytes(n), "image/jpeg")
+
+    def other_curator() -> None:  # lists orphan 5 itself, and another image of its own
+        other = TrainingDataManifest.for_actor(other_catalog, ACTOR_ID)
+        other.add_image(name(5), AWS + PREFIX + name(5), 0.5)
+        store.put_new(store.key_for(ACTOR, name(7)), jpeg_bytes(7), "image/jpeg")
+        other.add_image(name(7), AWS + PREFIX + name(7), 0.7)
+
+    meddler = CuratorBeforeOurPut(s3_client, other_curator)
+    catalog = S3Documents(meddler, BUCKET, CATALOG_PREFIX, sleep=lambda _s: None)
+    outcome = RepairService(AuditService(ActorCatalog(catalog), store)).repair(
+        ACTOR_ID, {Fix.ADOPT_ORPHANS}
+    )
+    assert meddler.conflicted and catalog.conflicts == 1
+    entries = {
+        e.filename: e
+        for e in TrainingDataManifest.for_actor(other_catalog, ACTOR_ID).load().get_all_images()
+    }
+    assert list(entries) == [name(0), name(1), name(5), name(7), name(6)]
+    assert entries[name(5)].size_mb == 0.5  # the other curator's entry stays as it wrote it
+    assert [c.filename for c in outcome.done] == [name(6)]
+    assert name(5) in outcome.skipped

@@ -11,12 +11,19 @@ import pytest
 
 from tdm_desktop.cli import main
 from tdm_desktop.core.actors import ActorCatalog
-from tdm_desktop.core.errors import ForeignImageError, ManifestError, SyncEraManifestError
-from tdm_desktop.core.manifest import TrainingDataManifest
-from tdm_desktop.core.migration import migrate_document
-from tdm_desktop.core.s3_store import ObjectInfo
+from tdm_desktop.core.documents import DocumentStore, LocalDocuments
+from tdm_desktop.core.errors import (
+    ForeignImageError,
+    ManifestError,
+    SyncEraManifestError,
+    TdmError,
+)
+from tdm_desktop.core.layout import manifest_name
+from tdm_desktop.core.migration import MigrationService, migrate_document
+from tdm_desktop.core.s3_store import ObjectInfo, S3Store
 from tdm_desktop.core.s3_urls import S3Location
 from tdm_desktop.core.sync_era import ENTRY_KEYS, TOP_LEVEL_KEYS
+from tests.catalogs import BUCKET, put_raw, raw_bytes
 from tests.factories import jpeg_bytes
 
 ACTOR = "0042_european_30_male"
@@ -164,84 +171,99 @@ def test_an_entry_to_drop_is_still_checked_and_named_by_its_place_in_the_file():
 # -- the command and the kept original ----------------------------------------------------------
 
 
-def write(data_dir: Path, document: dict, actor_id: str = "0042") -> tuple[Path, bytes]:
-    path = data_dir / "actor_manifests" / f"{actor_id}_manifest.json"
+@pytest.fixture
+def run_on(catalog, s3_client, capsys):
+    """Run the CLI in-process on ``catalog`` (a folder or an S3 prefix, on moto)."""
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = main(["--data-dir", catalog.location, *argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def write(catalog: DocumentStore, document: dict, actor_id: str = "0042") -> bytes:
     raw = json.dumps(document).encode()
-    path.write_bytes(raw)
-    return path, raw
+    put_raw(catalog, manifest_name(actor_id), raw)
+    return raw
 
 
-def test_a_different_sync_era_copy_is_never_overwritten(run, data_dir, store):
+COPY = NAME + ".sync-era"
+
+
+def test_a_different_sync_era_copy_is_never_overwritten(run_on, catalog, store):
     store.put_new(store.key_for(ACTOR, name(0)), jpeg_bytes(0), "image/jpeg")
-    path, raw = write(
-        data_dir,
-        sync_era(
-            {
-                "filename": name(0),
-                "status": "local_only",
-                "size_mb": 0.1,
-                "modified_date": "2025-09-01T10:00:00.000000",
-            }
-        ),
-    )
-    copy = path.with_name(path.name + ".sync-era")
-    copy.write_bytes(b"an older original")
-    code, _out, err = run("migrate", "42")
+    entry = {
+        "filename": name(0),
+        "status": "local_only",
+        "size_mb": 0.1,
+        "modified_date": "2025-09-01T10:00:00.000000",
+    }
+    raw = write(catalog, sync_era(entry))
+    put_raw(catalog, COPY, b"an older original")
+    code, _out, err = run_on("migrate", "42")
     assert code == 1 and "already holds another sync-era manifest" in err
-    assert path.read_bytes() == raw and copy.read_bytes() == b"an older original"
-    copy.write_bytes(raw)  # the same bytes: an earlier run stopped after keeping them
-    code, out, _err = run("migrate", "42")
-    assert code == 0 and f"the original is kept as {copy}" in out
-    assert copy.read_bytes() == raw
-    assert TrainingDataManifest(path).load().get_all_images()[0].filename == name(0)
+    assert raw_bytes(catalog, NAME) == raw and raw_bytes(catalog, COPY) == b"an older original"
+    put_raw(catalog, COPY, raw)  # the same bytes: an earlier run stopped after keeping them
+    code, out, _err = run_on("migrate", "42")
+    assert code == 0 and f"the original is kept as {catalog.url(COPY)}" in out
+    assert raw_bytes(catalog, COPY) == raw
+    assert ActorCatalog(catalog).manifest("42").get_all_images()[0].filename == name(0)
 
 
-def test_migrate_all_migrates_sync_era_manifests_and_leaves_the_others(run, data_dir, store):
+def test_migrate_all_migrates_sync_era_manifests_and_leaves_the_others(run_on, catalog, store):
     from tests.factories import make_actor
 
-    make_actor(data_dir, store, "0107", "0107_japanese_25_female", count=1)
-    current = (data_dir / "actor_manifests" / "0107_manifest.json").read_bytes()
+    make_actor(catalog, store, "0107", "0107_japanese_25_female", count=1)
+    current = raw_bytes(catalog, manifest_name("0107"))
     store.put_new(store.key_for(ACTOR, name(0)), jpeg_bytes(0), "image/jpeg")
-    path, raw = write(
-        data_dir,
-        sync_era(
-            {"filename": name(0), "status": "local_only"},
-            {"filename": name(1), "status": "local_only"},
-        ),
-    )
-    assert isinstance(_load_error(data_dir, "0042"), SyncEraManifestError)
-    code, out, _err = run("migrate", "--all", "--dry-run")
+    entries = [{"filename": name(n), "status": "local_only"} for n in (0, 1)]
+    raw = write(catalog, sync_era(*entries))
+    with pytest.raises(SyncEraManifestError):
+        ActorCatalog(catalog).manifest("0042")
+    code, out, _err = run_on("migrate", "--all", "--dry-run")
     assert code == 0
     assert "0042  would keep 1 entries, would drop 1 with no object in S3" in out
     assert "0107  already in the design's structure: nothing to do" in out
-    assert path.read_bytes() == raw
-    code, out, _err = run("migrate", "--all")
+    assert raw_bytes(catalog, NAME) == raw
+    code, out, _err = run_on("migrate", "--all")
     assert code == 0 and f"dropped  {name(1)}: no object in S3" in out
-    assert (data_dir / "actor_manifests" / "0107_manifest.json").read_bytes() == current
-    assert [e.filename for e in ActorCatalog(data_dir).manifest("42").get_all_images()] == [name(0)]
+    assert raw_bytes(catalog, manifest_name("0107")) == current
+    assert [e.filename for e in ActorCatalog(catalog).manifest("42").get_all_images()] == [name(0)]
 
 
-def _load_error(data_dir: Path, actor_id: str) -> Exception | None:
-    try:
-        ActorCatalog(data_dir).manifest(actor_id)
-    except ManifestError as err:
-        return err
-    return None
+def test_a_manifest_changed_while_it_is_migrated_is_not_overwritten(catalog, store):
+    """Another curator writes the manifest between migrate's read and its write: the write is
+    refused (compare-and-swap), the other curator's bytes stay, migrate says to run again."""
+    store.put_new(store.key_for(ACTOR, name(0)), jpeg_bytes(0), "image/jpeg")
+    write(catalog, sync_era({"filename": name(0), "status": "local_only"}))
+    theirs = json.dumps(sync_era({"filename": name(0), "status": "local_only", "by": "bob"}))
+
+    class OtherCuratorDuringListing(S3Store):
+        def iter_objects(self, prefix: str):
+            yield from super().iter_objects(prefix)
+            put_raw(catalog, NAME, theirs.encode())
+
+    racing = OtherCuratorDuringListing(store.client, BUCKET)
+    with pytest.raises(TdmError, match="changed while it was being migrated; nothing written"):
+        MigrationService(ActorCatalog(catalog), racing).migrate("42")
+    assert raw_bytes(catalog, NAME) == theirs.encode()
 
 
 def test_a_listing_that_fails_writes_nothing(data_dir, aws_env, capsys):
-    path, raw = write(data_dir, sync_era({"filename": name(0), "status": "local_only"}))
+    catalog = LocalDocuments(data_dir)
+    raw = write(catalog, sync_era({"filename": name(0), "status": "local_only"}))
     code = main(
         ["--data-dir", str(data_dir), "--endpoint-url", "http://127.0.0.1:9", "migrate", "42"]
     )
     _out, err = capsys.readouterr()
     assert code == 1 and "EndpointUnreachable" in err and "nothing written" in err
-    assert path.read_bytes() == raw
-    assert not path.with_name(path.name + ".sync-era").exists()
+    assert raw_bytes(catalog, NAME) == raw and raw_bytes(catalog, COPY) is None
 
 
 def test_a_valid_manifest_with_leftover_sync_keys_still_loads_and_migrate_cleans_it(
-    run, data_dir, store
+    run_on, catalog, store
 ):
     store.put_new(store.key_for(ACTOR, name(0)), jpeg_bytes(0), "image/jpeg")
     entry = {
@@ -251,9 +273,9 @@ def test_a_valid_manifest_with_leftover_sync_keys_still_loads_and_migrate_cleans
         "modified_date": "2025-09-01T10:00:00.000000",
         "status": "synced",
     }
-    path, raw = write(data_dir, sync_era(entry))
-    assert ActorCatalog(data_dir).manifest("42").get_all_images()[0].extra == {"status": "synced"}
-    code, _out, _err = run("migrate", "42")
+    raw = write(catalog, sync_era(entry))
+    assert ActorCatalog(catalog).manifest("42").get_all_images()[0].extra == {"status": "synced"}
+    code, _out, _err = run_on("migrate", "42")
     assert code == 0
-    assert "status" not in json.loads(path.read_bytes())["training_data"][0]
-    assert path.with_name(path.name + ".sync-era").read_bytes() == raw
+    assert "status" not in json.loads(raw_bytes(catalog, NAME) or b"")["training_data"][0]
+    assert raw_bytes(catalog, COPY) == raw

@@ -52,17 +52,17 @@ def test_an_intent_is_abandoned_when_its_process_is_gone_or_it_is_old(host, aliv
     assert is_abandoned(record, NOW, "here", lambda pid: alive) is abandoned
 
 
-def test_a_generation_records_its_intent_before_uploading_and_ends_it_after(data_dir, store):
-    make_actor(data_dir, store, count=1)
+def test_a_generation_records_its_intent_before_uploading_and_ends_it_after(catalog, store):
+    make_actor(catalog, store, count=1)
     seen: list[dict] = []
 
     class Watches(type(store)):
         def put_new(self, key, data, content_type):
-            seen.append(journal(data_dir).pending())
+            seen.append(journal(catalog).pending())
             super().put_new(key, data, content_type)
 
     watched = Watches(store._client, store.bucket)
-    GenerationService(data_dir, watched, PlaceholderGenerator()).generate(ACTOR_ID, "a prompt", 3)
+    GenerationService(catalog, watched, PlaceholderGenerator()).generate(ACTOR_ID, "a prompt", 3)
     (pending,) = seen
     record = pending[name(1)]
     assert (record.key, record.prompt, record.seed, record.generator) == (
@@ -72,15 +72,15 @@ def test_a_generation_records_its_intent_before_uploading_and_ends_it_after(data
         "placeholder",
     )
     assert (record.host, record.pid) == (this_host(), os.getpid())
-    assert journal(data_dir).pending() == {}
+    assert journal(catalog).pending() == {}
 
 
-def test_a_collision_ends_that_names_intent_and_the_next_name_gets_its_own(data_dir, store):
-    make_actor(data_dir, store, count=1)
+def test_a_collision_ends_that_names_intent_and_the_next_name_gets_its_own(catalog, store):
+    make_actor(catalog, store, count=1)
     store.put_new(store.key_for(ACTOR, name(1)), b"another tool", "image/jpeg")
-    image = GenerationService(data_dir, store, PlaceholderGenerator()).generate(ACTOR_ID, "p")
+    image = GenerationService(catalog, store, PlaceholderGenerator()).generate(ACTOR_ID, "p")
     assert image.filename == name(2)
-    assert journal(data_dir).pending() == {}
+    assert journal(catalog).pending() == {}
     assert store.get_bytes(store.key_for(ACTOR, name(1))) == b"another tool"
 
 
@@ -96,11 +96,11 @@ def test_a_broken_journal_never_stops_a_generation(data_dir, store):
     assert path.read_text() == '{"uploads": []}'  # never overwritten
 
 
-def recover(data_dir, store, now=NOW, alive=lambda pid: False):
+def recover(catalog, store, now=NOW, alive=lambda pid: False):
     return recover_interrupted(
-        TrainingDataManifest.for_actor(data_dir, ACTOR_ID),
-        PromptMetadata.for_actor(data_dir, ACTOR),
-        journal(data_dir),
+        TrainingDataManifest.for_actor(catalog, ACTOR_ID),
+        PromptMetadata.for_actor(catalog, ACTOR),
+        journal(catalog),
         store,
         now,
         store.aws_url_for,
@@ -109,9 +109,9 @@ def recover(data_dir, store, now=NOW, alive=lambda pid: False):
 
 
 def test_recovery_lists_the_upload_records_a_missing_prompt_and_forgets_what_never_landed(
-    data_dir, store
+    catalog, store
 ):
-    make_actor(data_dir, store, count=2)
+    make_actor(catalog, store, count=2)
     here = this_host()
     store.put_new(store.key_for(ACTOR, name(5)), jpeg_bytes(5), "image/jpeg")
     now = datetime.now(UTC)
@@ -121,44 +121,44 @@ def test_recovery_lists_the_upload_records_a_missing_prompt_and_forgets_what_nev
         intent(6, started=now, host=here),  # never uploaded
         intent(7, started=now, host="there"),  # another machine, recent: left alone
     ):
-        journal(data_dir).begin(record)
-    result = recover(data_dir, store, now=now)
+        journal(catalog).begin(record)
+    result = recover(catalog, store, now=now)
     assert (result.adopted, result.recorded, result.forgotten) == ([name(5)], [name(1)], [name(6)])
     listed = {
         e.filename: e
-        for e in TrainingDataManifest.for_actor(data_dir, ACTOR_ID).load().get_all_images()
+        for e in TrainingDataManifest.for_actor(catalog, ACTOR_ID).load().get_all_images()
     }
     assert list(listed) == [name(0), name(1), name(5)]
     assert listed[name(5)].s3_url == store.aws_url_for(PREFIX + name(5))
-    metadata = PromptMetadata.for_actor(data_dir, ACTOR)
+    metadata = PromptMetadata.for_actor(catalog, ACTOR)
     assert metadata.generation(name(5))["seed"] == 9
     assert metadata.generation(name(1))["prompt"] == "p"
-    assert list(journal(data_dir).pending()) == [name(7)]
+    assert list(journal(catalog).pending()) == [name(7)]
 
 
-def test_an_object_older_than_the_intent_is_not_adopted(data_dir, store):
-    make_actor(data_dir, store, count=1)
+def test_an_object_older_than_the_intent_is_not_adopted(catalog, store):
+    make_actor(catalog, store, count=1)
     store.put_new(store.key_for(ACTOR, name(3)), jpeg_bytes(3), "image/jpeg")
-    journal(data_dir).begin(intent(3, started=datetime.now(UTC) + timedelta(hours=1)))
-    result = recover(data_dir, store, now=datetime.now(UTC) + timedelta(hours=2))
+    journal(catalog).begin(intent(3, started=datetime.now(UTC) + timedelta(hours=1)))
+    result = recover(catalog, store, now=datetime.now(UTC) + timedelta(hours=2))
     assert result.adopted == [] and result.forgotten == [name(3)]
     assert [
         e.filename
-        for e in TrainingDataManifest.for_actor(data_dir, ACTOR_ID).load().get_all_images()
+        for e in TrainingDataManifest.for_actor(catalog, ACTOR_ID).load().get_all_images()
     ] == [name(0)]
-    assert journal(data_dir).pending() == {}
+    assert journal(catalog).pending() == {}
 
 
-def test_an_intent_for_another_actors_key_is_never_acted_on(data_dir, store):
-    make_actor(data_dir, store, count=1)
+def test_an_intent_for_another_actors_key_is_never_acted_on(catalog, store):
+    make_actor(catalog, store, count=1)
     other = "system_actors/training_data/0107_japanese_25_female/" + name(4)
     store.put_new(other, jpeg_bytes(4), "image/jpeg")
     bogus = UploadIntent(name(4), other, manifest_now(lambda: NOW), "studio", 1, prompt="p")
-    journal(data_dir).begin(bogus)
-    result = recover(data_dir, store, now=NOW + timedelta(hours=1))
+    journal(catalog).begin(bogus)
+    result = recover(catalog, store, now=NOW + timedelta(hours=1))
     assert result.adopted == []
-    assert len(TrainingDataManifest.for_actor(data_dir, ACTOR_ID).load().get_all_images()) == 1
-    assert journal(data_dir).pending() == {}
+    assert len(TrainingDataManifest.for_actor(catalog, ACTOR_ID).load().get_all_images()) == 1
+    assert journal(catalog).pending() == {}
 
 
 @pytest.mark.parametrize(
