@@ -108,6 +108,20 @@ ACTION_TABLE: tuple[ActionSpec, ...] = (
         icon_text="Delete All",
         tooltip="🗑️ Delete All: delete every image of this actor",
     ),
+    ActionSpec(
+        "check_s3",
+        "actionCheckAgainstS3",
+        "&Check against S3…",
+        tooltip="Compare the actor's manifest with its S3 prefix (orphans, dangling entries, "
+        "sizes, duplicates, stale metadata) and fix what it finds, one kind at a time",
+    ),
+    ActionSpec(
+        "migrate",
+        "actionMigrate",
+        "&Migrate…",
+        tooltip="Turn a manifest written before the S3-only change into the S3-only structure "
+        "(a dry run first; the original is kept beside it)",
+    ),
     ActionSpec("quit", "actionQuit", "&Quit", "quit", ("Ctrl+Q",)),
     ActionSpec(
         "settings",
@@ -152,6 +166,8 @@ class WindowActions:
     zoom_out: QAction
     refresh: QAction
     delete_all: QAction
+    check_s3: QAction
+    migrate: QAction
     quit: QAction
     settings: QAction
     generate_single: QAction
@@ -228,7 +244,8 @@ def _slot(
 
 
 def build_menus(bar: QMenuBar, a: WindowActions) -> QMenu:
-    """File, Edit, View, Image; returns the View menu (the log dock adds its toggle there)."""
+    """File, Edit, View, Actor, Image; returns the View menu (the log dock adds its toggle
+    there)."""
     file_menu = bar.addMenu("&File")
     file_menu.addActions([a.refresh])
     file_menu.addSeparator()
@@ -243,6 +260,8 @@ def build_menus(bar: QMenuBar, a: WindowActions) -> QMenu:
     edit_menu.addAction(a.settings)
     view_menu = bar.addMenu("&View")
     view_menu.addActions([a.zoom_in, a.zoom_out, a.preview])
+    actor_menu = bar.addMenu("&Actor")
+    actor_menu.addActions([a.check_s3, a.migrate])
     image_menu = bar.addMenu("&Image")
     image_menu.addActions([a.mark_good, a.mark_bad, a.toggle])
     image_menu.addSeparator()
@@ -258,6 +277,15 @@ def build_context_menu(parent: QWidget, a: WindowActions) -> QMenu:
     menu.addActions([a.mark_good, a.mark_bad, a.toggle])
     menu.addSeparator()
     menu.addActions([a.delete, a.copy_url, a.retry])
+    return menu
+
+
+def build_actor_context_menu(parent: QWidget, a: WindowActions) -> QMenu:
+    """The actor list's right-click menu (it acts on the row clicked, which becomes current)."""
+    menu = QMenu(parent)
+    menu.addActions([a.check_s3, a.migrate])
+    menu.addSeparator()
+    menu.addAction(a.refresh)
     return menu
 
 
