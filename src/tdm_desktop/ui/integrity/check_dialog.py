@@ -208,6 +208,7 @@ class CheckDialog(QDialog):
         self.findings.clear()
         for button in self.fix_buttons.values():
             button.hide()
+        self.fix_row_label.hide()
         self.migrate_button.setVisible(sync_era)
 
     def show_cancelled(self) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, QRect, Qt
+from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QHelpEvent, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -28,6 +28,7 @@ from tdm_desktop.ui.integrity.findings import CheckMark
 FOUND_COLOR = QColor("#d9822b")
 INCOMPLETE_COLOR = QColor("#8a8a8a")
 BADGE_MARGIN = 4
+ROW_PADDING = 10  # a row's height beyond its text's
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -61,6 +62,11 @@ class CheckMarkDelegate(QStyledItemDelegate):
         width = side + 8  # a pill: room for two digits
         right = min(row.right(), visible_right) - BADGE_MARGIN
         return QRect(right - width, row.top() + (row.height() - side) // 2, width, side)
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
+        """Rows tall enough for the badge (and as tall with an icon on some row as without)."""
+        hint = super().sizeHint(option, index)
+        return QSize(hint.width(), max(hint.height(), option.fontMetrics.height() + ROW_PADDING))
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         mark = self.mark_at(index)

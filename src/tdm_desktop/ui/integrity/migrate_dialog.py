@@ -121,6 +121,9 @@ class MigrateDialog(QDialog):
         if migration is None:
             self._nothing_to_do(result.outcome.url)
             return
+        name = migration.document.get("character_name")
+        if isinstance(name, str) and name:
+            self.setWindowTitle(f"Migrate {name}")
         self.status_label.setText(plan_summary(migration, done=False))
         self._show_entries(migration, done=False)
         self.details_label.setText(

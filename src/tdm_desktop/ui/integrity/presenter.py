@@ -3,10 +3,10 @@ question before deleting orphans, the actor list's marks, and reloading what a f
 migration changed. The work runs in ``IntegrityController``.
 
 Both act on the actor selected in the list (the open one, or one that could not be opened, such
-as a manifest written before the S3-only change). After a fix the open actor is read again once
-(its new state taken as seen, so following its documents adds no second read); another actor's
-row is refreshed by listing the actors again. After a migration the list is read again and the
-actor opened.
+as a manifest written before the S3-only change). After a fix the open actor is read again once,
+through the watcher that follows its documents (so the change is not read twice); another actor's
+row is refreshed by listing the actors again. After a migration the actor is opened, then the
+list read again (its row no longer says "to migrate").
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
-from PySide6.QtCore import QModelIndex, QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QListView, QWidget
 
 from tdm_desktop.core.repair import FIXES_KIND, Fix
+from tdm_desktop.core.training_data import ActorTrainingData
 from tdm_desktop.ui.actors.list_widget import SyncEraRole
 from tdm_desktop.ui.integrity.check_dialog import CheckDialog
 from tdm_desktop.ui.integrity.controller import (
@@ -47,7 +48,7 @@ class ActorRows(Protocol):
 
 
 class StateWatcher(Protocol):
-    def remember_current_state(self) -> None: ...
+    def check_now(self) -> None: ...
 
 
 class ActorReloads(Protocol):
@@ -55,11 +56,10 @@ class ActorReloads(Protocol):
 
     watcher: StateWatcher
     actors_listed: Signal
-    open_failed: Signal
+    opened: Signal
 
     @property
     def actor_id(self) -> str | None: ...
-    def reload_actor(self) -> None: ...
     def reload_actor_list(self) -> None: ...
     def load_actor(self, actor_id: str) -> None: ...
 
@@ -92,6 +92,7 @@ class IntegrityPresenter(QObject):
         self.migrate_action = migrate_action
         self.check_dialog: CheckDialog | None = None
         self.migrate_dialog: MigrateDialog | None = None
+        self._relist_when_open: str | None = None
 
         self.delegate = CheckMarkDelegate(self.controller, actor_rows.list_view)
         actor_rows.list_view.setItemDelegate(self.delegate)
@@ -107,7 +108,7 @@ class IntegrityPresenter(QObject):
         c.cancelled.connect(self._on_cancelled)
         actor_rows.list_view.selectionModel().currentChanged.connect(self.update_actions)
         session.actors_listed.connect(self.update_actions)
-        session.open_failed.connect(self._on_open_failed)
+        session.opened.connect(self._on_opened)
         self.update_actions()
 
     # -- which actor -----------------------------------------------------------------------------
@@ -194,8 +195,7 @@ class IntegrityPresenter(QObject):
 
     def _on_repaired(self, actor_id: str, result: RepairResult) -> None:
         if actor_id == self._session.actor_id:
-            self._session.watcher.remember_current_state()
-            self._session.reload_actor()
+            self._session.watcher.check_now()  # changed: read again, once
         else:
             self._session.reload_actor_list()
         done = len(result.outcome.done)
@@ -269,17 +269,13 @@ class IntegrityPresenter(QObject):
             dialog.show_migrated(result)
         if result.outcome.written:
             self.status_message.emit(f"Actor {actor_id} migrated: opening it", STATUS_MS)
-            self._session.reload_actor_list()
+            self._relist_when_open = actor_id  # once open, the list is read again with it
             self._session.load_actor(actor_id)
 
-    def _on_open_failed(self, actor_id: str, _message: str) -> None:
-        index: QModelIndex = self._rows.list_view.currentIndex()
-        if self._rows.current_actor_id() == actor_id and index.data(SyncEraRole):
-            self.status_message.emit(
-                f"Actor {actor_id} was written before the S3-only change: Actor → Migrate… "
-                "turns it into the S3-only structure (a dry run first)",
-                0,
-            )
+    def _on_opened(self, data: ActorTrainingData) -> None:
+        if self._relist_when_open is not None and data.actor_id == self._relist_when_open:
+            self._relist_when_open = None
+            self._session.reload_actor_list()
 
     # -- closing ---------------------------------------------------------------------------------
 
