@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import getpass
 import json
 import logging
 import os
@@ -178,16 +177,11 @@ def data_dir_of(args: argparse.Namespace) -> Path | S3Prefix:
 
 
 def curator_of() -> str:
-    """Whose decisions the flags record: ``$TDM_CURATOR``, else the OS user name."""
-    from tdm_desktop.core.names import check_curator
+    """Whose decisions the flags record: ``$TDM_CURATOR``, else the OS user name (the window puts
+    a name set in its Settings between the two)."""
+    from tdm_desktop.core.curators import choose_curator
 
-    name = os.environ.get("TDM_CURATOR")
-    if name is None:
-        try:
-            name = getpass.getuser()
-        except (OSError, KeyError):  # no user name in the environment or the password database
-            name = "unknown curator"
-    return check_curator(name)
+    return choose_curator(os.environ).name
 
 
 def bucket_of(args: argparse.Namespace) -> str:

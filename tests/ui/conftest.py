@@ -81,7 +81,10 @@ def make_window(qtbot, service, settings, dialogs):
 
     def make(*, wait_open: bool = True, service_=None):
         window = MainWindow(
-            service_ or service, settings=settings, questions=dialogs.as_questions()
+            service_ or service,
+            settings=settings,
+            questions=dialogs.as_questions(),
+            environ={},  # TDM_CURATOR of the shell running the tests does not count
         )
         qtbot.addWidget(window)
         made.append(window)
