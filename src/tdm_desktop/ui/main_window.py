@@ -18,6 +18,7 @@ from PySide6.QtGui import QCloseEvent, QHideEvent, QShowEvent
 from PySide6.QtWidgets import QMainWindow, QSplitter, QToolBar, QVBoxLayout, QWidget
 
 from tdm_desktop.core.curators import FROM_CALLER, CuratorChoice
+from tdm_desktop.core.data_dirs import DataDirChoice
 from tdm_desktop.core.team_changes import changes_between
 from tdm_desktop.core.timestamps import Clock
 from tdm_desktop.core.training_data import ActorTrainingData
@@ -47,7 +48,6 @@ from tdm_desktop.ui.grid.view import ThumbnailGridView
 from tdm_desktop.ui.grid.view_controls import ViewControlsPresenter
 from tdm_desktop.ui.preview.presenter import PreviewPresenter
 from tdm_desktop.ui.services import WindowService
-from tdm_desktop.ui.settings.model import DataDirChoice
 from tdm_desktop.ui.settings.presenter import SettingsPresenter
 from tdm_desktop.ui.status.banner import ErrorBannerWidget
 from tdm_desktop.ui.status.log_dock import LogDock
@@ -96,12 +96,14 @@ class MainWindow(QMainWindow):
         open_data_dir: Callable[[str], None] | None = None,
         environ: Mapping[str, str] | None = None,
         curator_fallback: CuratorChoice | None = None,
+        curator_in_title: bool = False,
         parent: QWidget | None = None,
     ) -> None:
         """``clock``: now, for "5 min ago"; ``data_dir``: the data dir ``service`` has open and why;
         ``open_data_dir(location)``: opens another one when Settings saves it (None: it opens at
         the next start); ``environ`` and ``curator_fallback``: where the curator's name comes
-        from (``TDM_CURATOR`` in ``environ``, then Settings, then the fallback or the OS user)."""
+        from (``TDM_CURATOR`` in ``environ``, then Settings, then the fallback or the OS user);
+        ``curator_in_title``: the title names the curator (windows of several curators)."""
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.setWindowTitle(APP_TITLE)
@@ -111,6 +113,8 @@ class MainWindow(QMainWindow):
         self._jobs = JobRunner(parent=self)
         self._open_data_dir = open_data_dir
         self._service = service
+        self._curator_in_title = curator_in_title
+        self._title_subject = ""
         self.access = CatalogAccess(self)
         if curator_fallback is None and service.curator:
             curator_fallback = CuratorChoice(service.curator, FROM_CALLER)
@@ -342,7 +346,7 @@ class MainWindow(QMainWindow):
         self.thumbs.forget_loaded()
         self.controller.set_actor(data.actor_id, data.actor_name)
         self.model.set_images(data.images)
-        self.setWindowTitle(f"{data.actor_name} — {APP_TITLE}")
+        self._set_title(data.actor_name)
         self.header.show_actor(data.actor_name)
         self.statusBar().showMessage(f"Opened {data.actor_name}", 3000)
         self.generation_presenter.update_actions()
@@ -356,7 +360,7 @@ class MainWindow(QMainWindow):
         self.controller.set_actor(None)
         self.loader.clear()
         self.model.set_images([])
-        self.setWindowTitle(f"{actor_id} — {APP_TITLE}")
+        self._set_title(actor_id)
         self.header.show_failed(actor_id)
         self.generation_presenter.update_actions()
         self.show_error(message)
@@ -368,9 +372,7 @@ class MainWindow(QMainWindow):
         # Our own writes are in the model already (a reload older than one is read again), so
         # what differs is what others did; a landing of our own generation is said by it.
         changes = changes_between(self.model.images(), data.images) if select is None else None
-        scroll = self.grid.verticalScrollBar().value()
-        self.model.update_images(data.images)
-        self.grid.verticalScrollBar().setValue(scroll)
+        self.model.update_images(data.images)  # no reset: selection, current row, scroll kept
         self.actor_list_widget.update_count(data.actor_id, data.actor_name, len(data.images))
         if select is not None and self.selection.select_filename(select):
             self.grid.setFocus(Qt.FocusReason.OtherFocusReason)
@@ -431,6 +433,18 @@ class MainWindow(QMainWindow):
     def _on_curator_applied(self, choice: CuratorChoice) -> None:
         self.curator_label.setText(curator_text(choice.name))
         self.curator_label.setToolTip(f"Your flags record {choice}")
+        self._set_title(self._title_subject)
+
+    def _set_title(self, subject: str) -> None:
+        """``"0042_european_30_male — Training Data Manager"`` (``" — alice"`` after it when the
+        title names the curator)."""
+        self._title_subject = subject
+        parts = [subject] if subject else []
+        parts.append(APP_TITLE)
+        curator = self._service.curator
+        if self._curator_in_title and curator:
+            parts.append(curator)
+        self.setWindowTitle(" — ".join(parts))
 
     def _on_data_dir_chosen(self, location: str) -> None:
         if self._open_data_dir is None:

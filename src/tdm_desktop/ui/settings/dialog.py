@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from tdm_desktop.core.curators import FROM_ENV, CuratorChoice
+from tdm_desktop.core.data_dirs import DataDirChoice, data_dir_problem
 from tdm_desktop.generators.a1111 import DEFAULT_URL
 from tdm_desktop.generators.base import available_generators
 from tdm_desktop.ui.settings.model import (
@@ -34,9 +35,7 @@ from tdm_desktop.ui.settings.model import (
     MIN_POLL_S,
     MIN_STEPS,
     AppSettings,
-    DataDirChoice,
     curator_problem,
-    data_dir_problem,
     url_problem,
 )
 

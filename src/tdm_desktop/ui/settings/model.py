@@ -4,7 +4,7 @@ denoising, the thumbnail cache budget, and the catalog: the data dir (a folder o
 changes, in the injected ``QSettings``.
 
 The data dir in effect is ``--data-dir``, else ``TDM_DATA_DIR``, else the one set here, else
-``./data`` (``choose_data_dir``); the curator is ``TDM_CURATOR``, else the name set here, else the
+``./data`` (``core.data_dirs.choose_data_dir``); the curator is ``TDM_CURATOR``, else the name set here, else the
 OS user name (``core.curators.choose_curator``).
 
 With nothing saved, ``TDM_GENERATOR`` picks the generator and ``TDM_A1111_URL`` /
@@ -23,8 +23,8 @@ from urllib.parse import urlsplit
 
 from PySide6.QtCore import QSettings
 
-from tdm_desktop.core.documents import parse_data_dir
-from tdm_desktop.core.errors import CatalogLocationError, InvalidNameError
+from tdm_desktop.core.data_dirs import data_dir_problem
+from tdm_desktop.core.errors import InvalidNameError
 from tdm_desktop.core.generator import DEFAULT_DENOISING
 from tdm_desktop.core.names import check_curator
 from tdm_desktop.generators.a1111 import DEFAULT_STEPS, DEFAULT_URL
@@ -46,8 +46,6 @@ KEY_CURATOR = "catalog/curator"
 KEY_POLL_SECONDS = "catalog/pollSeconds"
 
 MIN_POLL_S, MAX_POLL_S, DEFAULT_POLL_S = 1, 300, 5
-DEFAULT_DATA_DIR = "data"
-FROM_DEFAULT = "the default"
 
 _N = TypeVar("_N", int, float)
 
@@ -69,28 +67,6 @@ class AppSettings:
     """How often an open actor of an S3 catalog is checked for others' changes."""
 
 
-@dataclass(frozen=True)
-class DataDirChoice:
-    """The data dir a window opens and where it comes from (``"--data-dir"``, ``"Settings"``...)."""
-
-    location: str
-    source: str
-
-    def __str__(self) -> str:
-        return f"{self.location} (from {self.source})"
-
-
-def data_dir_problem(text: str) -> str | None:
-    """Why ``text`` cannot be a data dir (the parser's one line), or None ("" means none set)."""
-    if not text.strip():
-        return None
-    try:
-        parse_data_dir(text.strip())
-    except CatalogLocationError as err:
-        return str(err)
-    return None
-
-
 def curator_problem(text: str) -> str | None:
     """Why ``text`` cannot name the curator (one line), or None ("" means none set)."""
     if not text.strip():
@@ -100,19 +76,6 @@ def curator_problem(text: str) -> str | None:
     except InvalidNameError as err:
         return str(err).split(" (set ", 1)[0]
     return None
-
-
-def choose_data_dir(given: DataDirChoice | None, saved: str) -> DataDirChoice:
-    """``given`` (``--data-dir`` / ``TDM_DATA_DIR`` / the demo's), else ``saved`` (skipped with a
-    warning when not valid), else ``./data``."""
-    if given is not None:
-        return given
-    if saved.strip():
-        problem = data_dir_problem(saved)
-        if problem is None:
-            return DataDirChoice(saved.strip(), "Settings")
-        log.warning("the data dir in Settings is not used: %s", problem)
-    return DataDirChoice(DEFAULT_DATA_DIR, FROM_DEFAULT)
 
 
 def url_problem(url: str) -> str | None:

@@ -14,13 +14,12 @@ from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtWidgets import QWidget
 
 from tdm_desktop.core.curators import CuratorChoice, choose_curator
+from tdm_desktop.core.data_dirs import DataDirChoice, choose_data_dir
 from tdm_desktop.core.errors import InvalidNameError
 from tdm_desktop.ui.settings.dialog import InEffect, SettingsDialog
 from tdm_desktop.ui.settings.model import (
     KEY_BUDGET,
     AppSettings,
-    DataDirChoice,
-    choose_data_dir,
     load_settings,
     save_settings,
 )
