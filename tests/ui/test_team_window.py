@@ -103,6 +103,23 @@ def test_added_and_deleted_images_are_said_and_the_place_and_scroll_kept(
     assert f"{ACTOR}: 2 images added; 1 image deleted" in log
 
 
+def test_the_open_preview_shows_another_curators_flag_of_its_image(
+    qtbot, open_as, names, s3_catalog, store
+):
+    window = open_as("alice")
+    grid_focus(qtbot, window)
+    qtbot.keyClick(window.grid, Qt.Key.Key_Space)
+    preview = window.preview_presenter.dialog
+    assert preview.info_text().startswith(f"{names[0]} · unreviewed · ")
+
+    TrainingDataService(s3_catalog, store, curator="bob").mark(ACTOR_ID, [names[0]], good=False)
+
+    qtbot.waitUntil(
+        lambda: preview.info_text().startswith(f"{names[0]} · ✗ bad · bob · just now"),
+        timeout=5000,
+    )
+
+
 def test_two_windows_as_two_curators_see_each_others_flags(qtbot, open_as, names, s3_catalog):
     alice = open_as("alice")
     bob = open_as("bob")
@@ -276,8 +293,8 @@ def test_run_windows_opens_a_window_per_curator_side_by_side_with_own_settings(
 
     assert code == 0
     assert [(title, label) for title, label, _x in seen] == [
-        (f"{ACTOR} — Training Data Manager — alice", "Curator: alice"),
-        (f"{ACTOR} — Training Data Manager — bob", "Curator: bob"),
+        (f"{ACTOR} — alice — Training Data Manager", "Curator: alice"),
+        (f"{ACTOR} — bob — Training Data Manager", "Curator: bob"),
     ]
     assert seen[0][2] < seen[1][2]  # side by side
     for name in ("alice", "bob"):

@@ -214,11 +214,15 @@ class _Windows:
         self.shown.remove(old)
 
 
+FRAME_ALLOWANCE = 40  # the window manager's title bar and borders, not known before showing
+
+
 def _side_by_side(window: QWidget, index: int, count: int) -> None:
-    """Place ``window`` in the ``index``-th of ``count`` columns of the screen."""
+    """Place ``window`` (frame included) in the ``index``-th of ``count`` columns of the screen."""
     screen = window.screen().availableGeometry()
     width = screen.width() // count
-    window.setGeometry(screen.x() + index * width, screen.y(), width, screen.height())
+    window.move(screen.x() + index * width, screen.y())  # the frame's corner
+    window.resize(width - FRAME_ALLOWANCE // 4, screen.height() - FRAME_ALLOWANCE)
 
 
 def _application(argv: Sequence[str] | None):

@@ -50,7 +50,7 @@ from tdm_desktop.ui.preview.presenter import PreviewPresenter
 from tdm_desktop.ui.services import WindowService
 from tdm_desktop.ui.settings.presenter import SettingsPresenter
 from tdm_desktop.ui.status.banner import ErrorBannerWidget
-from tdm_desktop.ui.status.log_dock import LogDock
+from tdm_desktop.ui.status.log_dock import LogDock, for_window
 from tdm_desktop.ui.status.status_bar import (
     add_catalog_labels,
     add_status_labels,
@@ -290,9 +290,7 @@ class MainWindow(QMainWindow):
         self.settings_presenter.status_message.connect(status.showMessage)
         self.generation_presenter.landed.connect(session.show_landed)
         self.generation_presenter.error_reported.connect(self.show_error)
-        self.controller.left_alone_reported.connect(
-            lambda text: status.showMessage(text, OTHERS_CHANGED_MS)
-        )
+        self.controller.left_alone_reported.connect(self._on_left_alone)
         self.access.read_only_changed.connect(self._on_read_only_changed)
         self.access.refused.connect(self.error_banner.show_message)  # logged once by access
         self.settings_presenter.curator_applied.connect(self._on_curator_applied)
@@ -380,7 +378,7 @@ class MainWindow(QMainWindow):
             self.selection.ensure_current()
         if changes:
             summary = changes.summary()
-            log.info("%s: %s", data.actor_name, summary)
+            log.info("%s: %s", data.actor_name, summary, extra=for_window(self))
             self.statusBar().showMessage(summary, OTHERS_CHANGED_MS)
             self.others_changed.emit(summary)
         self.refreshed.emit()
@@ -418,6 +416,10 @@ class MainWindow(QMainWindow):
         self.thumbnail_source.set_images(images)
         self.thumbs.set_images(images)
 
+    def _on_left_alone(self, text: str) -> None:
+        log.warning("%s", text, extra=for_window(self))
+        self.statusBar().showMessage(text, OTHERS_CHANGED_MS)
+
     def _on_read_only_changed(self, reason: str) -> None:
         self.access_label.setVisible(bool(reason))
         self.access_label.setToolTip(reason)
@@ -436,14 +438,14 @@ class MainWindow(QMainWindow):
         self._set_title(self._title_subject)
 
     def _set_title(self, subject: str) -> None:
-        """``"0042_european_30_male — Training Data Manager"`` (``" — alice"`` after it when the
-        title names the curator)."""
+        """``"0042_european_30_male — Training Data Manager"`` (``"… — alice — Training Data
+        Manager"`` when the title names the curator)."""
         self._title_subject = subject
         parts = [subject] if subject else []
-        parts.append(APP_TITLE)
         curator = self._service.curator
         if self._curator_in_title and curator:
             parts.append(curator)
+        parts.append(APP_TITLE)  # last: the desktop adds the app's name unless it ends so
         self.setWindowTitle(" — ".join(parts))
 
     def _on_data_dir_chosen(self, location: str) -> None:

@@ -138,7 +138,7 @@ class CurationController(QObject):
     """Our own write reached the files (a file watcher may take their state as seen)."""
     left_alone_reported = Signal(str)
     """An undo / redo left images alone that others changed since: "2 images were changed by
-    alice since; not undone" (for the status bar; it is logged too)."""
+    alice since; not undone" (for the status bar and the log)."""
 
     def __init__(
         self,
@@ -309,7 +309,6 @@ class CurationController(QObject):
         def stored(result: _FlagsStored) -> None:
             message = left_alone_text(result.left_alone, verb=verb)
             if message:
-                log.warning("%s", message)
                 self.left_alone_reported.emit(message)
 
         self._queue_flags(

@@ -79,6 +79,7 @@ class SettingsDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("settingsDialog")
         self.setWindowTitle("Settings")
+        self.setMinimumWidth(560)  # an s3:// URL and where it comes from on one line
         in_effect = in_effect or InEffect()
 
         self.data_dir_edit = QLineEdit(values.data_dir)
