@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 DEMO_ARGS ?=  # e.g. make demo DEMO_ARGS="--port 8402"
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test test-unit test-integration lint format bench bench-generation bench-catalog clean
+.PHONY: setup demo test test-unit test-integration lint format bench bench-wan bench-decode bench-generation bench-catalog clean
 
 setup: $(STAMP)
 
@@ -38,6 +38,15 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/grid_load.py
+
+# The grid over three WAN links through the benchmark's shaping proxy: far but fast, office, home.
+bench-wan: $(STAMP)
+	$(BIN)/python benchmarks/grid_load.py --images 300 --link far
+	$(BIN)/python benchmarks/grid_load.py --images 300 --link office
+	$(BIN)/python benchmarks/grid_load.py --images 300 --link home
+
+bench-decode: $(STAMP)
+	$(BIN)/python benchmarks/decode.py
 
 bench-generation: $(STAMP)
 	$(BIN)/python benchmarks/generation.py

@@ -6,12 +6,25 @@ the GUI event loop is, phase by phase:
 - ``load``: from selecting the actor in the actor list (as a click would) until every image is
   decoded (with prefetch of everything) or, without it, until the screen and its prefetch band are;
 - ``scroll``: the vertical scroll bar driven from top to bottom, one step every 16 ms;
-- ``resize``: the size slider dragged 160 → 512 → 64 → 160 px, one step of 8 px every 16 ms.
+- ``resize``: the size slider dragged 160 → 512 → 64 → 160 px, one step of 8 px every 16 ms;
+- ``keys`` (``--keys N``): N flag keys pressed on the grid (B, B, G, T, ...), each once the tile
+  flagged by the previous one has been repainted: per key the GUI-thread time of the key's own
+  dispatch, and the time from the key to the first paint of the flagged tile (key-to-repaint);
+  the ``flagCountsLabel`` must then count the bad ones, and the service's ``load_actor`` calls
+  during the phase are counted (reloads caused by the flag writes).
 
-The loader is the window's own: thumbnails fetched with ``QNetworkAccessManager`` on presigned URLs
-(``--fetch qt``, what the window does on a custom endpoint) or with ``S3Store.get_bytes`` in the
-workers (``--fetch boto``); ``run_gui``'s gc tuning (``--no-gc-freeze`` to skip it); worker count
-from the CPUs (``--workers N`` to override).
+The keys phase finds what it drives by object name (``thumbnailGrid``, ``flagCountsLabel``,
+``actionMarkBad`` ...) and Qt's public view API only, so it does not depend on the window's modules.
+
+The loader is the window's own, built as the window builds it for each kind of endpoint: the AWS
+path (``--fetch aws``, the default: the window's listed-key fetch, botocore's GET, in the decode
+workers; what every production curator gets) or the local-S3 path (``--fetch qt``:
+``QNetworkAccessManager`` on presigned URLs, what the window does on a custom endpoint). The
+window hands its ``loader_factory`` its fetch and, on a custom endpoint such as the benchmark's,
+its presigned-URL source; the benchmark keeps the source for ``qt`` and drops it for ``aws``.
+``fetch_path`` in the JSON says which path the loader used.
+``run_gui``'s gc tuning (``--no-gc-freeze`` to skip it); worker count from the CPUs (``--workers
+N`` to override).
 
 "Prefetch everything" sets ``grid_view.PREFETCH_SCREENS`` (the view's prefetch band, in screens)
 so large that the band covers the whole actor (the view has no other knob for it) during the load
@@ -21,6 +34,7 @@ phase only; scroll and resize run with the view's default band.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import inspect
 import os
@@ -32,12 +46,14 @@ from pathlib import Path
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
-from PySide6.QtCore import QEvent, QEventLoop, QObject, QSettings, Qt, QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QEvent, QEventLoop, QObject, QRect, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QPaintEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QLabel, QWidget
 
 from bench_common import emit, peak_rss_mb, percentile, store_from_env
 from bench_dataset import BENCH_ACTOR_ID, IDLE_ACTOR_ID, sample_key
-from tdm_desktop.core.training_data import TrainingDataService
+from tdm_desktop.core.training_data import ActorTrainingData, TrainingDataService
 from tdm_desktop.ui.app import tune_gc
 from tdm_desktop.ui.grid import view as grid_view
 from tdm_desktop.ui.grid.delegate import request_size
@@ -248,6 +264,109 @@ class LoadWatch:
         return None if at is None else round((at - self.t0) * 1000, 1)
 
 
+class LoadCounter(TrainingDataService):
+    """The app's service, counting ``load_actor`` calls (each is a full read of the actor)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.load_calls = 0
+
+    def load_actor(self, actor_id: str) -> ActorTrainingData:
+        self.load_calls += 1  # (from job threads: an int += is enough for a count)
+        return super().load_actor(actor_id)
+
+
+class TilePaintWatch(QObject):
+    """Timestamp of the first paint of the viewport that covers ``rect`` once armed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rect: QRect | None = None
+        self.painted_at: float | None = None
+
+    def arm(self, rect: QRect) -> None:
+        self._rect, self.painted_at = rect, None
+
+    def eventFilter(self, _watched: QObject, event: QEvent) -> bool:
+        if (
+            self._rect is not None
+            and event.type() == QEvent.Type.Paint
+            and isinstance(event, QPaintEvent)
+            and event.region().intersects(self._rect)
+        ):
+            self.painted_at = time.perf_counter()
+            self._rect = None
+        return False
+
+
+KEY_PATTERN = (Qt.Key.Key_B, Qt.Key.Key_B, Qt.Key.Key_G, Qt.Key.Key_T)  # T: good -> bad
+
+
+def bad_count(label: QLabel) -> int | None:
+    """``bad N`` from the status bar's flag counts (``good G · bad B``)."""
+    words = label.text().replace("·", " ").split()
+    return int(words[words.index("bad") + 1]) if "bad" in words else None
+
+
+def measure_keys(
+    window: QWidget, service: LoadCounter, count: int, beat: Heartbeat, pause_ms: int = 30
+) -> dict[str, object]:
+    """Press ``count`` flag keys on the grid; key-to-repaint and per-key figures (see above)."""
+    grid = window.findChild(QAbstractItemView, "thumbnailGrid")
+    label = window.findChild(QLabel, "flagCountsLabel")
+    if grid is None or label is None or window.findChild(QAction, "actionMarkBad") is None:
+        raise SystemExit("benchmark: the window has no thumbnailGrid / flagCountsLabel / actions")
+    window.activateWindow()
+    grid.setFocus()
+    wait_for(grid.hasFocus, 5, "the grid's keyboard focus")
+    grid.scrollTo(grid.currentIndex())
+    idle(200)
+    watch = TilePaintWatch()
+    grid.viewport().installEventFilter(watch)
+    bad_before = bad_count(label) or 0
+    loads_before = service.load_calls
+    dispatch_ms: list[float] = []
+    repaint_ms: list[float] = []
+    missed = 0
+    beat.phase = "keys"
+    began = time.perf_counter()
+    for i in range(count):
+        index = grid.currentIndex()
+        watch.arm(grid.visualRect(index))
+        pressed = time.perf_counter()
+        QTest.keyClick(grid, KEY_PATTERN[i % len(KEY_PATTERN)])
+        dispatch_ms.append((time.perf_counter() - pressed) * 1000)
+        try:
+            wait_for(lambda: watch.painted_at is not None, 10, "the flagged tile's repaint")
+        except TimeoutError:
+            missed += 1
+            continue
+        repaint_ms.append((watch.painted_at - pressed) * 1000)
+        idle(pause_ms)
+    keys_s = time.perf_counter() - began
+    beat.phase = "keys_settle"
+    expected_bad = bad_before + sum(
+        1 for i in range(count) if KEY_PATTERN[i % len(KEY_PATTERN)] != Qt.Key.Key_G
+    )
+    with contextlib.suppress(TimeoutError):  # reported below as bad_counted != bad_expected
+        wait_for(lambda: bad_count(label) == expected_bad, 60, "the flag counts")
+    grid.viewport().removeEventFilter(watch)
+    return {
+        "keys": count,
+        "key_to_repaint_p50_ms": round(percentile(repaint_ms, 50), 2),
+        "key_to_repaint_p99_ms": round(percentile(repaint_ms, 99), 2),
+        "key_to_repaint_max_ms": round(max(repaint_ms, default=0.0), 2),
+        "key_dispatch_p50_ms": round(percentile(dispatch_ms, 50), 2),
+        "key_dispatch_p99_ms": round(percentile(dispatch_ms, 99), 2),
+        "keys_without_repaint": missed,
+        "keys_s": round(keys_s, 2),
+        "bad_counted": bad_count(label),
+        "bad_expected": expected_bad,
+        "load_actor_calls": service.load_calls - loads_before,
+        "load_actor_calls_per_s": round((service.load_calls - loads_before) / keys_s, 1),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data-dir", type=Path, required=True)
@@ -257,18 +376,20 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument(
         "--fetch",
-        choices=("qt", "boto"),
-        default="qt",
-        help="thumbnail GETs: qt = QNetworkAccessManager on presigned URLs (the window's default "
-        "on a custom endpoint); boto = S3Store.get_bytes in the workers",
+        choices=("aws", "boto", "qt"),
+        default="aws",
+        help="thumbnail GETs: aws (or boto) = the window's fetch (S3Store.get_bytes) in the decode "
+        "workers, as the window does on AWS; qt = QNetworkAccessManager on presigned URLs, as the "
+        "window does on a custom endpoint",
     )
     parser.add_argument("--no-gc-freeze", action="store_true", help="skip run_gui's gc tuning")
     parser.add_argument("--workers", type=int, help="thumbnail workers (default: CPU count)")
+    parser.add_argument("--keys", type=int, default=0, help="flag keys to press after the drags")
     args = parser.parse_args()
 
     app = QApplication([sys.argv[0]])
     store = store_from_env()
-    service = TrainingDataService(args.data_dir, store)
+    service = LoadCounter(args.data_dir, store)
 
     def loader_factory(
         fetch: Callable[[str], bytes], url_for: Callable[[str], str] | None
@@ -340,6 +461,7 @@ def main() -> None:
     ]
     beat.phase = "resize"
     drive([lambda v=v: slider.setValue(v) for v in values])
+    keys = measure_keys(window, service, args.keys, beat) if args.keys else None
     beat.phase = "done"
     beat.stop()
 
@@ -359,13 +481,14 @@ def main() -> None:
         "failures": sorted(set(watch.failed.values())),
         "app_ips": loaded / load_seconds if args.prefetch_all and load_seconds > 0 else None,
         "stall": {phase: beat.stats(phase) for phase in ("load", "scroll", "resize")},
+        "keys": {**keys, "stall": beat.stats("keys")} if keys else None,
         "paints": paints.counts,
         "stall_spikes": {
             phase: sorted((s[1:] for s in beat.spikes if s[0] == phase), key=lambda s: -s[1])[:5]
             for phase in ("load", "scroll", "resize")
         },
         "full_repaint_ms": full_repaint_ms,
-        "fetch": "qt" if loader.uses_network() else "boto",
+        "fetch_path": "qt" if loader.uses_network() else "aws",
         "workers": loader.worker_count(),
         "gc_frozen": not args.no_gc_freeze,
         "gc_pauses": gc_pauses.summary(),

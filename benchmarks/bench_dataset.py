@@ -140,7 +140,8 @@ def _put(store: S3Store, key: str, data: bytes) -> None:
 
 
 def write_manifests(layout: BenchLayout, store: S3Store, rows: int, sizes: Iterable[int]) -> None:
-    """The bench actor's manifest with ``rows`` rows (production-style URLs), and an empty idle actor.
+    """The bench actor's manifest with ``rows`` rows (production-style URLs), and an empty idle actor;
+    no flags.
 
     Written in one go in the seed's structure (``add_image`` per row would rewrite the file
     ``rows`` times). ``sizes`` gives each real object's size in bytes, cycled over the rows.
@@ -159,6 +160,13 @@ def write_manifests(layout: BenchLayout, store: S3Store, rows: int, sizes: Itera
     _write_manifest(layout, IDLE_ACTOR_ID, IDLE_ACTOR_NAME, [])
     for name in (BENCH_ACTOR_NAME, IDLE_ACTOR_NAME):
         (layout.data_dir / "actors" / name).mkdir(parents=True, exist_ok=True)
+    reset_flags(layout)
+
+
+def reset_flags(layout: BenchLayout) -> None:
+    """Forget the flags an app run's keys phase wrote: the next run starts unreviewed."""
+    for name in (BENCH_ACTOR_NAME, IDLE_ACTOR_NAME):
+        (layout.data_dir / "actors" / name / "prompt_metadata.json").unlink(missing_ok=True)
 
 
 def _write_manifest(layout: BenchLayout, actor_id: str, name: str, items: list[dict]) -> None:

@@ -439,7 +439,8 @@ class LocalS3:
         self.stop()
 
     def start(self, timeout: float = 60.0) -> None:
-        """Start weed, wait until it answers a signed request, create the bucket.
+        """Start weed, wait until it answers a signed request, create the bucket, and wait until
+        it serves stored objects.
 
         Raises :class:`LocalS3Error` (with the end of weed's log) if weed exits or does not
         answer within ``timeout`` seconds; nothing is left running then.
@@ -569,6 +570,17 @@ class LocalS3:
 
         store = S3Store(client, self.config.bucket)
         self._poll_until(deadline, f"create bucket {self.config.bucket!r}", store.ensure_bucket)
+        self._poll_until(deadline, "serve a stored object", lambda: self._read_one_object(client))
+
+    def _read_one_object(self, client: Any) -> None:
+        """Read the first byte of one stored object, if there is any. Restarted on existing data,
+        weed answers listings at once but GETs with InternalError until its volume server has
+        registered with its master; until then the local S3 is not ready."""
+        listing = client.list_objects_v2(Bucket=self.config.bucket, MaxKeys=1)
+        for item in listing.get("Contents", []):
+            client.get_object(Bucket=self.config.bucket, Key=item["Key"], Range="bytes=0-0")[
+                "Body"
+            ].close()
 
     def _poll_until(self, deadline: float, what: str, attempt: Callable[[], object]) -> None:
         last_error = "no answer"

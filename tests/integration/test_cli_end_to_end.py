@@ -273,6 +273,18 @@ def start_demo(env: dict[str, str], port: int) -> tuple[subprocess.Popen, LineRe
     return demo, LineReader(demo.stdout)
 
 
+def until_or_exit(demo: subprocess.Popen, out: LineReader, pattern: str, timeout: float = 120):
+    """``out.until(pattern)``; when the demo exits first, the failure shows what it said."""
+    try:
+        return out.until(pattern, timeout)
+    except AssertionError as err:
+        if demo.poll() is None:
+            raise
+        raise AssertionError(
+            f"{err}; exit {demo.returncode}; stderr: {demo.stderr.read()}"
+        ) from None
+
+
 def ctrl_c(demo: subprocess.Popen) -> int:
     os.killpg(demo.pid, signal.SIGINT)
     return demo.wait(timeout=60)
@@ -290,7 +302,9 @@ def test_demo_seeds_serves_the_cli_reuses_its_data_and_stops_on_ctrl_c(tmp_path,
         out.until(
             rf"^Local S3 at http://127\.0\.0\.1:{port} \(data in {re.escape(str(s3_dir))}\)$", 60
         )
-        seeded = out.until(r"^Demo data dir: (.*) \((\d+) new images uploaded\)$", 240)
+        seeded = until_or_exit(
+            demo, out, r"^Demo data dir: (.*) \((\d+) new images uploaded\)$", 240
+        )
         assert seeded.groups() == (data_dir, str(sum(a.image_count for a in DEMO_ACTORS)))
         exports = out.until(r"^  export (.*)$", 5).group(1)
         out.until(r"^Serving; press Ctrl\+C to stop\.$", 10)
@@ -339,7 +353,7 @@ def test_demo_seeds_serves_the_cli_reuses_its_data_and_stops_on_ctrl_c(tmp_path,
 
     again, out = start_demo(env, port)
     try:
-        seeded = out.until(r"^Demo data dir: .* \((\d+) new images uploaded\)$", 120)
+        seeded = until_or_exit(again, out, r"^Demo data dir: .* \((\d+) new images uploaded\)$")
         assert seeded.group(1) == "0"
         out.until(r"^Serving; press Ctrl\+C to stop\.$", 10)
         weeds = weed_serving(s3_dir)
