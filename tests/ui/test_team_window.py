@@ -182,7 +182,7 @@ def test_undo_leaves_an_image_another_curator_changed_since_and_says_so(
 
 
 def test_a_read_only_account_is_told_once_and_writes_nothing(
-    qtbot, open_as, names, s3_client, s3_catalog
+    qtbot, open_as, names, s3_client, s3_catalog, dialogs
 ):
     deny_puts(s3_client)
     manifest_before = raw_bytes(s3_catalog, manifest_name(ACTOR_ID))
@@ -204,10 +204,31 @@ def test_a_read_only_account_is_told_once_and_writes_nothing(
     assert window.selection.current_filename() == names[0]  # and nothing advanced
     assert window.controller.undo_stack.count() == 0  # nothing queued for later
     assert window.generation_presenter.generate_single_dialog is None
+    assert dialogs.delete_questions == [] and dialogs.delete_all_questions == []
     assert raw_bytes(s3_catalog, prompt_metadata_name(ACTOR)) is None
     assert raw_bytes(s3_catalog, manifest_name(ACTOR_ID)) == manifest_before
     log = window.log_dock.view.toPlainText()
     assert log.count("this account can only read") == 1  # said once
+
+
+def test_an_account_that_loses_write_access_meanwhile_is_told_at_its_first_write(
+    qtbot, open_as, names, s3_client, s3_catalog
+):
+    window = open_as("alice")
+    assert not window.access_label.isVisible()
+    deny_puts(s3_client)  # the policy changed after the actor opened
+    grid_focus(qtbot, window)
+    qtbot.keyClick(window.grid, Qt.Key.Key_B)
+    wait_idle(qtbot, window)
+
+    assert window.access_label.isVisible()
+    assert window.error_text().startswith(f"Read-only: this account can only read {CATALOG_URL}")
+    assert window.model.good_bad_counts() == (6, 0)  # the flag shown at once is taken back
+    assert window.controller.undo_stack.count() == 0
+    assert raw_bytes(s3_catalog, prompt_metadata_name(ACTOR)) is None
+    qtbot.keyClick(window.grid, Qt.Key.Key_B)  # from now on nothing is shown or queued
+    assert window.model.good_bad_counts() == (6, 0) and not window.controller.is_busy()
+    assert window.log_dock.view.toPlainText().count("this account can only read") == 1
 
 
 def test_polling_pauses_while_the_window_is_minimised_and_catches_up_after(
