@@ -157,6 +157,7 @@ class CurationController(QObject):
         self._service = service
         self._model = model
         self.access = access if access is not None else CatalogAccess(self)
+        self.access.read_only_changed.connect(self._on_read_only_changed)
         self._clock = clock
         self._jobs = jobs if jobs is not None else JobRunner(max_threads=1, parent=self)
         self._confirm_delete = confirm_delete or (lambda _names, _actor: True)
@@ -192,6 +193,13 @@ class CurationController(QObject):
             stack = QUndoStack(self.undo_group)
             self._stacks[actor_id] = stack
         self.undo_group.setActiveStack(stack)
+
+    def _on_read_only_changed(self, reason: str) -> None:
+        """An account that may only read can undo nothing it did before: the history goes, so
+        Undo never offers what cannot be written."""
+        if reason:
+            for stack in self._stacks.values():
+                stack.clear()
 
     @property
     def undo_stack(self) -> QUndoStack | None:
