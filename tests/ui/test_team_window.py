@@ -323,3 +323,66 @@ def test_run_windows_opens_a_window_per_curator_side_by_side_with_own_settings(
     for name in ("alice", "bob"):
         saved = QSettings(str(tmp_path / f"{name}.ini"), QSettings.Format.IniFormat)
         assert saved.value("session/lastActor") == ACTOR_ID and saved.contains("window/geometry")
+
+
+def test_a_data_dir_saved_in_settings_opens_in_a_window_in_the_old_ones_place(
+    qtbot, s3_catalog, store, names, tmp_path
+):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from tdm_desktop.core.data_dirs import DataDirChoice
+    from tdm_desktop.ui.app import WindowPlan, run_windows
+    from tdm_desktop.ui.main_window import MainWindow
+    from tdm_desktop.ui.settings.model import AppSettings
+
+    other = "s3://story-boards-assets/other-catalog"
+    opened: list[str] = []
+
+    def open_at(location: str) -> TrainingDataService:
+        opened.append(location)
+        prefix = location.removeprefix("s3://story-boards-assets/")
+        return TrainingDataService(S3Documents(store.client, BUCKET, prefix), store)
+
+    plan = WindowPlan(
+        open_at,
+        data_dir=DataDirChoice(CATALOG_URL, "--data-dir"),
+        settings_file=tmp_path / "alice.ini",
+        environ={},
+    )
+    seen: list[tuple[str, object, int]] = []
+
+    def windows() -> list[MainWindow]:
+        found = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
+        return [w for w in found if w.isVisible()]
+
+    def step():
+        shown = windows()
+        if not seen and len(shown) == 1 and shown[0].session.actor_id == ACTOR_ID:
+            seen.append(("first", shown[0].settings_presenter.data_dir, len(shown)))
+            shown[0].settings_presenter.apply(AppSettings(data_dir=other))
+        elif (
+            len(seen) == 1
+            and len(shown) == 1
+            and shown[0].settings_presenter.data_dir != (seen[0][1])
+        ):
+            seen.append(("then", shown[0].settings_presenter.data_dir, len(shown)))
+            shown[0].close()
+            return
+        QTimer.singleShot(50, step)
+
+    QTimer.singleShot(0, step)
+    guard = QTimer(singleShot=True, interval=10_000)
+    guard.timeout.connect(QApplication.quit)
+    guard.start()
+    code = run_windows([plan])
+    guard.stop()
+
+    assert code == 0
+    assert opened == [CATALOG_URL, other]
+    assert seen == [
+        ("first", DataDirChoice(CATALOG_URL, "--data-dir"), 1),
+        ("then", DataDirChoice(other, "Settings"), 1),
+    ]
+    saved = QSettings(str(tmp_path / "alice.ini"), QSettings.Format.IniFormat)
+    assert saved.value("catalog/dataDir") == other
