@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tdm_desktop import __version__, cli_review
+from tdm_desktop import __version__, cli_integrity, cli_review
 from tdm_desktop.core.errors import BadInputError, TdmError, one_line
 from tdm_desktop.core.s3_urls import DEFAULT_BUCKET
 
@@ -62,6 +62,13 @@ def _global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
     )
     parser.add_argument(
         "--profile", default=default(None), help="AWS profile (default: $AWS_PROFILE)"
+    )
+    parser.add_argument(
+        "--s3-timeout",
+        metavar="SECONDS",
+        default=default(None),
+        help="longest one S3 request may take, retries included; a command stops asking S3 "
+        "after one timed out (default: $TDM_S3_TIMEOUT or 60)",
     )
     parser.add_argument(
         "-v",
@@ -181,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument(
         "--concurrency", type=int, default=1, help="images generated at once (default 1)"
     )
+    cli_integrity.add_commands(command)
     cli_review.add_commands(command)
     return parser
 
@@ -213,10 +221,20 @@ def make_store(args: argparse.Namespace, **client_options):
     import botocore.exceptions
 
     from tdm_desktop.core.s3_store import S3Store, make_s3_client
+    from tdm_desktop.core.s3_timeouts import ENV_VAR, S3Timeouts
 
+    if args.s3_timeout is not None:
+        timeouts = S3Timeouts.parse(args.s3_timeout, "--s3-timeout")
+    else:
+        timeouts = S3Timeouts.parse(os.environ.get(ENV_VAR), ENV_VAR)
+    # A command stops asking an S3 that let a request time out; the window keeps trying.
+    client_options.setdefault("stop_after_timeout", args.command not in (None, "gui"))
     try:
         client = make_s3_client(
-            endpoint_url=args.endpoint_url, profile=args.profile, **client_options
+            endpoint_url=args.endpoint_url,
+            profile=args.profile,
+            timeouts=timeouts,
+            **client_options,
         )
     except botocore.exceptions.ProfileNotFound as err:
         raise BadInputError(f"AWS profile {err.kwargs.get('profile')!r} not found") from None
@@ -467,6 +485,7 @@ COMMANDS = {
     "delete": cmd_delete,
     "delete-all": cmd_delete_all,
     "generate": cmd_generate,
+    **cli_integrity.COMMANDS,
     **cli_review.COMMANDS,
 }
 
