@@ -206,7 +206,11 @@ def solo_shots() -> None:
         )
         key("F5")
         time.sleep(1)
-        sh("xdotool", "mousemove", "147", "143", "click", "1", env=env)  # the 0388 row
+        # the actor search box, then the one row left (row heights vary with the list's icons)
+        sh("xdotool", "mousemove", "150", "75", "click", "1", env=env)
+        sh("xdotool", "type", "--delay", "80", "0388", env=env)
+        time.sleep(0.5)
+        sh("xdotool", "mousemove", "147", "108", "click", "1", env=env)
         shot("error_tiles", settle=4.0)
         key("ctrl+q")
     finally:
