@@ -8,6 +8,10 @@ generator, uploaded through ``S3Store`` (never overwriting) and recorded through
 (``https://story-boards-assets.s3.amazonaws.com/...``), which the store resolves to the local S3.
 Running it again reuses what exists and only fills what is missing.
 
+``--curators N`` opens N windows side by side, one per curator (alice, bob, ...), each with its own
+settings file (geometry, curator name) under the demo's folder, on the same catalog: a flag in one
+shows in the others within the check interval (5 s by default), named with who made it.
+
 Two examples for ``tdm-desktop audit`` and ``migrate``: actor 0521's manifest is written in the
 shape of the sync era (local paths, sync status, two entries whose images are gone), once and
 never over a migrated one; 0388 has one object its manifest does not list (an orphan).
@@ -18,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import os
 import signal
 import sys
 import threading
@@ -25,10 +30,19 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 
-from tdm_desktop.core.documents import DocumentRef, DocumentStore, S3Prefix, open_documents
+from tdm_desktop.core.curators import CURATOR_ENV, CuratorChoice
+from tdm_desktop.core.data_dirs import DataDirChoice
+from tdm_desktop.core.documents import (
+    DocumentRef,
+    DocumentStore,
+    S3Prefix,
+    open_documents,
+    parse_data_dir,
+)
 from tdm_desktop.core.errors import DocumentExistsError, ManifestError, ObjectExistsError
 from tdm_desktop.core.generator import GenerationRequest, Generator
 from tdm_desktop.core.jsonfile import dump_json, parse_json_object
@@ -40,10 +54,15 @@ from tdm_desktop.core.s3_urls import DEFAULT_BUCKET
 from tdm_desktop.core.sync_era import sync_era_keys
 from tdm_desktop.core.timestamps import manifest_now
 
+if TYPE_CHECKING:
+    from tdm_desktop.ui.app import OpenCatalog, WindowPlan
+
 log = logging.getLogger(__name__)
 
 CATALOG_PREFIX = "catalog"  # the demo catalog: s3://{bucket}/catalog in the local S3
 DEMO_CURATOR = "demo"  # who the seeded bad flags say decided them
+DEMO_CURATORS = ("alice", "bob", "carol", "dave", "erin", "frank")  # demo --curators N
+FROM_DEMO = "the demo"
 
 
 @dataclass(frozen=True)
@@ -279,10 +298,13 @@ def run_demo(
     bucket: str = DEFAULT_BUCKET,
     open_window: bool = True,
     curator: str | None = None,
+    curators: int = 1,
 ) -> int:
-    """Start the local S3, seed the demo actors, open the window (or wait). Stops S3 on the way
-    out. The catalog is ``s3://{bucket}/catalog`` in the local S3 unless ``data_dir`` says
-    otherwise (a folder, or another prefix)."""
+    """Start the local S3, seed the demo actors, open the window (or ``curators`` windows, one
+    per demo curator) or wait. Stops S3 on the way out. The catalog is ``s3://{bucket}/catalog``
+    in the local S3 unless ``data_dir`` says otherwise (a folder, or another prefix)."""
+    if not 1 <= curators <= len(DEMO_CURATORS):
+        raise ValueError(f"curators: 1 to {len(DEMO_CURATORS)}, got {curators}")
     from tdm_desktop import local_s3
     from tdm_desktop.core.documents import LocalDocuments, S3Documents
     from tdm_desktop.core.s3_store import make_s3_client
@@ -313,12 +335,49 @@ def run_demo(
         uploaded = seed_demo(documents, store, get_generator("placeholder"))
         print(f"Demo data dir: {documents.location} ({uploaded} new images uploaded)", flush=True)
         _print_cli_hint(server, documents.location)
-        service = TrainingDataService(documents, store, curator=curator)
-        if open_window:
-            from tdm_desktop.ui.app import run_gui
+        if not open_window:
+            return _wait_for_interrupt()
+        from tdm_desktop.ui.app import WindowPlan, run_windows
 
-            return run_gui(service, actor_id=DEMO_ACTORS[0].actor_id)
-        return _wait_for_interrupt()
+        def open_at(location: str) -> TrainingDataService:
+            where = parse_data_dir(location)
+            opened = (
+                LocalDocuments(where) if isinstance(where, Path) else S3Documents.at(client, where)
+            )
+            return TrainingDataService(opened, store, curator=curator)
+
+        given = DataDirChoice(documents.location, FROM_DEMO)
+        plans = (
+            curator_windows(open_at, given, curators)
+            if curators > 1
+            else [WindowPlan(open_at, data_dir=given)]
+        )
+        return run_windows(plans, actor_id=DEMO_ACTORS[0].actor_id)
+
+
+def curator_windows(open_at: OpenCatalog, given: DataDirChoice, count: int) -> list[WindowPlan]:
+    """One window per demo curator, each with a settings file of its own (geometry, curator
+    name) under the demo's folder. ``TDM_CURATOR`` is left out: it would name them all alike."""
+    from tdm_desktop.ui.app import WindowPlan
+
+    if os.environ.get(CURATOR_ENV):
+        print(f"{CURATOR_ENV} is not used with --curators: each window is a demo curator")
+    environ = {k: v for k, v in os.environ.items() if k != CURATOR_ENV}
+    names = DEMO_CURATORS[:count]
+    print(f"Curators: {', '.join(names)} (one window each, side by side)", flush=True)
+    folder = demo_root() / "curators"
+    folder.mkdir(parents=True, exist_ok=True)
+    return [
+        WindowPlan(
+            open_at,
+            data_dir=given,
+            settings_file=folder / f"{name}.ini",
+            environ=environ,
+            curator_fallback=CuratorChoice(name, FROM_DEMO),
+            curator_in_title=True,
+        )
+        for name in names
+    ]
 
 
 def _print_cli_hint(server, data_dir: str) -> None:

@@ -13,6 +13,7 @@ from PySide6.QtCore import QModelIndex, QObject
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QListView, QWidget
 
+from tdm_desktop.core.timestamps import Clock
 from tdm_desktop.ui.grid.model import ImageGridModel
 from tdm_desktop.ui.grid.selection import GridSelection
 from tdm_desktop.ui.preview.dialog import PreviewDialog
@@ -41,8 +42,12 @@ class PreviewPresenter(QObject):
         loader: CompressedCache,
         fetch: Callable[[TrainingImage], bytes],
         actions: Sequence[QAction],
+        *,
+        clock: Clock | None = None,
     ) -> None:
+        """``clock``: now, for "5 min ago" (the system clock by default)."""
         super().__init__(window)
+        self._clock = clock
         self._window = window
         self._grid = grid
         self._selection = selection
@@ -51,6 +56,7 @@ class PreviewPresenter(QObject):
         self._actions = list(actions)
         self.dialog: PreviewDialog | None = None
         grid.selectionModel().currentChanged.connect(self._on_current_changed)
+        grid.model().dataChanged.connect(self._on_data_changed)  # e.g. another curator's flag
 
     def toggle(self) -> None:
         """Show the current image; if the preview is open, close it."""
@@ -62,7 +68,9 @@ class PreviewPresenter(QObject):
             return
         self._selection.set_current(index)
         if self.dialog is None:
-            self.dialog = PreviewDialog(self._full_image_bytes, parent=self._window)
+            self.dialog = PreviewDialog(
+                self._full_image_bytes, clock=self._clock, parent=self._window
+            )
             self.dialog.addActions(self._actions)
             self.dialog.navigate_requested.connect(self._selection.step)
         self.dialog.show_image(index.data(ImageGridModel.ImageRole))
@@ -85,3 +93,10 @@ class PreviewPresenter(QObject):
         if self.dialog is not None and self.dialog.isVisible():
             image = current.data(ImageGridModel.ImageRole) if current.isValid() else None
             self.dialog.show_image(image)
+
+    def _on_data_changed(self, top_left: QModelIndex, bottom_right: QModelIndex, *_roles) -> None:
+        if self.dialog is None or not self.dialog.isVisible():
+            return
+        current = self._grid.currentIndex()
+        if current.isValid() and top_left.row() <= current.row() <= bottom_right.row():
+            self.dialog.show_image(current.data(ImageGridModel.ImageRole))
