@@ -484,13 +484,13 @@ class TrainingDataService:
     def presign_get(self, key: str) -> str:
         return self.store.presign_get(key)
 
-    def generation(self, generator: Generator) -> GenerationService:
-        """Generation for these actors with ``generator``."""
-        return GenerationService(self.documents, self.store, generator, clock=self._clock)
-
     def integrity(self) -> IntegrityService:
         """Audit, repair and migration of these actors (the window's Check against S3…)."""
         return IntegrityService(self.catalog, self.store, clock=self._clock)
+
+    def generation(self, generator: Generator) -> GenerationService:
+        """Generation for these actors with ``generator``."""
+        return GenerationService(self.documents, self.store, generator, clock=self._clock)
 
 
 def _content_type(filename: str) -> str:

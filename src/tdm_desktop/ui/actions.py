@@ -108,20 +108,6 @@ ACTION_TABLE: tuple[ActionSpec, ...] = (
         icon_text="Delete All",
         tooltip="🗑️ Delete All: delete every image of this actor",
     ),
-    ActionSpec(
-        "check_s3",
-        "actionCheckAgainstS3",
-        "&Check against S3…",
-        tooltip="Compare the actor's manifest with its S3 prefix (orphans, dangling entries, "
-        "sizes, duplicates, stale metadata) and fix what it finds, one kind at a time",
-    ),
-    ActionSpec(
-        "migrate",
-        "actionMigrate",
-        "&Migrate…",
-        tooltip="Turn a manifest written before the S3-only change into the S3-only structure "
-        "(a dry run first; the original is kept beside it)",
-    ),
     ActionSpec("quit", "actionQuit", "&Quit", "quit", ("Ctrl+Q",)),
     ActionSpec(
         "settings",
@@ -146,6 +132,20 @@ ACTION_TABLE: tuple[ActionSpec, ...] = (
         icon="palette.svg",
         icon_text="Generate All Prompts",
     ),
+    ActionSpec(
+        "check_s3",
+        "actionCheckAgainstS3",
+        "&Check against S3…",
+        tooltip="Compare the actor's manifest with its S3 prefix (orphans, dangling entries, "
+        "sizes, duplicates, stale metadata) and fix what it finds, one kind at a time",
+    ),
+    ActionSpec(
+        "migrate",
+        "actionMigrate",
+        "&Migrate…",
+        tooltip="Turn a manifest written before the S3-only change into the S3-only structure "
+        "(a dry run first; the original is kept beside it)",
+    ),
 )
 """In creation order (the order the window lists its actions)."""
 
@@ -166,12 +166,12 @@ class WindowActions:
     zoom_out: QAction
     refresh: QAction
     delete_all: QAction
-    check_s3: QAction
-    migrate: QAction
     quit: QAction
     settings: QAction
     generate_single: QAction
     generate_all: QAction
+    check_s3: QAction
+    migrate: QAction
     undo: QAction
     redo: QAction
 
@@ -260,14 +260,15 @@ def build_menus(bar: QMenuBar, a: WindowActions) -> QMenu:
     edit_menu.addAction(a.settings)
     view_menu = bar.addMenu("&View")
     view_menu.addActions([a.zoom_in, a.zoom_out, a.preview])
-    actor_menu = bar.addMenu("&Actor")
-    actor_menu.addActions([a.check_s3, a.migrate])
     image_menu = bar.addMenu("&Image")
     image_menu.addActions([a.mark_good, a.mark_bad, a.toggle])
     image_menu.addSeparator()
     image_menu.addActions([a.retry, a.copy_url])
     image_menu.addSeparator()
     image_menu.addActions([a.generate_single, a.generate_all])
+    actor_menu = QMenu("&Actor", bar)
+    actor_menu.addActions([a.check_s3, a.migrate])
+    bar.insertMenu(image_menu.menuAction(), actor_menu)  # File, Edit, View, Actor, Image
     return view_menu
 
 
@@ -277,15 +278,6 @@ def build_context_menu(parent: QWidget, a: WindowActions) -> QMenu:
     menu.addActions([a.mark_good, a.mark_bad, a.toggle])
     menu.addSeparator()
     menu.addActions([a.delete, a.copy_url, a.retry])
-    return menu
-
-
-def build_actor_context_menu(parent: QWidget, a: WindowActions) -> QMenu:
-    """The actor list's right-click menu (it acts on the row clicked, which becomes current)."""
-    menu = QMenu(parent)
-    menu.addActions([a.check_s3, a.migrate])
-    menu.addSeparator()
-    menu.addAction(a.refresh)
     return menu
 
 
@@ -317,3 +309,12 @@ def build_toolbar(tb: QToolBar, a: WindowActions) -> tuple[QSlider, QComboBox]:
     tb.addWidget(spacer)
     tb.addAction(a.refresh)
     return size_slider, flag_filter
+
+
+def build_actor_context_menu(parent: QWidget, a: WindowActions) -> QMenu:
+    """The actor list's right-click menu (it acts on the row clicked, which becomes current)."""
+    menu = QMenu(parent)
+    menu.addActions([a.check_s3, a.migrate])
+    menu.addSeparator()
+    menu.addAction(a.refresh)
+    return menu

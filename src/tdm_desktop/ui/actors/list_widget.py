@@ -1,9 +1,7 @@
 """The actor list on the left: a search box over ``actorList``, one row per actor.
 
 A row reads ``0042_european_30_male (17)``; an actor whose manifest is broken shows a warning icon and
-its problem as the tooltip, and can still be chosen (the window then says what is wrong). A manifest
-written before the S3-only change reads ``0521_nordic_28_female (to migrate)``, with an
-information icon and what to do as the tooltip (``SyncEraRole`` is true on its row).
+its problem as the tooltip, and can still be chosen (the window then says what is wrong).
 """
 
 from __future__ import annotations
@@ -31,9 +29,6 @@ if TYPE_CHECKING:
 
 ActorIdRole = Qt.ItemDataRole.UserRole + 1
 ProblemRole = Qt.ItemDataRole.UserRole + 2
-SyncEraRole = Qt.ItemDataRole.UserRole + 11
-
-MIGRATE_HINT = "Actor → Migrate… does it from here, a dry run first"
 
 
 def actor_row_text(summary: ActorSummary) -> str:
@@ -43,6 +38,12 @@ def actor_row_text(summary: ActorSummary) -> str:
     if summary.problem:
         return f"{summary.actor_name or summary.actor_id} (broken manifest)"
     return f"{summary.actor_name} ({summary.image_count})"
+
+
+# A manifest written before the S3-only change reads "0521_nordic_28_female (to migrate)", with an
+# information icon and what to do as its tooltip; SyncEraRole is true on its row.
+SyncEraRole = Qt.ItemDataRole.UserRole + 11
+MIGRATE_HINT = "Actor → Migrate… does it from here, a dry run first"
 
 
 class ActorListWidget(QWidget):
