@@ -272,6 +272,15 @@ def build_menus(bar: QMenuBar, a: WindowActions) -> QMenu:
     return view_menu
 
 
+def build_actor_context_menu(parent: QWidget, a: WindowActions) -> QMenu:
+    """The actor list's right-click menu (it acts on the row clicked, which becomes current)."""
+    menu = QMenu(parent)
+    menu.addActions([a.check_s3, a.migrate])
+    menu.addSeparator()
+    menu.addAction(a.refresh)
+    return menu
+
+
 def build_context_menu(parent: QWidget, a: WindowActions) -> QMenu:
     """The grid's right-click menu."""
     menu = QMenu(parent)
@@ -309,12 +318,3 @@ def build_toolbar(tb: QToolBar, a: WindowActions) -> tuple[QSlider, QComboBox]:
     tb.addWidget(spacer)
     tb.addAction(a.refresh)
     return size_slider, flag_filter
-
-
-def build_actor_context_menu(parent: QWidget, a: WindowActions) -> QMenu:
-    """The actor list's right-click menu (it acts on the row clicked, which becomes current)."""
-    menu = QMenu(parent)
-    menu.addActions([a.check_s3, a.migrate])
-    menu.addSeparator()
-    menu.addAction(a.refresh)
-    return menu
