@@ -98,6 +98,20 @@ def stop(procs: list[subprocess.Popen]) -> None:
                 proc.kill()
 
 
+def open_demo(home: Path, env: dict[str, str], procs: list[subprocess.Popen]) -> subprocess.Popen:
+    """``tdm-desktop demo`` with its log in ``home``, once its window is there: 1400x900 at 0,0."""
+    tdm = Path(sys.executable).with_name("tdm-desktop")
+    log = open(home / "demo.log", "w")  # noqa: SIM115
+    demo = subprocess.Popen(
+        [str(tdm), "demo", "--port", PORT], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    procs.append(demo)
+    window = wait_for(lambda: windows_named("Training Data Manager", env), 180, "the window")[0]
+    sh("xdotool", "windowsize", window, "1400", "900", env=env)
+    sh("xdotool", "windowmove", window, "0", "0", env=env)
+    return demo
+
+
 def windows_named(name: str, env: dict[str, str]) -> list[str]:
     return sh("xdotool", "search", "--name", name, env=env, check=False).split()
 
@@ -169,21 +183,7 @@ def solo_shots() -> None:
     env["TDM_CURATOR"] = "alice"
     demo = None
     try:
-        tdm = Path(sys.executable).with_name("tdm-desktop")
-        log = open(home / "demo.log", "w")  # noqa: SIM115
-        demo = subprocess.Popen(
-            [str(tdm), "demo", "--port", PORT], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-        procs.append(demo)
-        window = wait_for(
-            lambda: sh(
-                "xdotool", "search", "--name", "Training Data Manager", env=env, check=False
-            ).split(),
-            180,
-            "the window",
-        )[0]
-        sh("xdotool", "windowsize", window, "1400", "900", env=env)
-        sh("xdotool", "windowmove", window, "0", "0", env=env)
+        demo = open_demo(home, env, procs)
         time.sleep(4)  # thumbnails arrive
         shot("grid")
 
@@ -234,15 +234,7 @@ def integrity_shots() -> None:
     env["TDM_CURATOR"] = "alice"
     demo = None
     try:
-        tdm = Path(sys.executable).with_name("tdm-desktop")
-        log = open(home / "demo.log", "w")  # noqa: SIM115
-        demo = subprocess.Popen(
-            [str(tdm), "demo", "--port", PORT], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-        procs.append(demo)
-        window = wait_for(lambda: windows_named("Training Data Manager", env), 180, "the window")
-        sh("xdotool", "windowsize", window[0], "1400", "900", env=env)
-        sh("xdotool", "windowmove", window[0], "0", "0", env=env)
+        demo = open_demo(home, env, procs)
         time.sleep(3)
         # Behind the app's back, one of 0388's objects goes: with the demo's orphan, two kinds.
         text = (home / "demo.log").read_text()

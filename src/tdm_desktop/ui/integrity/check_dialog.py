@@ -61,6 +61,36 @@ NOTE_STYLE = (
 FILE_COLUMN, WHAT_COLUMN, TODO_COLUMN = 0, 1, 2
 
 
+def status_label(object_name: str) -> QLabel:
+    """A dialog's first line: what it is doing or what it found, in bold."""
+    label = QLabel()
+    label.setObjectName(object_name)
+    bold = QFont(label.font())
+    bold.setBold(True)
+    label.setFont(bold)
+    label.setWordWrap(True)
+    return label
+
+
+def note_label(object_name: str) -> QLabel:
+    """A line that needs reading (incomplete, read-only, failed), hidden while empty."""
+    label = QLabel()
+    label.setObjectName(object_name)
+    label.setWordWrap(True)
+    label.setStyleSheet(NOTE_STYLE.replace("checkNoteLabel", object_name))
+    label.hide()
+    return label
+
+
+def busy_bar() -> QProgressBar:
+    """A thin busy bar: how long a listing takes is not known beforehand."""
+    bar = QProgressBar()
+    bar.setRange(0, 0)
+    bar.setTextVisible(False)
+    bar.setMaximumHeight(8)
+    return bar
+
+
 class CheckDialog(QDialog):
     fix_requested = Signal(object)  # Fix
     check_again_requested = Signal()
@@ -75,21 +105,9 @@ class CheckDialog(QDialog):
         self.resize(1100, 560)
         self._running = False
 
-        self.status_label = QLabel()
-        self.status_label.setObjectName("checkStatusLabel")
-        bold = QFont(self.status_label.font())
-        bold.setBold(True)
-        self.status_label.setFont(bold)
-        self.status_label.setWordWrap(True)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 0)  # busy: a listing's length is not known beforehand
-        self.progress.setTextVisible(False)
-        self.progress.setMaximumHeight(8)
-        self.note_label = QLabel()
-        self.note_label.setObjectName("checkNoteLabel")
-        self.note_label.setWordWrap(True)
-        self.note_label.setStyleSheet(NOTE_STYLE)
-        self.note_label.hide()
+        self.status_label = status_label("checkStatusLabel")
+        self.progress = busy_bar()
+        self.note_label = note_label("checkNoteLabel")
 
         self.findings = QTreeWidget()
         self.findings.setObjectName("checkFindings")

@@ -12,12 +12,11 @@ A view only, like ``CheckDialog``: ``migrate_requested`` and ``cancel_requested`
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent, QFont
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QLabel,
-    QProgressBar,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -25,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from tdm_desktop.core.migration import SYNC_ERA_SUFFIX, Migration
-from tdm_desktop.ui.integrity.check_dialog import NOTE_STYLE
+from tdm_desktop.ui.integrity.check_dialog import busy_bar, note_label, status_label
 from tdm_desktop.ui.integrity.controller import MigrationResult
 
 
@@ -55,27 +54,15 @@ class MigrateDialog(QDialog):
         self.resize(760, 480)
         self._running = False
 
-        self.status_label = QLabel()
-        self.status_label.setObjectName("migrateStatusLabel")
-        bold = QFont(self.status_label.font())
-        bold.setBold(True)
-        self.status_label.setFont(bold)
-        self.status_label.setWordWrap(True)
+        self.status_label = status_label("migrateStatusLabel")
         self.explain_label = QLabel(
             "This manifest was written before the S3-only change: it still records local copies "
             "and their sync status. Migrating keeps every image whose object is in S3, drops the "
             "entries whose images are gone, and removes the sync keys."
         )
         self.explain_label.setWordWrap(True)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 0)
-        self.progress.setTextVisible(False)
-        self.progress.setMaximumHeight(8)
-        self.note_label = QLabel()
-        self.note_label.setObjectName("migrateNoteLabel")
-        self.note_label.setWordWrap(True)
-        self.note_label.setStyleSheet(NOTE_STYLE.replace("checkNoteLabel", "migrateNoteLabel"))
-        self.note_label.hide()
+        self.progress = busy_bar()
+        self.note_label = note_label("migrateNoteLabel")
         self.plan = QTreeWidget()
         self.plan.setObjectName("migratePlan")
         self.plan.setHeaderLabels(["Entry", "What happens"])
@@ -115,11 +102,8 @@ class MigrateDialog(QDialog):
 
     def show_plan(self, result: MigrationResult) -> None:
         """The dry run: what migrating would keep and drop; Migrate unless it is read-only."""
-        self._running = False
-        self.progress.hide()
-        migration = result.outcome.migration
+        migration = self._ended(result)
         if migration is None:
-            self._nothing_to_do(result.outcome.url)
             return
         name = migration.document.get("character_name")
         if isinstance(name, str) and name:
@@ -137,11 +121,8 @@ class MigrateDialog(QDialog):
         self.migrate_button.setDefault(not result.read_only)
 
     def show_migrated(self, result: MigrationResult) -> None:
-        self._running = False
-        self.progress.hide()
-        migration = result.outcome.migration
+        migration = self._ended(result)
         if migration is None:
-            self._nothing_to_do(result.outcome.url)
             return
         self.status_label.setText(plan_summary(migration, done=True))
         self._show_entries(migration, done=True)
@@ -173,6 +154,16 @@ class MigrateDialog(QDialog):
                 (group.child(j).text(0), group.child(j).text(1)) for j in range(group.childCount())
             ]
         return rows
+
+    def _ended(self, result: MigrationResult) -> Migration | None:
+        """A job ended with ``result``: its migration, or None when there was nothing to do
+        (which is then said)."""
+        self._running = False
+        self.progress.hide()
+        migration = result.outcome.migration
+        if migration is None:
+            self._nothing_to_do(result.outcome.url)
+        return migration
 
     def _nothing_to_do(self, url: str) -> None:
         self.status_label.setText("Already in the S3-only structure: nothing to migrate")
