@@ -79,9 +79,13 @@ def make_window(qtbot, service, settings, dialogs):
 
     made = []
 
-    def make(*, wait_open: bool = True, service_=None):
+    def make(*, wait_open: bool = True, service_=None, settings_=None, **options):
         window = MainWindow(
-            service_ or service, settings=settings, questions=dialogs.as_questions()
+            service_ or service,
+            settings=settings_ or settings,
+            questions=dialogs.as_questions(),
+            environ=options.pop("environ", {}),  # the shell's TDM_CURATOR does not count
+            **options,
         )
         qtbot.addWidget(window)
         made.append(window)

@@ -7,6 +7,8 @@ a few at a time (``ActorCatalog.scan``).
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -18,6 +20,7 @@ from tdm_desktop.core.errors import (
     ActorNotFoundError,
     DataFileError,
     ManifestNotFoundError,
+    SyncEraManifestError,
     TdmError,
 )
 from tdm_desktop.core.layout import (
@@ -39,12 +42,15 @@ REMOTE_READERS = 16  # manifests read at once from S3 while counting (latency-bo
 @dataclass(frozen=True)
 class ActorSummary:
     """One row of the actor list. A broken manifest has ``problem`` set. ``image_count`` is None
-    (and ``actor_name`` empty) while the manifest is not read yet (``ActorScan.actors``)."""
+    (and ``actor_name`` empty) while the manifest is not read yet (``ActorScan.actors``).
+    ``sync_era``: the problem is a manifest written before the S3-only change (``tdm-desktop
+    migrate`` fixes it); its ``actor_name`` is the manifest's, when valid."""
 
     actor_id: str
     actor_name: str
     image_count: int | None
     problem: str | None = None
+    sync_era: bool = False
 
     @property
     def counted(self) -> bool:
@@ -159,8 +165,20 @@ class ActorCatalog:
         """Every actor's ID, from one listing of ``actor_manifests/``, in ID order. Names that
         are not one of ours (``notes_manifest.json``, ``42_manifest.json``) are left out."""
         ids = {actor_id_of(name) for name in self.documents.names(MANIFESTS_DIR)}
+        ids |= {actor_id_of(name) for name in self._folders_named_like_manifests()}
         ids.discard(None)
         return sorted((i for i in ids if i is not None), key=int)
+
+    def _folders_named_like_manifests(self) -> Iterator[str]:
+        """A folder where a manifest belongs (only a local data dir can have one): listed, so
+        its reader names it as broken instead of the actor vanishing from the list."""
+        folder = self.documents.local_path(MANIFESTS_DIR)
+        if folder is None:
+            return
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(folder):
+                if entry.is_dir(follow_symlinks=False):
+                    yield f"{MANIFESTS_DIR}/{entry.name}"
 
     def scan(self, workers: int | None = None) -> ActorScan:
         """The listing now, the counts as they come (``ActorScan``). ``workers`` defaults to a few
@@ -173,6 +191,8 @@ class ActorCatalog:
         """One actor's row: its name and image count, or the problem of its manifest."""
         try:
             manifest = self.manifest(actor_id)
+        except SyncEraManifestError as err:
+            return ActorSummary(actor_id, err.actor_name or "", 0, str(err), sync_era=True)
         except DataFileError as err:
             return ActorSummary(actor_id, "", 0, problem=str(err))
         except ActorNotFoundError as err:  # removed since the listing

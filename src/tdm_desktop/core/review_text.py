@@ -35,12 +35,13 @@ def time_ago(at: str, now: datetime) -> str:
     return f"on {moment:%Y-%m-%d}"
 
 
-def review_text(review: Review, now: datetime) -> str:
+def review_text(review: Review, now: datetime, *, marked: bool = False) -> str:
     """``"bad · alice · 5 min ago"``; ``"unreviewed"`` when nobody decided; a flag written before
-    reviews were recorded is just ``"bad"``."""
+    reviews were recorded is just ``"bad"``. ``marked``: ``"✗ bad · …"`` / ``"✓ good · …"``."""
     if not review.decided:
         return UNREVIEWED_TEXT
-    parts: list[str] = [review.decision or ""]
+    mark = ("✓ " if review.good else "✗ ") if marked else ""
+    parts: list[str] = [f"{mark}{review.decision}"]
     if review.by:
         parts.append(review.by)
     if review.at:

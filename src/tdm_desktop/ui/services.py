@@ -16,6 +16,7 @@ from tdm_desktop.ui.curation.captions import CaptionService
 from tdm_desktop.ui.curation.controller import CurationService
 from tdm_desktop.ui.export.controller import ExportWork
 from tdm_desktop.ui.generation.presenter import GenerationSource
+from tdm_desktop.ui.integrity.controller import IntegritySource
 from tdm_desktop.ui.review.progress import ReviewSource
 from tdm_desktop.ui.thumbnails.source import ImageSource
 
@@ -27,6 +28,7 @@ class WindowService(
     ExportWork,
     GenerationSource,
     ImageSource,
+    IntegritySource,
     ReviewSource,
     Protocol,
 ):

@@ -19,6 +19,7 @@ from PySide6.QtGui import QImage, QKeyEvent
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from tdm_desktop.core.layout import base_image_name
+from tdm_desktop.core.timestamps import Clock, utc_now
 from tdm_desktop.ui.common.full_image import FetchImage
 from tdm_desktop.ui.common.images import decode_image
 from tdm_desktop.ui.common.jobs import JobRunner
@@ -27,6 +28,8 @@ from tdm_desktop.ui.compare.pane import ImagePaneWidget, toggle_zoom_at_pointer
 from tdm_desktop.ui.compare.zoom import SharedZoom
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from tdm_desktop.core.training_data import TrainingImage
 
 log = logging.getLogger(__name__)
@@ -38,9 +41,12 @@ HINT = "← → previous/next · G good · B bad · T toggle · C base image · 
 NO_BASE_IMAGE = "This actor has no base image"
 
 
-def describe(image: TrainingImage, pixel_size: QSize | None = None) -> str:
-    """``"0042_x_3.jpg · ✗ bad · 0.31 MB · 1024×768"``."""
-    return describe_image(image, pixel_size)
+def describe(
+    image: TrainingImage, pixel_size: QSize | None = None, now: datetime | None = None
+) -> str:
+    """``"0042_x_3.jpg · ✗ bad · alice · 5 min ago · 0.31 MB · 1024×768"`` (``unreviewed`` when
+    nobody decided yet)."""
+    return describe_image(image, pixel_size, now)
 
 
 class PreviewDialog(QDialog):
@@ -54,9 +60,11 @@ class PreviewDialog(QDialog):
         *,
         read_base_image: ReadBaseImage | None = None,
         jobs: JobRunner | None = None,
+        clock: Clock | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self._clock = clock or utc_now
         self.setObjectName("previewDialog")
         self.setWindowTitle("Preview")
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -129,7 +137,7 @@ class PreviewDialog(QDialog):
             return
         if not same:
             self._size = None
-        self._info.setText(describe(image, self._size))
+        self._info.setText(describe(image, self._size, self._clock()))
         self.setWindowTitle(f"Preview: {image.filename}")
         self._caption_panes()
         if same and self.picture_pane.has_picture():
@@ -164,7 +172,7 @@ class PreviewDialog(QDialog):
             return
         self.picture_pane.set_picture(qimage)
         self._size = qimage.size()
-        self._info.setText(describe(self._image, self._size))
+        self._info.setText(describe(self._image, self._size, self._clock()))
         self._caption_panes()
 
     def _failed(self, serial: int, error: BaseException) -> None:

@@ -14,6 +14,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QListView, QWidget
 
 from tdm_desktop.core.captions import ImageCaption
+from tdm_desktop.core.timestamps import Clock
 from tdm_desktop.ui.common.full_image import FetchImage
 from tdm_desktop.ui.grid.model import ImageGridModel
 from tdm_desktop.ui.grid.selection import GridSelection
@@ -62,8 +63,11 @@ class PreviewPresenter(QObject):
         actor: OpenActorName | None = None,
         read_base_image: ReadBaseImage | None = None,
         captions: CaptionEditing | None = None,
+        clock: Clock | None = None,
     ) -> None:
+        """``clock``: now, for "5 min ago" (the system clock by default)."""
         super().__init__(window)
+        self._clock = clock
         self._window = window
         self._grid = grid
         self._selection = selection
@@ -75,6 +79,7 @@ class PreviewPresenter(QObject):
         self.dialog: PreviewDialog | None = None
         self.caption_editor: CaptionEditWidget | None = None
         grid.selectionModel().currentChanged.connect(self._on_current_changed)
+        grid.model().dataChanged.connect(self._on_data_changed)  # e.g. another curator's flag
         if captions is not None:
             captions.caption_shown.connect(self._on_caption_shown)
 
@@ -139,3 +144,10 @@ class PreviewPresenter(QObject):
         if self.dialog is not None and self.dialog.isVisible():
             image = current.data(ImageGridModel.ImageRole) if current.isValid() else None
             self._show(image)
+
+    def _on_data_changed(self, top_left: QModelIndex, bottom_right: QModelIndex, *_roles) -> None:
+        if self.dialog is None or not self.dialog.isVisible():
+            return
+        current = self._grid.currentIndex()
+        if current.isValid() and top_left.row() <= current.row() <= bottom_right.row():
+            self._show(current.data(ImageGridModel.ImageRole))

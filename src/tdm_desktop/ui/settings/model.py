@@ -1,6 +1,11 @@
 """The values Settings… edits and where they are kept: generator, AUTOMATIC1111 URL/steps/
-denoising, the thumbnail cache budget, and the review's near-duplicate threshold and training
-resolution, in the injected ``QSettings``.
+denoising, the thumbnail cache budget, the review's near-duplicate threshold and training
+resolution, and the catalog: the data dir (a folder or ``s3://bucket/prefix``), the curator's
+name and how often an S3 catalog is checked for others' changes, in the injected ``QSettings``.
+
+The data dir in effect is ``--data-dir``, else ``TDM_DATA_DIR``, else the one set here, else
+``./data`` (``core.data_dirs.choose_data_dir``); the curator is ``TDM_CURATOR``, else the name set here, else the
+OS user name (``core.curators.choose_curator``).
 
 With nothing saved, ``TDM_GENERATOR`` picks the generator and ``TDM_A1111_URL`` /
 ``TDM_A1111_STEPS`` give the A1111 defaults. A password is never stored: basic auth comes only from
@@ -18,7 +23,10 @@ from urllib.parse import urlsplit
 
 from PySide6.QtCore import QSettings
 
+from tdm_desktop.core.data_dirs import data_dir_problem
+from tdm_desktop.core.errors import InvalidNameError
 from tdm_desktop.core.generator import DEFAULT_DENOISING
+from tdm_desktop.core.names import check_curator
 from tdm_desktop.core.near_duplicates import DEFAULT_THRESHOLD, HASH_BITS
 from tdm_desktop.core.quality import DEFAULT_TRAINING_RESOLUTION
 from tdm_desktop.generators.a1111 import DEFAULT_STEPS, DEFAULT_URL
@@ -39,6 +47,11 @@ KEY_DENOISING = "generation/denoisingStrength"
 KEY_BUDGET = "thumbnails/pixmapBudgetMiB"
 KEY_DUPLICATE_THRESHOLD = "review/duplicateThresholdBits"
 KEY_RESOLUTION = "review/trainingResolution"
+KEY_DATA_DIR = "catalog/dataDir"
+KEY_CURATOR = "catalog/curator"
+KEY_POLL_SECONDS = "catalog/pollSeconds"
+
+MIN_POLL_S, MAX_POLL_S, DEFAULT_POLL_S = 1, 300, 5
 
 _N = TypeVar("_N", int, float)
 
@@ -54,6 +67,23 @@ class AppSettings:
     thumbnail_budget_mib: int = DEFAULT_PIXMAP_BUDGET_MIB
     duplicate_threshold: int = DEFAULT_THRESHOLD  # hash bits two near-duplicates may differ in
     training_resolution: int = DEFAULT_TRAINING_RESOLUTION  # "too small" below this short side
+    data_dir: str = ""
+    """A folder or ``s3://bucket/prefix``; "" for none (then ``./data``)."""
+    curator: str = ""
+    """The curator's name; "" for none (then the OS user name)."""
+    poll_seconds: int = DEFAULT_POLL_S
+    """How often an open actor of an S3 catalog is checked for others' changes."""
+
+
+def curator_problem(text: str) -> str | None:
+    """Why ``text`` cannot name the curator (one line), or None ("" means none set)."""
+    if not text.strip():
+        return None
+    try:
+        check_curator(text.strip())
+    except InvalidNameError as err:
+        return str(err).split(" (set ", 1)[0]
+    return None
 
 
 def url_problem(url: str) -> str | None:
@@ -88,6 +118,9 @@ def load_settings(settings: QSettings, env: Mapping[str, str] = os.environ) -> A
     budget = read_number(settings, KEY_BUDGET, DEFAULT_PIXMAP_BUDGET_MIB)
     bits = read_number(settings, KEY_DUPLICATE_THRESHOLD, DEFAULT_THRESHOLD)
     resolution = read_number(settings, KEY_RESOLUTION, DEFAULT_TRAINING_RESOLUTION)
+    data_dir = str(settings.value(KEY_DATA_DIR, "") or "").strip()
+    curator = str(settings.value(KEY_CURATOR, "") or "").strip()
+    poll = read_number(settings, KEY_POLL_SECONDS, DEFAULT_POLL_S)
     return AppSettings(
         generator=generator,
         a1111_url=url,
@@ -100,14 +133,22 @@ def load_settings(settings: QSettings, env: Mapping[str, str] = os.environ) -> A
             if MIN_RESOLUTION <= resolution <= MAX_RESOLUTION
             else DEFAULT_TRAINING_RESOLUTION
         ),
+        data_dir="" if data_dir_problem(data_dir) else data_dir,
+        curator="" if curator_problem(curator) else curator,
+        poll_seconds=max(MIN_POLL_S, min(MAX_POLL_S, poll)),
     )
 
 
 def save_settings(settings: QSettings, values: AppSettings) -> None:
-    """Store ``values``; refuses a URL with credentials in it (never stored)."""
-    problem = url_problem(values.a1111_url)
-    if problem:
-        raise ValueError(problem)
+    """Store ``values``; refuses a URL with credentials in it (never stored), a data dir or a
+    curator name that is not valid."""
+    for problem in (
+        url_problem(values.a1111_url),
+        data_dir_problem(values.data_dir),
+        curator_problem(values.curator),
+    ):
+        if problem:
+            raise ValueError(problem)
     settings.setValue(KEY_GENERATOR, values.generator)
     settings.setValue(KEY_A1111_URL, values.a1111_url.strip())
     settings.setValue(KEY_STEPS, values.steps)
@@ -115,6 +156,9 @@ def save_settings(settings: QSettings, values: AppSettings) -> None:
     settings.setValue(KEY_BUDGET, values.thumbnail_budget_mib)
     settings.setValue(KEY_DUPLICATE_THRESHOLD, values.duplicate_threshold)
     settings.setValue(KEY_RESOLUTION, values.training_resolution)
+    settings.setValue(KEY_DATA_DIR, values.data_dir.strip())
+    settings.setValue(KEY_CURATOR, values.curator.strip())
+    settings.setValue(KEY_POLL_SECONDS, values.poll_seconds)
     settings.sync()
 
 
