@@ -15,10 +15,6 @@ window manager puts the window.
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from take_screenshots import DISPLAY, PORT, key, sh, shot, wait_for
+from take_screenshots import end_demo, key, open_demo, shot, start_screen
 
 
 def show(letter: str) -> None:
@@ -36,50 +32,13 @@ def show(letter: str) -> None:
     key(letter, pause=1.0)
 
 
-def main() -> int:
+def review_shots() -> None:
     home = Path(tempfile.mkdtemp(prefix="tdm-review-shots-"))
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TDM_", "QT_"))},
-        "DISPLAY": DISPLAY,
-        "HOME": str(home),
-        "XDG_DATA_HOME": str(home / "data"),
-        "XDG_CONFIG_HOME": str(home / "config"),
-    }
-    procs = [subprocess.Popen(["Xvfb", DISPLAY, "-screen", "0", "1400x900x24", "-nolisten", "tcp"])]
+    env, procs = start_screen(home, "1400x900")
+    env["TDM_CURATOR"] = "alice"
+    demo = None
     try:
-        wait_for(  # the screen must be up before the window manager, or it gives up
-            lambda: (
-                subprocess.run(
-                    ["xdotool", "getdisplaygeometry"], env=env, capture_output=True
-                ).returncode
-                == 0
-            ),
-            30,
-            "the virtual screen",
-        )
-        if shutil.which("openbox"):  # without a window manager no window gets the keys
-            for _attempt in range(5):
-                manager = subprocess.Popen(["openbox"], env=env, stderr=subprocess.DEVNULL)
-                time.sleep(1.5)
-                if manager.poll() is None:
-                    procs.append(manager)
-                    break
-                print("openbox exited; starting it again")
-        tdm = Path(sys.executable).with_name("tdm-desktop")
-        log = open(home / "demo.log", "w")  # noqa: SIM115
-        demo = subprocess.Popen(
-            [str(tdm), "demo", "--port", PORT], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-        procs.append(demo)
-        window = wait_for(
-            lambda: sh(
-                "xdotool", "search", "--name", "Training Data Manager", env=env, check=False
-            ).split(),
-            240,
-            "the window",
-        )[0]
-        sh("xdotool", "windowsize", window, "1400", "900", env=env)
-        sh("xdotool", "windowmove", window, "0", "0", env=env)
+        demo = open_demo(home, env, procs)
         time.sleep(6)  # thumbnails arrive, then their analysis
 
         show("l")  # Prob&lems: the blurred and the too small image (menu letters avoid G, P, B...)
@@ -103,19 +62,9 @@ def main() -> int:
         shot("base_image", settle=2.5)
         key("Escape", pause=1.0)  # the preview closes; the main window has the keys again
         key("ctrl+q")
-        demo.wait(timeout=60)
-        print("demo exited with", demo.returncode)
-        return 0
     finally:
-        for proc in reversed(procs):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=40)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-        shutil.rmtree(home, ignore_errors=True)
+        end_demo(demo, procs, home)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    review_shots()

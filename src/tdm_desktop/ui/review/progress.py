@@ -95,7 +95,7 @@ class ActorProgressController(QObject):
             self._jobs.run(
                 work,
                 on_result=lambda count, a=actor_id, s=serial: self._read(s, a, count),
-                on_error=lambda error, a=actor_id: log.info("review progress of %s: %s", a, error),
+                on_error=lambda error, a=actor_id: log.debug("review progress of %s: %s", a, error),
             )
 
     def _read(self, serial: int, actor_id: str, count: int | None) -> None:
