@@ -6,8 +6,8 @@
    ratio on/off (target: within 5 %, i.e. ≥ 0.95); with analysis on, when the analysis of the
    loaded images ended and how many it covered;
 3. **session**: a simulated curator presses a flag key every 300 ms through 1,000 images, with
-   analysis on: the share of decisions made on a loaded thumbnail (target ≥ 99 %) and
-   key-to-repaint p99 (target ≤ 16 ms).
+   analysis on (and off, ``--sessions on,off``, to see what analysis costs the keys): the share of
+   decisions made on a loaded thumbnail (target ≥ 99 %) and key-to-repaint p99 (target ≤ 16 ms).
 
 Each measurement runs in its own process (``bench_review_app.py``). A summary goes to stderr; the
 last line of stdout is one JSON object with every figure.
