@@ -163,6 +163,23 @@ class ActorImages(Sequence["TrainingImage"]):
         name = item["filename"]
         return self._records.get(name) == other._records.get(name)
 
+    def changed_rows(self, other: ActorImages) -> list[int] | None:
+        """The rows that read differently in ``other`` (a later read of the same actor), when both
+        list the same filenames in the same order; None when they do not. Compares what was read,
+        column by column in C (no row is built): a reload of 100,000 unchanged rows costs
+        milliseconds."""
+        if self.filenames() != other.filenames():
+            return None
+        differ = map(operator.ne, self._items, other._items)
+        rows = set(itertools.compress(range(len(self._items)), differ))
+        names = self._records.keys() | other._records.keys()
+        for name in names:
+            if self._records.get(name) != other._records.get(name):
+                row = self.row_of(name)
+                if row >= 0:
+                    rows.add(row)
+        return sorted(rows)
+
     # -- building ---------------------------------------------------------------------------------
 
     def _build(self, row: int) -> TrainingImage:

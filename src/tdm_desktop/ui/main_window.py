@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import QByteArray, QPoint, QSettings, Qt, Signal
+from PySide6.QtCore import QByteArray, QObject, QPoint, QSettings, Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QMainWindow, QSplitter, QToolBar, QVBoxLayout, QWidget
 
@@ -36,28 +36,32 @@ from tdm_desktop.ui.generation.dialogs import GenerationQuestions
 from tdm_desktop.ui.generation.factory import GeneratorFactory
 from tdm_desktop.ui.generation.presenter import GenerationPresenter
 from tdm_desktop.ui.grid.delegate import ThumbnailDelegate
-from tdm_desktop.ui.grid.filter import FlagFilterProxy
+from tdm_desktop.ui.grid.filter import GridFilter
 from tdm_desktop.ui.grid.model import ImageGridModel
 from tdm_desktop.ui.grid.selection import GridSelection
 from tdm_desktop.ui.grid.view import ThumbnailGridView
 from tdm_desktop.ui.grid.view_controls import ViewControlsPresenter
 from tdm_desktop.ui.preview.presenter import PreviewPresenter
 from tdm_desktop.ui.services import WindowService
+from tdm_desktop.ui.settings.model import load_settings
 from tdm_desktop.ui.settings.presenter import SettingsPresenter
 from tdm_desktop.ui.status.banner import ErrorBannerWidget
 from tdm_desktop.ui.status.log_dock import LogDock
 from tdm_desktop.ui.status.status_bar import add_status_labels, counts_text
-from tdm_desktop.ui.thumbnails.loader import Fetch, ThumbnailLoader, UrlFor
+from tdm_desktop.ui.thumbnails.loader import ThumbnailLoader
 from tdm_desktop.ui.thumbnails.source import ThumbnailSource
 from tdm_desktop.ui.thumbnails.status import ThumbnailStatusController
+from tdm_desktop.ui.thumbnails.transport import Transport
 
 log = logging.getLogger(__name__)
 
 APP_TITLE = "Training Data Manager"
 APP_ICON = "tdm-desktop.svg"
 
-LoaderFactory = Callable[[Fetch, UrlFor | None], ThumbnailLoader]
-"""``(fetch, url_for) -> loader``: tests and benchmarks inject their own loader."""
+TransportFactory = Callable[[ThumbnailSource, QObject], Transport]
+"""``(source, parent) -> transport``: where thumbnails' bytes come from. By default the one the
+configuration chooses (``ThumbnailSource.make_transport``); tests inject one that stays on the
+machine (e.g. ``WorkerTransport(source.fetch_key)`` over moto)."""
 
 
 class MainWindow(QMainWindow):
@@ -71,7 +75,7 @@ class MainWindow(QMainWindow):
     def __init__(
         self,
         service: WindowService,
-        loader_factory: LoaderFactory | None = None,
+        transport_factory: TransportFactory | None = None,
         settings: QSettings | None = None,
         *,
         questions: CurationQuestions | None = None,
@@ -88,15 +92,16 @@ class MainWindow(QMainWindow):
         self._jobs = JobRunner(parent=self)
 
         self.model = ImageGridModel(self)
-        self.proxy = FlagFilterProxy(self)
-        self.proxy.setSourceModel(self.model)
-        self.thumbnail_source = ThumbnailSource(service)
+        self.thumbnail_source = ThumbnailSource(service, self.model)
         self.thumbs = ThumbnailStatusController(service.s3_endpoint, parent=self)
-        fetch, url_for = self.thumbnail_source.fetch_key, self.thumbnail_source.url_source()
-        if loader_factory is not None:
-            self.loader = loader_factory(fetch, url_for)
-        else:  # on a custom endpoint Qt GETs presigned URLs: no GIL
-            self.loader = ThumbnailLoader(fetch, url_for=url_for, parent=self)
+        requests = load_settings(self._settings).thumbnail_requests
+        if transport_factory is not None:
+            transport = transport_factory(self.thumbnail_source, self)
+        else:  # Qt on presigned URLs wherever it can speak to the endpoint (no GIL)
+            transport = self.thumbnail_source.make_transport(connections=requests, parent=self)
+        self.loader = ThumbnailLoader(
+            transport, gate=self.thumbnail_source.allow, max_requests=requests, parent=self
+        )
         self.controller = CurationController(
             service,
             self.model,
@@ -113,7 +118,7 @@ class MainWindow(QMainWindow):
             jobs=self._jobs,
             parent=self,
         )
-        self.selection = GridSelection(self.grid, self.proxy, self.model)
+        self.selection = GridSelection(self.grid, self.rows)
         self.curation = CurationPresenter(
             self, self.controller, self.model, self.selection, questions.show_problems
         )
@@ -131,7 +136,7 @@ class MainWindow(QMainWindow):
         self.generation = self.generation_presenter.generation
         self.view_controls = ViewControlsPresenter(
             self.grid,
-            self.proxy,
+            self.rows,
             self.selection,
             self.size_slider,
             self.flag_filter,
@@ -167,7 +172,7 @@ class MainWindow(QMainWindow):
 
         self.grid = ThumbnailGridView()
         self.grid.setObjectName("thumbnailGrid")
-        self.grid.setModel(self.proxy)
+        self.rows = GridFilter(self.grid, self.model, self)  # the view shows the model itself
         self.delegate = ThumbnailDelegate(self.loader, self.grid)
         self.grid.setItemDelegate(self.delegate)
         self.grid.attach_loader(self.loader)
@@ -347,10 +352,11 @@ class MainWindow(QMainWindow):
         return self.error_banner.shown_text(self)
 
     def _on_rows_changed(self, *_args: object) -> None:
-        images = self.model.images()
-        self.header.set_image_count(len(images))
-        self.thumbnail_source.set_images(images)
-        self.thumbs.set_images(images)
+        """O(1) per change, whatever the row count: the gate and the counts ask the model."""
+        count = self.model.rowCount()
+        self.header.set_image_count(count)
+        self.thumbnail_source.forget()
+        self.thumbs.set_listed(count, self.model.is_listed)
 
     def _on_connection_failed(self, message: str) -> None:
         if message != self.error_text():

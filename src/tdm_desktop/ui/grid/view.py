@@ -14,6 +14,8 @@ from PySide6.QtCore import (
     QAbstractItemModel,
     QCoreApplication,
     QEvent,
+    QModelIndex,
+    QPersistentModelIndex,
     QPoint,
     QSize,
     Qt,
@@ -59,6 +61,8 @@ class ThumbnailGridView(QListView):
     """Icon-mode grid of uniform tiles; zooms with Ctrl+wheel and Ctrl+= / Ctrl+-; R retries."""
 
     thumbnail_size_changed = Signal(int)
+    current_image_changed = Signal(QModelIndex)
+    """The current index moved (whatever model the view shows: it outlives a model swap)."""
 
     def __init__(
         self,
@@ -271,6 +275,14 @@ class ThumbnailGridView(QListView):
     @staticmethod
     def _key(model: QAbstractItemModel, row: int) -> str:
         return model.index(row, 0).data(ImageGridModel.KeyRole) or ""
+
+    def currentChanged(
+        self,
+        current: QModelIndex | QPersistentModelIndex,
+        previous: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        super().currentChanged(current, previous)
+        self.current_image_changed.emit(QModelIndex(current))
 
     # -- events ---------------------------------------------------------------------------------
 

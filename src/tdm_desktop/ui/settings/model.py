@@ -1,5 +1,5 @@
 """The values Settings… edits and where they are kept: generator, AUTOMATIC1111 URL/steps/
-denoising and the thumbnail cache budget, in the injected ``QSettings``.
+denoising, the thumbnail cache budget and thumbnail GETs in flight, in the injected ``QSettings``.
 
 With nothing saved, ``TDM_GENERATOR`` picks the generator and ``TDM_A1111_URL`` /
 ``TDM_A1111_STEPS`` give the A1111 defaults. A password is never stored: basic auth comes only from
@@ -20,18 +20,20 @@ from PySide6.QtCore import QSettings
 from tdm_desktop.core.generator import DEFAULT_DENOISING
 from tdm_desktop.generators.a1111 import DEFAULT_STEPS, DEFAULT_URL
 from tdm_desktop.generators.base import DEFAULT_GENERATOR, GENERATOR_ENV, available_generators
-from tdm_desktop.ui.thumbnails.loader import DEFAULT_PIXMAP_BUDGET_MIB
+from tdm_desktop.ui.thumbnails.loader import DEFAULT_PIXMAP_BUDGET_MIB, DEFAULT_REQUESTS
 
 log = logging.getLogger(__name__)
 
 MIN_BUDGET_MIB, MAX_BUDGET_MIB = 16, 16 * 1024
 MIN_STEPS, MAX_STEPS = 1, 150
+MIN_REQUESTS, MAX_REQUESTS = 1, 64
 
 KEY_GENERATOR = "generation/generator"
 KEY_A1111_URL = "generation/a1111Url"
 KEY_STEPS = "generation/a1111Steps"
 KEY_DENOISING = "generation/denoisingStrength"
 KEY_BUDGET = "thumbnails/pixmapBudgetMiB"
+KEY_REQUESTS = "thumbnails/requestsInFlight"
 
 _N = TypeVar("_N", int, float)
 
@@ -45,6 +47,8 @@ class AppSettings:
     steps: int = DEFAULT_STEPS
     denoising_strength: float = DEFAULT_DENOISING
     thumbnail_budget_mib: int = DEFAULT_PIXMAP_BUDGET_MIB
+    thumbnail_requests: int = DEFAULT_REQUESTS
+    """Thumbnail GETs in flight at most (the loader keeps fewer while the link is slow)."""
 
 
 def url_problem(url: str) -> str | None:
@@ -77,12 +81,14 @@ def load_settings(settings: QSettings, env: Mapping[str, str] = os.environ) -> A
     steps = read_number(settings, KEY_STEPS, _as_number(env.get("TDM_A1111_STEPS"), int, 0))
     denoising = read_number(settings, KEY_DENOISING, DEFAULT_DENOISING)
     budget = read_number(settings, KEY_BUDGET, DEFAULT_PIXMAP_BUDGET_MIB)
+    requests = read_number(settings, KEY_REQUESTS, DEFAULT_REQUESTS)
     return AppSettings(
         generator=generator,
         a1111_url=url,
         steps=steps if MIN_STEPS <= steps <= MAX_STEPS else DEFAULT_STEPS,
         denoising_strength=denoising if 0.0 <= denoising <= 1.0 else DEFAULT_DENOISING,
         thumbnail_budget_mib=max(MIN_BUDGET_MIB, min(MAX_BUDGET_MIB, budget)),
+        thumbnail_requests=max(MIN_REQUESTS, min(MAX_REQUESTS, requests)),
     )
 
 
@@ -96,6 +102,7 @@ def save_settings(settings: QSettings, values: AppSettings) -> None:
     settings.setValue(KEY_STEPS, values.steps)
     settings.setValue(KEY_DENOISING, values.denoising_strength)
     settings.setValue(KEY_BUDGET, values.thumbnail_budget_mib)
+    settings.setValue(KEY_REQUESTS, values.thumbnail_requests)
     settings.sync()
 
 
