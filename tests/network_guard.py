@@ -23,6 +23,7 @@ _LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", ""}
 _attempts: list[str] = []
 _lock = threading.Lock()
 _installed = False
+_REFUSAL = b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 _proxy_port: int | None = None
 
 
@@ -69,9 +70,11 @@ def _serve_recorder(server: socket.socket) -> None:
             conn.settimeout(2)
             try:
                 first = conn.recv(4096).split(b"\r\n", 1)[0].decode(errors="replace")
+                conn.sendall(_REFUSAL)  # an answer, so that Qt does not send it again
             except OSError:
-                first = "?"
-            _record(f"qt {first}")
+                continue
+            if first:  # a connection that sent nothing asked for nothing
+                _record(f"qt {first}")
 
 
 def install() -> int:

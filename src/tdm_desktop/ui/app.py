@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # Qt is imported only once a display is known to work
     from PySide6.QtWidgets import QWidget
 
     from tdm_desktop.ui.generation.factory import GeneratorFactory
+    from tdm_desktop.ui.main_window import TransportFactory
     from tdm_desktop.ui.services import WindowService
 
 log = logging.getLogger(__name__)
@@ -81,11 +82,13 @@ def run_gui(
     settings: QSettings | None = None,
     argv: Sequence[str] | None = None,
     generator_factory: GeneratorFactory | None = None,
+    transport_factory: TransportFactory | None = None,
 ) -> int:
     """Show the main window (on ``actor_id`` if given) and run the event loop; returns its exit code.
 
     ✨ / 🎨 generate through ``service`` with the generator ``generator_factory(AppSettings)``
     returns (default: the one the Settings choose, ``TDM_GENERATOR`` when nothing is saved).
+    Thumbnails come by the transport the configuration chooses, or ``transport_factory``'s.
     """
     check_display()
     from PySide6.QtCore import QSettings
@@ -108,6 +111,7 @@ def run_gui(
         service,
         settings=settings if settings is not None else QSettings(),
         generator_factory=generator_factory,
+        transport_factory=transport_factory,
     )
     if actor_id is not None:
         window.session.open_actor(actor_id)

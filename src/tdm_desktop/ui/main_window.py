@@ -160,6 +160,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self._restore_settings()
         self.session.reload_actor_list()
+        self.loader.warm_up()
 
     # -- building ------------------------------------------------------------------------------
 
@@ -288,6 +289,7 @@ class MainWindow(QMainWindow):
         self.session.reload_actor()
 
     def _on_opening(self, actor_id: str) -> None:
+        self.loader.warm_up()  # the connection is made while the manifest is read
         self.header.invalidate()
         self.statusBar().showMessage(f"Opening actor {actor_id}…")
 

@@ -437,16 +437,22 @@ class CurationController(QObject):
         then ``on_failure`` runs (so whatever the start showed can end)."""
         self._set_busy(+1)
 
+        # Not busy only once the result is shown: a reload that waits for our writes to land
+        # (ActorSessionController) then reads after it, not before.
         def done(result: _R) -> None:
-            self._set_busy(-1)
-            self.files_written.emit()
-            on_result(result)
+            try:
+                self.files_written.emit()
+                on_result(result)
+            finally:
+                self._set_busy(-1)
 
         def failed(error: BaseException) -> None:
-            self._set_busy(-1)
-            self._report(failure_text(error, context))
-            if on_failure is not None:
-                on_failure()
+            try:
+                self._report(failure_text(error, context))
+                if on_failure is not None:
+                    on_failure()
+            finally:
+                self._set_busy(-1)
 
         self._jobs.run(work, on_result=done, on_error=failed)
 

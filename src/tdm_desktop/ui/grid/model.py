@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
@@ -77,7 +77,10 @@ class ImageGridModel(QAbstractListModel):
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._refs):
             return None
-        image = self._image(self._refs[index.row()])
+        ref = self._refs[index.row()]
+        if role == self.KeyRole:  # what the view asks of every row around the screen: no build
+            return self._key_of(ref) or ""
+        image = self._image(ref)
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             return image.filename
         if role == self.ImageRole:
@@ -129,6 +132,21 @@ class ImageGridModel(QAbstractListModel):
         if row < 0 or self._key_of(self._refs[row]) != key:
             return None
         return self.image_at(row)
+
+    def image_getter(self, key: str) -> Callable[[], TrainingImage] | None:
+        """For a listed key: a function giving its image, safe to call on another thread (it
+        reads the list the row came from, never the model), without building the row now."""
+        row = self.row_of(key.rpartition("/")[2])
+        if row < 0:
+            return None
+        ref = self._refs[row]
+        if self._key_of(ref) != key:
+            return None
+        changed = self._changed.get(ref)
+        if changed is not None:
+            return lambda: changed
+        source, index = self._sources[ref >> _SOURCE_BITS], ref & _INDEX_MASK
+        return lambda: source[index]
 
     def is_listed(self, key: str) -> bool:
         """Whether a listed row's S3 object is ``key`` (without building the row)."""

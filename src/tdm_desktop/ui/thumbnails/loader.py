@@ -57,7 +57,7 @@ Gate = Callable[[str], bool]
 """``gate(key)``: may this key be fetched (is it listed)? Asked on the GUI thread."""
 
 PUMP_SLICE_S = 0.004  # starting work yields to the event loop after this
-PREPARE_AHEAD = 32  # keys whose URLs are signed ahead of their GET
+PREPARE_AHEAD = 16  # keys whose URLs are signed ahead of their GET (about one pacer window)
 ANALYSIS_QUEUE = 256  # images waiting for the analysis hook at most (older ones are skipped)
 VISIBLE_PRIORITY, BAND_PRIORITY, ANALYSIS_PRIORITY = 2, 1, 0
 
@@ -311,6 +311,11 @@ class ThumbnailLoader(QObject):
         self._gets.clear()
         self._analysis_queue.clear()
         self._transport.abort()
+
+    def warm_up(self) -> None:
+        """GETs will come soon (an actor is opening): let the transport connect ahead."""
+        if not self._closed:
+            self._transport.warm_up()
 
     def set_pixmap_budget(self, budget_bytes: int) -> None:
         self._pixmaps.set_budget(budget_bytes)

@@ -66,6 +66,7 @@ class Signed:
 
 class _SignedEmitter(QObject):
     signed = Signal(list)
+    probed = Signal(str)
 
 
 class UrlSigner(QObject):
@@ -76,6 +77,8 @@ class UrlSigner(QObject):
     """
 
     signed = Signal(list)
+    probed = Signal(str)
+    """A URL on the endpoint (``probe``): where GETs will go, for a connection made ahead."""
 
     def __init__(
         self,
@@ -92,10 +95,12 @@ class UrlSigner(QObject):
         self._reuse_s = reuse_s
         self._clock = clock
         self._urls: dict[str, tuple[str, float]] = {}  # key -> (url, signed_at)
-        self._queued: set[str] = set()
-        self._work: queue.SimpleQueue[list[str] | None] = queue.SimpleQueue()
+        self._queued: set[str] = set()  # asked for and not signed yet
+        self._lock = threading.Lock()  # _queued is read by the signing thread
+        self._work: queue.SimpleQueue[list[str] | Callable[[], str] | None] = queue.SimpleQueue()
         self._emitter = _SignedEmitter(self)
         self._emitter.signed.connect(self._on_signed, Qt.ConnectionType.QueuedConnection)
+        self._emitter.probed.connect(self.probed, Qt.ConnectionType.QueuedConnection)
         self._thread: threading.Thread | None = None
         self._closed = False
 
@@ -113,15 +118,33 @@ class UrlSigner(QObject):
         """Sign these keys (those without a valid URL, not queued yet), in order."""
         if self._closed:
             return
-        wanted = [k for k in dict.fromkeys(keys) if k not in self._queued and self.url(k) is None]
+        with self._lock:
+            wanted = [k for k in dict.fromkeys(keys) if k not in self._queued]
+        wanted = [k for k in wanted if self.url(k) is None]
         if not wanted:
             return
-        self._queued.update(wanted)
+        with self._lock:
+            self._queued.update(wanted)
         for start in range(0, len(wanted), self._batch):
             self._work.put(wanted[start : start + self._batch])
+        self._start()
+
+    def probe(self, sign: Callable[[], str]) -> None:
+        """Sign ``sign()`` (a URL on the endpoint, never fetched) in the thread; ``probed(url)``."""
+        if not self._closed:
+            self._work.put(sign)
+            self._start()
+
+    def _start(self) -> None:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="thumbnailSigner", daemon=True)
             self._thread.start()
+
+    def retain(self, keys: set[str]) -> None:
+        """Keys queued but not in ``keys`` are not signed after all (the screen moved on: a
+        scroll through 100,000 images must not sign every one it passed)."""
+        with self._lock:
+            self._queued &= keys
 
     def forget(self, key: str) -> None:
         """``key``'s URL is no good (it expired): the next request signs it again."""
@@ -141,20 +164,32 @@ class UrlSigner(QObject):
             keys = self._work.get()
             if keys is None or self._closed:
                 return
+            if callable(keys):
+                try:
+                    self._emitter.probed.emit(keys())
+                except Exception as err:
+                    log.info("no connection made ahead: %s", err)
+                continue
             results: list[Signed] = []
             for key in keys:
+                with self._lock:
+                    still_wanted = key in self._queued
+                if not still_wanted:
+                    continue
                 try:
                     results.append(Signed(key, self._presign(key)))
                 except Exception as err:  # e.g. S3Error(NoCredentials) while refreshing them
                     results.append(Signed(key, None, failure_reason(err), str(err)))
-            self._emitter.signed.emit(results)
+            if results:
+                self._emitter.signed.emit(results)
             time.sleep(0)  # let the GUI thread have the GIL between batches
 
     @Slot(list)
     def _on_signed(self, results: list[Signed]) -> None:
         now = self._clock()
         for result in results:
-            self._queued.discard(result.key)
+            with self._lock:
+                self._queued.discard(result.key)
             if result.url is not None:
                 self._urls[result.key] = (result.url, now)
         if not self._closed:
@@ -213,6 +248,7 @@ class NetworkTransport(QObject):
         transfer_timeout_ms: int = TRANSFER_TIMEOUT_MS,
         signer: UrlSigner | None = None,
         tls: QSslConfiguration | None = None,
+        probe: Callable[[], str] | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -222,6 +258,8 @@ class NetworkTransport(QObject):
         self._network.finished.connect(self._on_reply)
         self._signer = signer if signer is not None else UrlSigner(presign, parent=self)
         self._signer.signed.connect(self._on_signed)
+        self._signer.probed.connect(self._connect_ahead)
+        self._probe = probe
         self._http1 = QHttp1Configuration()
         self._http1.setNumberOfConnectionsPerHost(max(1, min(255, connections)))
         self._timeout_ms = transfer_timeout_ms
@@ -243,9 +281,38 @@ class NetworkTransport(QObject):
             self._waiting[key] = False
             self._signer.request([key])
 
+    def warm_up(self) -> None:
+        """Open a connection to the endpoint before the first GET needs one (TCP and TLS cost two
+        round trips: far away, that is 200 ms off the first thumbnail). The endpoint is learnt
+        from a URL ``probe`` signs in the signer's thread; nothing is requested."""
+        if self._probe is not None and not self._closed:
+            self._signer.probe(self._probe)
+
+    @Slot(str)
+    def _connect_ahead(self, url: str) -> None:
+        """What ``QNetworkAccessManager.connectToHost`` does (a GET of Qt's own "preconnect"
+        scheme, which opens a connection and sends nothing), with our HTTP/1 configuration: the
+        first request to a host fixes its number of connections, and ``connectToHost`` would fix
+        it at Qt's default of 6."""
+        target = QUrl(url)
+        if self._closed or target.scheme() not in ("http", "https") or not target.host():
+            return
+        ahead = QUrl()
+        ahead.setScheme(f"preconnect-{target.scheme()}")
+        ahead.setHost(target.host())
+        ahead.setPort(target.port(443 if target.scheme() == "https" else 80))
+        request = QNetworkRequest(ahead)
+        request.setHttp1Configuration(self._http1)
+        if self._tls is not None:
+            request.setSslConfiguration(self._tls)
+        reply = self._network.get(request)
+        reply.finished.connect(reply.deleteLater)
+
     def prepare(self, keys: Sequence[str]) -> None:
-        """Sign URLs for keys likely asked next, so their GETs need not wait for a signature."""
+        """Sign URLs for keys likely asked next, so their GETs need not wait for a signature;
+        keys hinted before and not in ``keys`` (nor waiting for their GET) are not signed."""
         if not self._closed:
+            self._signer.retain({*keys, *self._waiting})
             self._signer.request(keys)
 
     def abort(self) -> None:

@@ -6,9 +6,11 @@ flight at 100 ms carry 2.4x what 6 do (docs/PERFORMANCE.md). On a link where ban
 (home, 20 Mbit) the transfers in flight share it: with 16 at once the first tile arrives when
 all 16 do, seconds later. So the number follows the link, as a congestion window does: from
 the replies it measures the link's delivery rate (bytes delivered while a GET was out, over its
-time out; the highest of the recent ones) and its round trip (the shortest recent time to the
-first byte), and keeps ``2 x rate x round trip`` worth of objects in flight (the bandwidth-delay
-product, twice over so that a window that limits the rate is outgrown), plus one, between
+time out; the highest of the recent ones) and its round trip (the median of the recent times to
+the first byte: a server that is slow now and then, as one sharing two cores with the app is,
+must not shrink the window to its best case), and keeps ``2 x rate x round trip`` worth of
+objects in flight (the bandwidth-delay product, twice over: while the window limits the rate, the
+product equals the window, so it doubles each round trip until the link binds), plus one, between
 ``minimum`` and ``maximum``. It starts at ``initial`` (one: the first visible tile has the link
 to itself), and grows within a few round trips where the link allows.
 
@@ -19,12 +21,13 @@ from __future__ import annotations
 
 import bisect
 import math
+import statistics
 import time
 from collections import deque
 from collections.abc import Callable
 
 RATE_SAMPLES = 8  # delivery-rate samples kept: the window's max filter
-RTT_SAMPLES = 32  # round-trip samples kept: the window's min filter
+RTT_SAMPLES = 32  # round-trip samples kept: the window's median
 GAIN = 2.0
 HISTORY = 2048  # replies remembered for the delivery rate (a GET is out far shorter than that)
 
@@ -96,6 +99,6 @@ class RequestPacer:
     def _update(self) -> None:
         if not self._rates or not self._rtts or self._mean_size <= 0:
             return
-        objects = max(self._rates) * min(self._rtts) / self._mean_size
+        objects = max(self._rates) * statistics.median(self._rtts) / self._mean_size
         wanted = math.ceil(GAIN * objects) + 1
         self._limit = max(self._minimum, min(self._maximum, wanted))

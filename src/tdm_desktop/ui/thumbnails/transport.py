@@ -63,6 +63,8 @@ class Transport(Protocol):
 
     def prepare(self, keys: Sequence[str]) -> None: ...
 
+    def warm_up(self) -> None: ...
+
     def abort(self) -> None: ...
 
     def shutdown(self, timeout_ms: int) -> bool: ...
@@ -118,6 +120,9 @@ class WorkerTransport(QObject):
 
     def prepare(self, keys: Sequence[str]) -> None:
         """Nothing to prepare: a GET needs no URL."""
+
+    def warm_up(self) -> None:
+        """Nothing: botocore's pool opens connections as GETs need them."""
 
     def abort(self) -> None:
         self._epoch += 1
