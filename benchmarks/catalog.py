@@ -9,7 +9,10 @@ bundled SeaweedFS, in a temp dir):
   (``ActorCatalog.scan``: a listing, then the manifests read a few at a time);
 - flag-write latency: single-image ``set_flags`` as the window makes them, p50 / p99;
 - W processes (default 4) flagging images of one actor at once, one write each: writes/s and
-  the conflicts re-applied (S3: If-Match 412s; a folder: none, its writers take turns on the lock).
+  the conflicts re-applied (S3: If-Match 412s; a folder: none, its writers take turns on the lock);
+- what the window's check for others' changes costs (``watch_actor(...).state()``, the manifest
+  and the prompt metadata of the 400-image actor): unchanged (S3: two GETs answered 304; a folder:
+  two stats) and after another curator's flag (the prompt metadata read again), p50 / p99.
 
 Prints one JSON object as the last line. Run: ``make bench-catalog`` or
 ``.venv/bin/python benchmarks/catalog.py [--actors 10000] [--only folder|s3]``.
@@ -124,6 +127,30 @@ def flag_latency(service: TrainingDataService, writes: int) -> dict:
     }
 
 
+def poll_cost(service: TrainingDataService, polls: int) -> dict:
+    """The window's check of the open actor's documents, unchanged and after a flag elsewhere."""
+    data = service.load_actor(FLAG_ACTOR)
+    listed = [image.filename for image in data.images]
+    watch = service.watch_actor(data.actor_id, data.actor_name)
+    watch.state()
+    unchanged, changed = [], []
+    for n in range(polls):
+        started = time.perf_counter()
+        watch.state()
+        unchanged.append((time.perf_counter() - started) * 1000)
+        service.set_flags(FLAG_ACTOR, {listed[n % len(listed)]: n % 2 == 0}, listed)
+        started = time.perf_counter()
+        watch.state()
+        changed.append((time.perf_counter() - started) * 1000)
+    return {
+        "polls": polls,
+        "poll_unchanged_ms_p50": round(percentile(unchanged, 50), 2),
+        "poll_unchanged_ms_p99": round(percentile(unchanged, 99), 2),
+        "poll_changed_ms_p50": round(percentile(changed, 50), 2),
+        "poll_changed_ms_p99": round(percentile(changed, 99), 2),
+    }
+
+
 def _writer(
     where: str,
     keys: tuple[str, str, str] | None,
@@ -188,6 +215,7 @@ def measure(label: str, documents: DocumentStore, store: S3Store, args, keys, wh
     result |= actor_list(documents, args.workers)
     service = TrainingDataService(documents, store, curator="bench")
     result |= flag_latency(service, args.flags)
+    result |= poll_cost(service, args.polls)
     print(f"[{label}] {args.writers} writers...", file=sys.stderr, flush=True)
     racing = concurrent_writers(where, keys, args.writers, args.writes)
     result |= {f"concurrent_{key}": value for key, value in racing.items()}
@@ -200,6 +228,7 @@ def main() -> int:
     parser.add_argument("--actors", type=int, default=10_000)
     parser.add_argument("--images", type=int, default=17, help="images per actor")
     parser.add_argument("--flags", type=int, default=200, help="flag writes timed one by one")
+    parser.add_argument("--polls", type=int, default=100, help="checks for others' changes")
     parser.add_argument("--writers", type=int, default=4, help="processes on one document")
     parser.add_argument("--writes", type=int, default=50, help="flag writes per writer")
     parser.add_argument("--workers", type=int, default=None, help="manifest readers (S3: 16)")

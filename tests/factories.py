@@ -10,6 +10,7 @@ from types import MappingProxyType
 from PIL import Image
 
 from tdm_desktop.core.manifest import ManifestEntry, TrainingDataManifest, size_mb
+from tdm_desktop.core.prompt_metadata import UNREVIEWED, Review
 from tdm_desktop.core.s3_store import S3Store
 from tdm_desktop.core.s3_urls import S3Location
 from tdm_desktop.core.training_data import TrainingImage
@@ -71,9 +72,13 @@ def training_image(
     good: bool = True,
     foreign: bool = False,
     size_mb: float = 0.31,
+    review: Review | None = None,
 ) -> TrainingImage:
     """The n-th image of ``actor`` as the service would give it (no S3 needed); a foreign one has
-    no location and a reason, as a URL in another bucket would."""
+    no location and a reason, as a URL in another bucket would. ``review`` (default: unreviewed,
+    or an anonymous bad decision when ``good`` is False) sets ``good`` when given."""
+    if review is None:
+        review = UNREVIEWED if good else Review("bad")
     name = f"{actor}_{n}.jpg"
     key = f"system_actors/training_data/{actor}/{name}"
     bucket = "someone-else" if foreign else "story-boards-assets"
@@ -85,8 +90,9 @@ def training_image(
         s3_url=url,
         size_mb=size_mb,
         modified_date=entry.modified_date,
-        good=good,
+        good=review.good,
         location=None if foreign else S3Location("story-boards-assets", key),
         foreign_reason="bucket 'someone-else' is not the configured bucket" if foreign else None,
         entry=entry,
+        review=review,
     )

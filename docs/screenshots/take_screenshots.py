@@ -3,7 +3,11 @@
 Runs ``tdm-desktop demo`` (the bundled local S3 with demo actors, in a throwaway home) on a
 virtual X screen, drives it with real key presses (xdotool) and captures the screen (ImageMagick's
 ``import``). Needs: ``apt-get install xvfb xdotool imagemagick openbox`` plus Qt's xcb libraries
-(README). Run: ``.venv/bin/python docs/screenshots/take_screenshots.py``.
+(README). Run: ``.venv/bin/python docs/screenshots/take_screenshots.py`` (``--team`` for only the
+two curators' windows; ``SHOTS_DISPLAY`` / ``SHOTS_PORT`` pick the X display and S3 port).
+
+``two_curators.png``: ``tdm-desktop demo --curators 2``, alice's window on the left flags images
+bad from the keyboard; bob's on the right shows them within the check interval, with who did it.
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).parent
-DISPLAY = ":97"
-PORT = "18433"
+DISPLAY = os.environ.get("SHOTS_DISPLAY", ":97")
+PORT = os.environ.get("SHOTS_PORT", "18433")
 
 
 def sh(*args: str, env=None, check=True) -> str:
@@ -50,11 +54,8 @@ def wait_for(predicate, timeout: float, what: str):
     raise SystemExit(f"timed out waiting for {what}")
 
 
-def main() -> int:
-    for tool in ("Xvfb", "xdotool", "import"):
-        if not shutil.which(tool):
-            raise SystemExit(f"{tool} not found: apt-get install xvfb xdotool imagemagick")
-    home = Path(tempfile.mkdtemp(prefix="tdm-shots-"))
+def start_screen(home: Path, size: str) -> tuple[dict[str, str], list[subprocess.Popen]]:
+    """A virtual X screen with a window manager, and the environment of a throwaway home."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TDM_", "QT_"))},
         "DISPLAY": DISPLAY,
@@ -62,12 +63,102 @@ def main() -> int:
         "XDG_DATA_HOME": str(home / "data"),
         "XDG_CONFIG_HOME": str(home / "config"),
     }
-    xvfb = subprocess.Popen(["Xvfb", DISPLAY, "-screen", "0", "1400x900x24", "-nolisten", "tcp"])
+    xvfb = subprocess.Popen(["Xvfb", DISPLAY, "-screen", "0", f"{size}x24", "-nolisten", "tcp"])
     procs = [xvfb]
+    time.sleep(1)
+    if shutil.which("openbox"):
+        procs.append(subprocess.Popen(["openbox"], env=env, stderr=subprocess.DEVNULL))
+    return env, procs
+
+
+def end_demo(demo: subprocess.Popen | None, procs: list[subprocess.Popen], home: Path) -> None:
+    """Wait for the demo the keys closed, then stop the screen and forget the home."""
     try:
-        time.sleep(1)
-        if shutil.which("openbox"):
-            procs.append(subprocess.Popen(["openbox"], env=env, stderr=subprocess.DEVNULL))
+        if demo is not None:
+            demo.wait(timeout=60)
+            print("demo exited with", demo.returncode)
+    finally:
+        stop(procs)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def stop(procs: list[subprocess.Popen]) -> None:
+    for proc in reversed(procs):
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def windows_named(name: str, env: dict[str, str]) -> list[str]:
+    return sh("xdotool", "search", "--name", name, env=env, check=False).split()
+
+
+def main() -> int:
+    for tool in ("Xvfb", "xdotool", "import"):
+        if not shutil.which(tool):
+            raise SystemExit(f"{tool} not found: apt-get install xvfb xdotool imagemagick")
+    if "--team" not in sys.argv:
+        solo_shots()
+    team_shot()
+    return 0
+
+
+def team_shot() -> None:
+    """``demo --curators 2``: alice flags two images bad; bob's window shows it, by alice."""
+    home = Path(tempfile.mkdtemp(prefix="tdm-shots-"))
+    env, procs = start_screen(home, "1600x1000")
+    demo = None
+    try:
+        tdm = Path(sys.executable).with_name("tdm-desktop")
+        log = open(home / "demo.log", "w")  # noqa: SIM115
+        demo = subprocess.Popen(
+            [str(tdm), "demo", "--curators", "2", "--port", PORT],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        procs.append(demo)
+        wait_for(lambda: len(windows_named("Training Data Manager", env)) >= 2, 180, "2 windows")
+        time.sleep(4)  # thumbnails arrive
+        alice = wait_for(
+            lambda: windows_named("— alice — Training Data Manager", env), 60, "alice"
+        )[0]
+        sh("xdotool", "windowactivate", "--sync", alice, env=env)
+        time.sleep(0.5)
+        key("Right", "shift+Right", "b", "Left", "Left")  # _1 and _2 bad in one write, by alice
+        time.sleep(7)  # bob's window checks S3 every 5 s
+        # bob looks: the tooltip on _2 says who flagged it and when
+        bob = windows_named("— bob — Training Data Manager", env)[0]
+        sh("xdotool", "windowactivate", "--sync", bob, env=env)
+        sh(
+            "xdotool",
+            "mousemove",
+            "1160",
+            "400",
+            "sleep",
+            "0.3",
+            "mousemove",
+            "1165",
+            "440",
+            env=env,
+        )
+        shot("two_curators", settle=2.5)
+        key("ctrl+q")
+        sh("xdotool", "windowactivate", "--sync", alice, env=env, check=False)
+        key("ctrl+q")
+    finally:
+        end_demo(demo, procs, home)
+
+
+def solo_shots() -> None:
+    home = Path(tempfile.mkdtemp(prefix="tdm-shots-"))
+    env, procs = start_screen(home, "1400x900")
+    env["TDM_CURATOR"] = "alice"
+    demo = None
+    try:
         tdm = Path(sys.executable).with_name("tdm-desktop")
         log = open(home / "demo.log", "w")  # noqa: SIM115
         demo = subprocess.Popen(
@@ -99,40 +190,31 @@ def main() -> int:
         # and one URL pointing into another bucket. Opening it shows both as error tiles.
         text = (home / "demo.log").read_text()
         exports = dict(re.findall(r"(AWS_[A-Z_0-9]+)=(\S+)", text))
-        data_dir = Path(re.search(r"Demo data dir: (\S+)", text).group(1))
         actor = "0388_latina_35_female"
         prefix = f"system_actors/training_data/{actor}/{actor}"
+        manifest = "catalog/actor_manifests/0388_manifest.json"  # the demo's catalog in S3
         sh(
             sys.executable,
             "-c",
-            "import boto3; boto3.client('s3').delete_object("
-            f"Bucket='story-boards-assets', Key='{prefix}_2.jpg')",
+            "import boto3; s3 = boto3.client('s3'); b = 'story-boards-assets'\n"
+            f"s3.delete_object(Bucket=b, Key='{prefix}_2.jpg')\n"
+            f"m = s3.get_object(Bucket=b, Key='{manifest}')['Body'].read().decode()\n"
+            f"m = m.replace('https://story-boards-assets.s3.amazonaws.com/{prefix}_5.jpg',"
+            f" 'https://someone-else.s3.amazonaws.com/{prefix}_5.jpg')\n"
+            f"s3.put_object(Bucket=b, Key='{manifest}', Body=m.encode())",
             env={**env, **exports},
-        )
-        manifest = data_dir / "actor_manifests" / "0388_manifest.json"
-        manifest.write_text(
-            manifest.read_text().replace(
-                f"https://story-boards-assets.s3.amazonaws.com/{prefix}_5.jpg",
-                f"https://someone-else.s3.amazonaws.com/{prefix}_5.jpg",
-            )
         )
         key("F5")
         time.sleep(1)
-        sh("xdotool", "mousemove", "147", "143", "click", "1", env=env)  # the 0388 row
+        # the actor search box, then the one row left (row heights vary with the list's icons)
+        sh("xdotool", "mousemove", "150", "75", "click", "1", env=env)
+        sh("xdotool", "type", "--delay", "80", "0388", env=env)
+        time.sleep(0.5)
+        sh("xdotool", "mousemove", "147", "108", "click", "1", env=env)
         shot("error_tiles", settle=4.0)
         key("ctrl+q")
-        demo.wait(timeout=60)
-        print("demo exited with", demo.returncode)
-        return 0
     finally:
-        for proc in reversed(procs):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=40)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-        shutil.rmtree(home, ignore_errors=True)
+        end_demo(demo, procs, home)
 
 
 if __name__ == "__main__":

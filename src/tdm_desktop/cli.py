@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import getpass
 import json
 import logging
 import os
@@ -17,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tdm_desktop import __version__, cli_review
+from tdm_desktop import __version__, cli_integrity, cli_review
 from tdm_desktop.core.errors import BadInputError, TdmError, one_line
 from tdm_desktop.core.s3_urls import DEFAULT_BUCKET
 
@@ -25,6 +24,7 @@ if TYPE_CHECKING:
     from tdm_desktop.core.documents import DocumentStore, S3Prefix
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+MAX_CURATORS = 6  # demo --curators N: windows side by side (the demo has this many names)
 
 log = logging.getLogger("tdm_desktop")
 
@@ -64,12 +64,29 @@ def _global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
         "--profile", default=default(None), help="AWS profile (default: $AWS_PROFILE)"
     )
     parser.add_argument(
+        "--s3-timeout",
+        metavar="SECONDS",
+        default=default(None),
+        help="longest one S3 request may take, retries included; a command stops asking S3 "
+        "after one timed out (default: $TDM_S3_TIMEOUT or 60)",
+    )
+    parser.add_argument(
         "-v",
         "--verbose",
         action="count",
         default=default(0),
         help="more log output (-vv for boto3 too)",
     )
+
+
+def _curator_count(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if not 1 <= count <= MAX_CURATORS:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number from 1 to {MAX_CURATORS}")
+    return count
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,6 +114,15 @@ def build_parser() -> argparse.ArgumentParser:
         "images both in the local S3; the catalog at s3://BUCKET/catalog unless --data-dir)",
     )
     demo.add_argument("--port", type=int, default=None, help="local S3 port (default 8333)")
+    demo.add_argument(
+        "--curators",
+        type=_curator_count,
+        default=1,
+        metavar="N",
+        help="open N windows side by side as N curators (alice, bob, ...) on the same catalog, "
+        f"each with its own settings; a flag in one shows in the others (1 to {MAX_CURATORS}, "
+        "default 1)",
+    )
     demo.add_argument(
         "--no-window",
         action="store_true",
@@ -162,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument(
         "--concurrency", type=int, default=1, help="images generated at once (default 1)"
     )
+    cli_integrity.add_commands(command)
     cli_review.add_commands(command)
     return parser
 
@@ -178,16 +205,11 @@ def data_dir_of(args: argparse.Namespace) -> Path | S3Prefix:
 
 
 def curator_of() -> str:
-    """Whose decisions the flags record: ``$TDM_CURATOR``, else the OS user name."""
-    from tdm_desktop.core.names import check_curator
+    """Whose decisions the flags record: ``$TDM_CURATOR``, else the OS user name (the window puts
+    a name set in its Settings between the two)."""
+    from tdm_desktop.core.curators import choose_curator
 
-    name = os.environ.get("TDM_CURATOR")
-    if name is None:
-        try:
-            name = getpass.getuser()
-        except (OSError, KeyError):  # no user name in the environment or the password database
-            name = "unknown curator"
-    return check_curator(name)
+    return choose_curator(os.environ).name
 
 
 def bucket_of(args: argparse.Namespace) -> str:
@@ -199,10 +221,20 @@ def make_store(args: argparse.Namespace, **client_options):
     import botocore.exceptions
 
     from tdm_desktop.core.s3_store import S3Store, make_s3_client
+    from tdm_desktop.core.s3_timeouts import ENV_VAR, S3Timeouts
 
+    if args.s3_timeout is not None:
+        timeouts = S3Timeouts.parse(args.s3_timeout, "--s3-timeout")
+    else:
+        timeouts = S3Timeouts.parse(os.environ.get(ENV_VAR), ENV_VAR)
+    # A command stops asking an S3 that let a request time out; the window keeps trying.
+    client_options.setdefault("stop_after_timeout", args.command not in (None, "gui"))
     try:
         client = make_s3_client(
-            endpoint_url=args.endpoint_url, profile=args.profile, **client_options
+            endpoint_url=args.endpoint_url,
+            profile=args.profile,
+            timeouts=timeouts,
+            **client_options,
         )
     except botocore.exceptions.ProfileNotFound as err:
         raise BadInputError(f"AWS profile {err.kwargs.get('profile')!r} not found") from None
@@ -416,6 +448,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return demo.run_demo(
         data_dir=data_dir_of(args) if args.data_dir else None,
         curator=curator_of(),
+        curators=args.curators,
         port=args.port,
         bucket=bucket_of(args),
         open_window=not args.no_window,
@@ -423,9 +456,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
-    from tdm_desktop.ui.app import run_gui
+    from tdm_desktop.core.data_dirs import given_data_dir
+    from tdm_desktop.core.documents import parse_data_dir
+    from tdm_desktop.core.training_data import TrainingDataService
+    from tdm_desktop.ui.app import WindowPlan, run_windows
 
-    return run_gui(make_service(args), actor_id=getattr(args, "actor", None))
+    given = given_data_dir(args.data_dir, os.environ)  # else the one in Settings, else ./data
+    store = make_store(args)
+    curator = curator_of()
+
+    def open_at(location: str) -> TrainingDataService:
+        where = open_catalog(parse_data_dir(location), store)
+        return TrainingDataService(where, store, curator=curator)
+
+    plan = WindowPlan(open_at, data_dir=given)
+    return run_windows([plan], actor_id=getattr(args, "actor", None))
 
 
 COMMANDS = {
@@ -440,6 +485,7 @@ COMMANDS = {
     "delete": cmd_delete,
     "delete-all": cmd_delete_all,
     "generate": cmd_generate,
+    **cli_integrity.COMMANDS,
     **cli_review.COMMANDS,
 }
 

@@ -7,6 +7,14 @@ generator, uploaded through ``S3Store`` (never overwriting) and recorded through
 ``TrainingDataManifest`` with production-style URLs
 (``https://story-boards-assets.s3.amazonaws.com/...``), which the store resolves to the local S3.
 Running it again reuses what exists and only fills what is missing.
+
+``--curators N`` opens N windows side by side, one per curator (alice, bob, ...), each with its own
+settings file (geometry, curator name) under the demo's folder, on the same catalog: a flag in one
+shows in the others within the check interval (5 s by default), named with who made it.
+
+Two examples for ``tdm-desktop audit`` and ``migrate``: actor 0521's manifest is written in the
+shape of the sync era (local paths, sync status, two entries whose images are gone), once and
+never over a migrated one; 0388 has one object its manifest does not list (an orphan).
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import os
 import signal
 import sys
 import threading
@@ -21,23 +30,39 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 
-from tdm_desktop.core.documents import DocumentStore, S3Prefix, open_documents
+from tdm_desktop.core.curators import CURATOR_ENV, CuratorChoice
+from tdm_desktop.core.data_dirs import DataDirChoice
+from tdm_desktop.core.documents import (
+    DocumentRef,
+    DocumentStore,
+    S3Prefix,
+    open_documents,
+    parse_data_dir,
+)
 from tdm_desktop.core.errors import DocumentExistsError, ManifestError, ObjectExistsError
 from tdm_desktop.core.generator import GenerationRequest, Generator
-from tdm_desktop.core.layout import base_image_name
+from tdm_desktop.core.jsonfile import dump_json, parse_json_object
+from tdm_desktop.core.layout import base_image_name, manifest_name
 from tdm_desktop.core.manifest import TrainingDataManifest, size_mb
 from tdm_desktop.core.prompt_metadata import PromptMetadata
 from tdm_desktop.core.s3_store import S3Store
 from tdm_desktop.core.s3_urls import DEFAULT_BUCKET
+from tdm_desktop.core.sync_era import sync_era_keys
 from tdm_desktop.core.timestamps import manifest_now
+
+if TYPE_CHECKING:
+    from tdm_desktop.ui.app import OpenCatalog, WindowPlan
 
 log = logging.getLogger(__name__)
 
 CATALOG_PREFIX = "catalog"  # the demo catalog: s3://{bucket}/catalog in the local S3
 DEMO_CURATOR = "demo"  # who the seeded bad flags say decided them
+DEMO_CURATORS = ("alice", "bob", "carol", "dave", "erin", "frank")  # demo --curators N
+FROM_DEMO = "the demo"
 
 
 @dataclass(frozen=True)
@@ -53,6 +78,16 @@ DEMO_ACTORS = (
     DemoActor("0213", "0213_african_40_male", 32),
     DemoActor("0388", "0388_latina_35_female", 14),
 )
+
+
+# Two actors that show `tdm-desktop audit` and `migrate` (docs/MIGRATION.md): one whose manifest
+# was written before the S3-only change (two of its six entries have no object any more), and an
+# object under 0388's prefix that its manifest does not list (an orphan, as a generation killed
+# between its upload and its manifest write leaves).
+SYNC_ERA_ACTOR = DemoActor("0521", "0521_nordic_28_female", 6)
+SYNC_ERA_IN_S3 = (0, 1, 2, 3)
+ORPHAN_ACTOR = DEMO_ACTORS[3]
+ORPHAN_FILENAME = f"{ORPHAN_ACTOR.actor_name}_{ORPHAN_ACTOR.image_count}.jpg"
 
 
 def demo_root() -> Path:
@@ -82,7 +117,100 @@ def seed_demo(
     uploaded = 0
     for actor in actors:
         uploaded += _seed_actor(documents, store, generator, actor, workers)
+    if actors == DEMO_ACTORS:
+        uploaded += _seed_orphan(documents, store, generator)
+        uploaded += _seed_sync_era_actor(documents, store, generator)
     return uploaded
+
+
+def _upload_missing(store: S3Store, generator: Generator, key: str, prompt: str, seed: int) -> int:
+    result = generator.generate(GenerationRequest(prompt=prompt, seed=seed))
+    try:
+        store.put_new(key, result.image_bytes, "image/jpeg")
+    except ObjectExistsError:
+        return 0
+    return 1
+
+
+def _seed_orphan(documents: DocumentStore, store: S3Store, generator: Generator) -> int:
+    """An object under 0388's prefix that its manifest does not list (put back, like every demo
+    image, when it is neither listed nor in S3)."""
+    manifest = TrainingDataManifest.for_actor(documents, ORPHAN_ACTOR.actor_id).load()
+    if manifest.get_image(ORPHAN_FILENAME) is not None:
+        return 0
+    key = store.key_for(ORPHAN_ACTOR.actor_name, ORPHAN_FILENAME)
+    if key in store.list_keys(key):
+        return 0
+    return _upload_missing(store, generator, key, "an image no manifest lists", 7000)
+
+
+def _seed_sync_era_actor(documents: DocumentStore, store: S3Store, generator: Generator) -> int:
+    """A manifest in the sync-era shape, written once (never over a migrated one)."""
+    actor = SYNC_ERA_ACTOR
+    ref = DocumentRef(documents, manifest_name(actor.actor_id))
+    current = ref.read().data
+    exists = current is not None
+    if current is not None and not _still_sync_era(ref.url, current):
+        return 0  # migrated (or replaced) by the curator: left alone
+    prefix = store.actor_prefix(actor.actor_name)
+    in_s3 = set(store.list_keys(prefix))
+    names = [f"{actor.actor_name}_{index}.jpg" for index in range(actor.image_count)]
+    uploaded = sum(
+        _upload_missing(store, generator, prefix + names[i], f"sync-era image {i}", 8000 + i)
+        for i in SYNC_ERA_IN_S3
+        if prefix + names[i] not in in_s3
+    )
+    if not exists:
+        sizes = {obj.key: size_mb(obj.size) for obj in store.list_objects(prefix)}
+        entries = [
+            _sync_era_entry(actor.actor_name, name, i, store.aws_url_for(prefix + name), sizes)
+            for i, name in enumerate(names)
+        ]
+        document = {
+            "character_id": actor.actor_id,
+            "character_name": actor.actor_name,
+            "training_data": entries,
+            "training_data_updated": "2025-09-01T10:00:00.000000",
+            "statistics": {
+                "training_images_count": len(entries),
+                "training_data_size_mb": round(sum(e["size_mb"] for e in entries), 2),
+            },
+            "sync_status": "out_of_sync",
+            "synced_count": 3,
+            "local_only_count": 2,
+            "s3_only_count": 0,
+            "out_of_sync_count": 1,
+        }
+        with contextlib.suppress(DocumentExistsError):  # another demo wrote it meanwhile
+            ref.write(dump_json(document), expected=None)
+    return uploaded
+
+
+def _still_sync_era(url: str, data: bytes) -> bool:
+    try:
+        return bool(sync_era_keys(parse_json_object(url, data, ManifestError)))
+    except ManifestError:
+        return False
+
+
+def _sync_era_entry(
+    actor_name: str, filename: str, index: int, url: str, sizes: dict[str, float]
+) -> dict:
+    """Images 0-2 synced, 3 and 4 local only (no s3_url; 3 is in S3 all the same), 5 out of sync
+    (its object is gone)."""
+    status = {3: "local_only", 4: "local_only", 5: "out_of_sync"}.get(index, "synced")
+    entry: dict = {"filename": filename}
+    if status != "local_only":
+        entry["s3_url"] = url
+    entry |= {
+        "size_mb": sizes.get(url.split(".amazonaws.com/", 1)[1], 0.18),
+        "modified_date": "2025-09-01T10:00:00.000000",
+        "local_path": f"data/actors/{actor_name}/training_data/{filename}",
+        "local_exists": True,
+        "status": status,
+        "md5": f"{index:032x}",
+    }
+    return entry
 
 
 def _seed_actor(
@@ -170,10 +298,13 @@ def run_demo(
     bucket: str = DEFAULT_BUCKET,
     open_window: bool = True,
     curator: str | None = None,
+    curators: int = 1,
 ) -> int:
-    """Start the local S3, seed the demo actors, open the window (or wait). Stops S3 on the way
-    out. The catalog is ``s3://{bucket}/catalog`` in the local S3 unless ``data_dir`` says
-    otherwise (a folder, or another prefix)."""
+    """Start the local S3, seed the demo actors, open the window (or ``curators`` windows, one
+    per demo curator) or wait. Stops S3 on the way out. The catalog is ``s3://{bucket}/catalog``
+    in the local S3 unless ``data_dir`` says otherwise (a folder, or another prefix)."""
+    if not 1 <= curators <= len(DEMO_CURATORS):
+        raise ValueError(f"curators: 1 to {len(DEMO_CURATORS)}, got {curators}")
     from tdm_desktop import local_s3
     from tdm_desktop.core.documents import LocalDocuments, S3Documents
     from tdm_desktop.core.s3_store import make_s3_client
@@ -204,12 +335,49 @@ def run_demo(
         uploaded = seed_demo(documents, store, get_generator("placeholder"))
         print(f"Demo data dir: {documents.location} ({uploaded} new images uploaded)", flush=True)
         _print_cli_hint(server, documents.location)
-        service = TrainingDataService(documents, store, curator=curator)
-        if open_window:
-            from tdm_desktop.ui.app import run_gui
+        if not open_window:
+            return _wait_for_interrupt()
+        from tdm_desktop.ui.app import WindowPlan, run_windows
 
-            return run_gui(service, actor_id=DEMO_ACTORS[0].actor_id)
-        return _wait_for_interrupt()
+        def open_at(location: str) -> TrainingDataService:
+            where = parse_data_dir(location)
+            opened = (
+                LocalDocuments(where) if isinstance(where, Path) else S3Documents.at(client, where)
+            )
+            return TrainingDataService(opened, store, curator=curator)
+
+        given = DataDirChoice(documents.location, FROM_DEMO)
+        plans = (
+            curator_windows(open_at, given, curators)
+            if curators > 1
+            else [WindowPlan(open_at, data_dir=given)]
+        )
+        return run_windows(plans, actor_id=DEMO_ACTORS[0].actor_id)
+
+
+def curator_windows(open_at: OpenCatalog, given: DataDirChoice, count: int) -> list[WindowPlan]:
+    """One window per demo curator, each with a settings file of its own (geometry, curator
+    name) under the demo's folder. ``TDM_CURATOR`` is left out: it would name them all alike."""
+    from tdm_desktop.ui.app import WindowPlan
+
+    if os.environ.get(CURATOR_ENV):
+        print(f"{CURATOR_ENV} is not used with --curators: each window is a demo curator")
+    environ = {k: v for k, v in os.environ.items() if k != CURATOR_ENV}
+    names = DEMO_CURATORS[:count]
+    print(f"Curators: {', '.join(names)} (one window each, side by side)", flush=True)
+    folder = demo_root() / "curators"
+    folder.mkdir(parents=True, exist_ok=True)
+    return [
+        WindowPlan(
+            open_at,
+            data_dir=given,
+            settings_file=folder / f"{name}.ini",
+            environ=environ,
+            curator_fallback=CuratorChoice(name, FROM_DEMO),
+            curator_in_title=True,
+        )
+        for name in names
+    ]
 
 
 def _print_cli_hint(server, data_dir: str) -> None:
@@ -218,6 +386,8 @@ def _print_cli_hint(server, data_dir: str) -> None:
     print(f"  export {exports}", flush=True)
     print(f"  tdm-desktop --data-dir {data_dir} actors", flush=True)
     print(f"  tdm-desktop --data-dir {data_dir} training-data 0042", flush=True)
+    print(f"  tdm-desktop --data-dir {data_dir} audit --all", flush=True)
+    print(f"  tdm-desktop --data-dir {data_dir} migrate {SYNC_ERA_ACTOR.actor_id}", flush=True)
 
 
 def _wait_for_interrupt() -> int:

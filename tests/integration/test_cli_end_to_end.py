@@ -20,7 +20,13 @@ from tdm_desktop.core.manifest import TrainingDataManifest
 from tdm_desktop.core.prompt_metadata import PromptMetadata
 from tdm_desktop.core.s3_store import S3Store, make_s3_client
 from tdm_desktop.core.training_data import TrainingDataService
-from tdm_desktop.demo import DEMO_ACTORS
+from tdm_desktop.demo import (
+    DEMO_ACTORS,
+    ORPHAN_ACTOR,
+    ORPHAN_FILENAME,
+    SYNC_ERA_ACTOR,
+    SYNC_ERA_IN_S3,
+)
 from tdm_desktop.local_s3 import CREDENTIALS_FILENAME, choose_ports
 from tests.conftest import BUCKET
 from tests.factories import make_actor
@@ -305,7 +311,8 @@ def test_demo_seeds_serves_the_cli_reuses_its_data_and_stops_on_ctrl_c(tmp_path,
         seeded = until_or_exit(
             demo, out, r"^Demo data dir: (.*) \((\d+) new images uploaded\)$", 240
         )
-        assert seeded.groups() == (data_dir, str(sum(a.image_count for a in DEMO_ACTORS)))
+        uploads = sum(a.image_count for a in DEMO_ACTORS) + 1 + len(SYNC_ERA_IN_S3)
+        assert seeded.groups() == (data_dir, str(uploads))
         exports = out.until(r"^  export (.*)$", 5).group(1)
         out.until(r"^Serving; press Ctrl\+C to stop\.$", 10)
         cli_env = env | dict(item.split("=", 1) for item in shlex.split(exports))
@@ -314,7 +321,11 @@ def test_demo_seeds_serves_the_cli_reuses_its_data_and_stops_on_ctrl_c(tmp_path,
         assert len(weeds) == 1
 
         result = run_cli(cli_env, data_dir, "actors")
-        assert (result.returncode, errors(result)) == (0, [])
+        assert result.returncode == 1  # the sync-era example says how to migrate it
+        assert errors(result) == [
+            f"tdm-desktop: actor 0521 is broken: {data_dir}/actor_manifests/0521_manifest.json: "
+            "written before the S3-only change: run tdm-desktop migrate 0521"
+        ]
         assert result.stdout.splitlines() == [
             f"{a.actor_id}  {a.actor_name}  {a.image_count} images" for a in DEMO_ACTORS
         ]
@@ -330,7 +341,8 @@ def test_demo_seeds_serves_the_cli_reuses_its_data_and_stops_on_ctrl_c(tmp_path,
         catalog = S3Documents(store.client, BUCKET, "catalog")
         for actor in DEMO_ACTORS:
             prefix = f"system_actors/training_data/{actor.actor_name}/"
-            assert len(store.list_keys(prefix)) == actor.image_count
+            orphans = 1 if actor == ORPHAN_ACTOR else 0
+            assert len(store.list_keys(prefix)) == actor.image_count + orphans
             manifest = TrainingDataManifest.for_actor(catalog, actor.actor_id)
             urls = [entry.s3_url for entry in manifest.get_all_images()]
             assert all(url.startswith(AWS_URL + prefix) for url in urls)
@@ -343,6 +355,15 @@ def test_demo_seeds_serves_the_cli_reuses_its_data_and_stops_on_ctrl_c(tmp_path,
         first = TrainingDataService(catalog, store).load_actor(ACTOR_ID).images[0]
         assert TrainingDataService(catalog, store).fetch_image_bytes(first).startswith(JPEG_MAGIC)
         assert (tmp_path / "xdg-config" / "tdm-desktop" / CREDENTIALS_FILENAME).is_file()
+
+        audit = run_cli(cli_env, data_dir, "audit", "--all")
+        assert audit.returncode == 2  # 0521 cannot be audited before it is migrated
+        assert f"  orphan  {ORPHAN_FILENAME}: in S3" in audit.stdout
+        migrate = run_cli(cli_env, data_dir, "migrate", SYNC_ERA_ACTOR.actor_id)
+        assert migrate.returncode == 0, migrate.stderr
+        assert "0521  kept 4 entries, dropped 2 with no object in S3" in migrate.stdout
+        audit = run_cli(cli_env, data_dir, "audit", SYNC_ERA_ACTOR.actor_id)
+        assert audit.returncode == 0, audit.stdout
 
         assert ctrl_c(demo) == 0
     finally:
@@ -358,9 +379,10 @@ def test_demo_seeds_serves_the_cli_reuses_its_data_and_stops_on_ctrl_c(tmp_path,
         out.until(r"^Serving; press Ctrl\+C to stop\.$", 10)
         weeds = weed_serving(s3_dir)
         result = run_cli(cli_env, data_dir, "actors")
-        assert result.returncode == 0
+        assert result.returncode == 0  # the migrated example is not written again
         assert [line.rsplit("  ", 1)[1] for line in result.stdout.splitlines()] == [
-            f"{a.image_count} images" for a in DEMO_ACTORS
+            *(f"{a.image_count} images" for a in DEMO_ACTORS),
+            f"{len(SYNC_ERA_IN_S3)} images",
         ]
         assert ctrl_c(again) == 0
     finally:

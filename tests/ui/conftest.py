@@ -87,12 +87,14 @@ def make_window(qtbot, service, settings, dialogs):
 
     made = []
 
-    def make(*, wait_open: bool = True, service_=None):
+    def make(*, wait_open: bool = True, service_=None, settings_=None, **options):
         window = MainWindow(
             service_ or service,
-            settings=settings,
+            settings=settings_ or settings,
             questions=dialogs.as_questions(),
-            transport_factory=local_transport,
+            environ=options.pop("environ", {}),  # the shell's TDM_CURATOR does not count
+            transport_factory=options.pop("transport_factory", local_transport),
+            **options,
         )
         qtbot.addWidget(window)
         made.append(window)

@@ -247,3 +247,20 @@ def test_images_gone_from_s3_but_still_listed_are_reported_one_by_one(capsys):
         f"LISTED   {ACTOR}_0.jpg: deleted from S3, but the manifest still lists it: x",
         "0 deleted from S3 and the manifest, 0 kept, 1 gone from S3 but still listed",
     ]
+
+
+def test_demo_help_names_curators_and_a_bad_count_is_one_line(capsys):
+    assert main(["demo", "--help"]) == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "--curators N" in help_text and "open N windows side by side as N curators" in help_text
+    for bad in ("0", "7", "two"):
+        assert main(["demo", "--curators", bad]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "--curators" in err and "from 1 to 6" in err
+
+
+def test_the_demo_has_a_name_for_every_curator_window_it_may_open():
+    from tdm_desktop.cli import MAX_CURATORS
+    from tdm_desktop.demo import DEMO_CURATORS
+
+    assert len(set(DEMO_CURATORS)) == len(DEMO_CURATORS) >= MAX_CURATORS

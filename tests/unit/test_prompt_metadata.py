@@ -173,6 +173,29 @@ def test_undo_of_a_change_someone_changed_since_writes_nothing(metadata):
     assert stored_identity(metadata.document.store, metadata.document.name) == identity
 
 
+def test_undo_asked_twice_counts_as_undone_and_writes_nothing_more(metadata):
+    mine = metadata.decide({"a.jpg": False}, curator="alice")
+    assert metadata.undo(mine).undone == ["a.jpg"]
+    identity = stored_identity(metadata.document.store, metadata.document.name)
+    again = metadata.undo(mine)
+    assert again.undone == ["a.jpg"] and again.left_alone == {}
+    assert stored_identity(metadata.document.store, metadata.document.name) == identity
+
+
+def test_redo_puts_the_decision_back_exactly_where_the_undo_left_the_image(metadata):
+    mine = metadata.decide({"new.jpg": False, "theirs.jpg": False}, curator="alice")
+    metadata.undo(mine)
+    assert metadata.review("new.jpg") == UNREVIEWED  # unreviewed again, not "good by alice"
+    other = PromptMetadata(metadata.document, ACTOR, clock=lambda: datetime(2026, 1, 3, tzinfo=UTC))
+    other.set_flags({"theirs.jpg": True}, curator="bob")
+
+    outcome = metadata.redo(mine)
+
+    assert outcome.undone == ["new.jpg"]
+    assert outcome.left_alone == {"theirs.jpg": Review("good", "bob", "2026-01-03T00:00:00.000000")}
+    assert metadata.review("new.jpg") == Review("bad", "alice", NOW)  # the same record as before
+
+
 def test_record_generation_keeps_the_flag_and_writes_all_fields(metadata):
     metadata.set_flags({"a.jpg": False}, curator="alice")
 

@@ -62,10 +62,12 @@ def test_client_config_standard_retries_s3v4_big_pool(aws_env):
     client = make_s3_client()
     config = client.meta.config
     assert config.retries["mode"] == "standard"
-    assert config.retries["total_max_attempts"] == 6  # botocore: max_attempts 5 retries + 1
+    assert config.retries["total_max_attempts"] == 3  # botocore: max_attempts 2 retries + 1
     assert config.signature_version == "s3v4"
     assert config.max_pool_connections >= 32
-    assert config.connect_timeout == 5 and config.read_timeout == 30
+    # One request, every attempt and the backoff between them included, within 60 s.
+    assert config.connect_timeout == 4.75 and config.read_timeout == 14.25
+    assert 3 * (config.connect_timeout + config.read_timeout) + 3 <= 60
     assert (config.s3 or {}).get("addressing_style") != "path"
     assert client.meta.endpoint_url.endswith(".amazonaws.com")
 

@@ -352,6 +352,31 @@ def test_undo_in_a_team_leaves_what_another_curator_changed_since(catalog, store
     assert [i.review.decided for i in service.load_actor("0042").images] == [False, True, False]
 
 
+def test_redo_in_a_team_leaves_what_another_curator_changed_after_the_undo(catalog, store, service):
+    names = make_actor(catalog, store, count=2)
+    bob = TrainingDataService(catalog, store, curator="bob")
+    changes = service.flag("0042", dict.fromkeys(names, False))
+    service.undo_flags("0042", changes)
+    bob.mark("0042", [names[0]], good=True)
+
+    outcome = service.redo_flags("0042", changes)
+
+    assert outcome.undone == [names[1]] and outcome.left_alone[names[0]].by == "bob"
+    images = metadata_json(catalog)["images"]
+    assert images[names[0]]["reviewed_by"] == "bob" and images[names[0]]["good"] is True
+    assert images[names[1]]["reviewed_by"] == "alice" and images[names[1]]["good"] is False
+
+
+def test_the_curator_can_change_and_a_bad_name_is_refused(catalog, store, service):
+    names = make_actor(catalog, store, count=1)
+    service.curator = "carol"
+    service.mark("0042", names, good=False)
+    assert metadata_json(catalog)["images"][names[0]]["reviewed_by"] == "carol"
+    with pytest.raises(InvalidNameError):
+        service.curator = "a\nb"
+    assert service.curator == "carol"
+
+
 def test_a_flag_already_decided_that_way_is_not_in_the_changes(catalog, store, service):
     names = make_actor(catalog, store, count=2)
     service.mark("0042", [names[0]], good=False)

@@ -7,6 +7,8 @@ a few at a time (``ActorCatalog.scan``).
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -159,8 +161,20 @@ class ActorCatalog:
         """Every actor's ID, from one listing of ``actor_manifests/``, in ID order. Names that
         are not one of ours (``notes_manifest.json``, ``42_manifest.json``) are left out."""
         ids = {actor_id_of(name) for name in self.documents.names(MANIFESTS_DIR)}
+        ids |= {actor_id_of(name) for name in self._folders_named_like_manifests()}
         ids.discard(None)
         return sorted((i for i in ids if i is not None), key=int)
+
+    def _folders_named_like_manifests(self) -> Iterator[str]:
+        """A folder where a manifest belongs (only a local data dir can have one): listed, so
+        its reader names it as broken instead of the actor vanishing from the list."""
+        folder = self.documents.local_path(MANIFESTS_DIR)
+        if folder is None:
+            return
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(folder):
+                if entry.is_dir(follow_symlinks=False):
+                    yield f"{MANIFESTS_DIR}/{entry.name}"
 
     def scan(self, workers: int | None = None) -> ActorScan:
         """The listing now, the counts as they come (``ActorScan``). ``workers`` defaults to a few

@@ -377,7 +377,9 @@ class LocalDocuments:
                 name = f"{here}/{entry.name}" if here else entry.name
                 if entry.is_dir(follow_symlinks=False):
                     folders.append(name)
-                elif entry.is_file() and not entry.name.endswith(LOCK_SUFFIX):
+                elif not entry.name.endswith(LOCK_SUFFIX):
+                    # Not only regular files: a FIFO (or a socket) where a document belongs is
+                    # listed too, so its reader names it as broken (and never blocks on it).
                     found.append(name)
         yield from sorted(found)
 

@@ -46,6 +46,21 @@ class PromptMetadataError(DataFileError):
     """A prompt_metadata.json file is not valid."""
 
 
+class SyncEraManifestError(ManifestError):
+    """A manifest written before the S3-only change (local paths, sync status) that does not load
+    as it is: ``tdm-desktop migrate`` turns it into the design's structure."""
+
+    def __init__(self, path: Path | str, actor_id: str) -> None:
+        self.actor_id = actor_id
+        super().__init__(
+            path, f"written before the S3-only change: run tdm-desktop migrate {actor_id}"
+        )
+
+
+class UploadJournalError(DataFileError):
+    """An actor's uploads_in_progress.json is not valid."""
+
+
 class ImageNotInManifestError(BadInputError):
     """A filename given by the user is not listed in the actor's manifest."""
 

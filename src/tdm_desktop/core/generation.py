@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -27,10 +28,12 @@ from tdm_desktop.core.errors import (
     TdmError,
 )
 from tdm_desktop.core.generator import GenerationRequest, GenerationResult, Generator
+from tdm_desktop.core.interrupted import Recovery, recover_interrupted
 from tdm_desktop.core.manifest import TrainingDataManifest, size_mb
 from tdm_desktop.core.names import check_actor_name, check_filename
 from tdm_desktop.core.s3_store import TRAINING_DATA_PREFIX, S3Store
-from tdm_desktop.core.timestamps import Clock, manifest_now
+from tdm_desktop.core.timestamps import Clock, manifest_now, utc_now
+from tdm_desktop.core.upload_journal import UploadIntent, UploadJournal, this_host
 
 log = logging.getLogger(__name__)
 
@@ -120,8 +123,39 @@ class GenerationService:
         """Generate one image from ``prompt``, upload it to a new key and record it.
 
         Raises ``GeneratorError`` (nothing uploaded), ``S3Error``, or the manifest's error (the
-        uploaded object is deleted again, so a failure leaves nothing behind).
+        uploaded object is deleted again, so a failure leaves nothing behind). First finishes
+        what an interrupted generation on this actor left (``recover_interrupted``).
         """
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise BadInputError("prompt is empty: give the text to generate an image from")
+        self._recover_quietly(actor_id)
+        return self._generate_one(actor_id, prompt, seed, negative_prompt)
+
+    def _recover_quietly(self, actor_id: str | int) -> None:
+        """``recover_interrupted``; a failure is logged (the generation then says what is wrong
+        itself, if it cannot go on either)."""
+        try:
+            self.recover_interrupted(actor_id)
+        except TdmError as exc:
+            log.warning("[S3-ONLY] Interrupted generations not finished: %s", exc)
+
+    def recover_interrupted(self, actor_id: str | int) -> Recovery:
+        """List (with their prompts) the images a killed generation on this actor uploaded but
+        did not list, and forget the uploads that never landed (``core/interrupted.py``)."""
+        manifest = self._manifest(actor_id)
+        actor_name = check_actor_name(manifest.character_name)
+        return recover_interrupted(
+            manifest,
+            self.catalog.prompt_metadata(actor_name),
+            UploadJournal.for_actor(self.documents, actor_name),
+            self.store,
+            (self._clock or utc_now)(),
+            self.store.url_for,
+        )
+
+    def _generate_one(
+        self, actor_id: str | int, prompt: str, seed: int | None, negative_prompt: str
+    ) -> GeneratedImage:
         if not isinstance(prompt, str) or not prompt.strip():
             raise BadInputError("prompt is empty: give the text to generate an image from")
         manifest = self._manifest(actor_id)
@@ -143,7 +177,13 @@ class GenerationService:
         )
         result = self.generator.generate(request)
         data = _as_jpeg(result, self.generator.name)
-        filename, key = self._upload_and_record(manifest, actor_name, data)
+        made_from = {
+            "prompt": prompt,
+            "negative_prompt": negative_prompt,
+            "seed": result.seed,
+            "generator": self.generator.name,
+        }
+        filename, key = self._upload_and_record(manifest, actor_name, data, made_from)
         image = GeneratedImage(
             filename=filename,
             s3_url=self.store.url_for(key),
@@ -178,9 +218,13 @@ class GenerationService:
             raise GeneratorError(f"base image {base}: cannot be read: {exc.strerror}") from exc
 
     def _upload_and_record(
-        self, manifest: TrainingDataManifest, actor_name: str, data: bytes
+        self, manifest: TrainingDataManifest, actor_name: str, data: bytes, made_from: dict
     ) -> tuple[str, str]:
-        """Claim the next free name by uploading with If-None-Match, then add it to the manifest."""
+        """Claim the next free name by uploading with If-None-Match, then add it to the manifest.
+
+        The intent to upload is recorded before each upload (``uploads_in_progress.json``) and
+        ended on every way out but a kill, which leaves it for the next run to finish."""
+        journal = UploadJournal.for_actor(self.documents, actor_name)
         # Re-read: a slow generator gives other windows time to add images.
         taken = {entry.filename for entry in manifest.load().get_all_images()}
         listed_s3 = False
@@ -191,9 +235,11 @@ class GenerationService:
                 number += 1
                 continue
             key = self.store.key_for(actor_name, filename)
+            intent = self._begin_upload(journal, filename, key, made_from)
             try:
                 self.store.put_new(key, data, JPEG_MIME)
             except ObjectExistsError:
+                self._end_upload(journal, intent)
                 log.info("[S3-ONLY] %s already exists in S3; taking the next number", key)
                 if not listed_s3:
                     # Objects the manifest does not list (e.g. left by another tool): skip them all.
@@ -201,6 +247,9 @@ class GenerationService:
                     taken |= self._names_in_s3(actor_name)
                 number = max(number + 1, _next_number(actor_name, taken))
                 continue
+            except BaseException:
+                self._end_upload(journal, intent)
+                raise
             finally:
                 self._release(actor_name, filename)
             try:
@@ -213,17 +262,47 @@ class GenerationService:
             except DuplicateImageError:
                 # A stale entry for a name S3 did not have: ours must not stay behind it.
                 self._delete_quietly(key)
+                self._end_upload(journal, intent)
                 taken.add(filename)
                 number += 1
                 continue
             except BaseException:
                 self._delete_quietly(key)
+                self._end_upload(journal, intent)
                 raise
             return filename, key
         raise GeneratorError(
             f"actor {actor_name}: no free image name after {MAX_NAME_ATTEMPTS} attempts "
             f"(last tried {actor_name}_{number - 1}.jpg)"
         )
+
+    def _begin_upload(
+        self, journal: UploadJournal, filename: str, key: str, made_from: dict
+    ) -> UploadIntent | None:
+        """Record the intent to upload ``key``; a journal that cannot be written is logged and
+        the generation goes on (it only loses the safety net for a kill)."""
+        intent = UploadIntent(
+            filename=filename,
+            key=key,
+            started_at=manifest_now(self._clock),
+            host=this_host(),
+            pid=os.getpid(),
+            **made_from,
+        )
+        try:
+            journal.begin(intent)
+        except (TdmError, OSError) as exc:
+            log.warning("[S3-ONLY] Upload of %s not recorded as in progress: %s", filename, exc)
+            return None
+        return intent
+
+    def _end_upload(self, journal: UploadJournal, intent: UploadIntent | None) -> None:
+        if intent is None:
+            return
+        try:
+            journal.end([intent.filename])
+        except (TdmError, OSError) as exc:
+            log.warning("[S3-ONLY] %s still recorded as in progress: %s", intent.filename, exc)
 
     def _names_in_s3(self, actor_name: str) -> set[str]:
         prefix = f"{TRAINING_DATA_PREFIX}/{check_actor_name(actor_name)}/"
@@ -277,8 +356,14 @@ class GenerationService:
                 generated_at=manifest_now(self._clock),
             )
         except TdmError as exc:
+            # The intent stays: a later run records the prompt once the file can be written.
             log.warning("[S3-ONLY] %s is in S3 and the manifest, but %s", filename, exc)
             return str(exc)
+        journal = UploadJournal.for_actor(self.documents, actor_name)
+        try:
+            journal.end([filename])
+        except (TdmError, OSError) as exc:
+            log.warning("[S3-ONLY] %s still recorded as in progress: %s", filename, exc)
         return None
 
     # ---- many images -------------------------------------------------------------------------
@@ -302,6 +387,8 @@ class GenerationService:
         if concurrency < 1:
             raise BadInputError(f"concurrency {concurrency}: must be at least 1")
         prompts = list(prompts)
+        if prompts:
+            self._recover_quietly(actor_id)
         total = len(prompts)
         outcomes: list[GeneratedImage | str | None] = [None] * total
         lock = threading.Lock()
@@ -315,7 +402,7 @@ class GenerationService:
             prompt = prompts[index]
             last: GeneratedImage | None = None
             try:
-                last = self.generate(actor_id, prompt, seed=seed, negative_prompt=negative_prompt)
+                last = self._generate_one(actor_id, prompt, seed, negative_prompt)
                 outcome: GeneratedImage | str = last
             except TdmError as exc:
                 log.error("[S3-ONLY] Generation failed for prompt %r: %s", prompt, exc)

@@ -29,6 +29,8 @@ from tdm_desktop.core.errors import DataFileError, TdmError
 logger = logging.getLogger(__name__)
 
 LOCK_TIMEOUT_S = 30.0
+MAX_DEPTH = 64  # levels of nesting a value of a key this app does not know may have
+TOO_DEEP = "invalid JSON: nested too deeply"
 
 
 def atomic_write_bytes(path: Path | str, data: bytes, mode: int | None = None) -> None:
@@ -169,6 +171,8 @@ def parse_json_object(
         raise error_cls(path, _describe_decode_error(exc, text)) from None
     except _StrictJsonError as exc:
         raise error_cls(path, str(exc)) from None
+    except RecursionError:  # arrays or objects nested more deeply than Python's stack allows
+        raise error_cls(path, TOO_DEEP) from None
     if not isinstance(obj, dict):
         raise error_cls(path, f"top level must be a JSON object {{...}}, got {_json_type(obj)}")
     return obj
@@ -207,6 +211,23 @@ def _json_type(value: Any) -> str:
     if isinstance(value, int | float):
         return "a number"
     return names.get(type(value), type(value).__name__)
+
+
+def nested_too_deeply(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether ``value`` nests arrays/objects more than ``limit`` levels (checked without
+    recursion, so a value that would exhaust the stack when copied or printed is caught first)."""
+    if not isinstance(value, dict | list):
+        return False
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth >= limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
 
 
 def _mode_for(path: Path) -> int:

@@ -48,8 +48,9 @@ from tdm_desktop.core.errors import (
     InvalidNameError,
     ManifestError,
     ManifestNotFoundError,
+    SyncEraManifestError,
 )
-from tdm_desktop.core.jsonfile import dump_json, parse_json_object
+from tdm_desktop.core.jsonfile import TOO_DEEP, dump_json, nested_too_deeply, parse_json_object
 from tdm_desktop.core.layout import MANIFESTS_DIR as MANIFESTS_DIR
 from tdm_desktop.core.layout import manifest_name
 from tdm_desktop.core.names import (
@@ -59,11 +60,17 @@ from tdm_desktop.core.names import (
     normalize_actor_id,
 )
 from tdm_desktop.core.sizes import size_mb as size_mb
+from tdm_desktop.core.sync_era import sync_era_keys
 from tdm_desktop.core.timestamps import Clock, manifest_now, parse_timestamp
 
 logger = logging.getLogger(__name__)
 
 ENTRY_KEYS = ("filename", "s3_url", "size_mb", "modified_date")
+_ENTRY_KEY_SET = frozenset(ENTRY_KEYS)
+_TOP_KEYS = frozenset(
+    ("character_id", "character_name", "training_data", "training_data_updated", "statistics")
+)
+_STATISTICS_KEYS = frozenset(("training_images_count", "training_data_size_mb"))
 _FILE_NAME = re.compile(r"([0-9]{1,9})_manifest\.json")
 _DIGITS = re.compile(r"[0-9]{1,9}")
 _NAME_RULE = "letters, digits, '.', '_' and '-' only; no '/', '\\', '..'"
@@ -237,6 +244,49 @@ class TrainingDataManifest(DocumentBacked):
         logger.info("[S3-ONLY] Added %s to manifest %s", entry.filename, self.url)
         return added
 
+    def add_entries(self, entries: Iterable[ManifestEntry]) -> list[ManifestEntry]:
+        """List each of ``entries`` whose filename is not listed yet, in one write; returns those
+        added (the others were listed meanwhile, e.g. by another curator)."""
+        entries = list(entries)
+        for entry in entries:
+            _check_new_entry(entry)
+
+        def apply(data: dict[str, Any]) -> tuple[list[ManifestEntry], bool]:
+            items = data["training_data"]
+            listed = {item["filename"] for item in items}
+            added = []
+            for entry in entries:
+                if entry.filename not in listed:
+                    items.append(entry.to_json())
+                    listed.add(entry.filename)
+                    added.append(entry)
+            return added, bool(added)
+
+        added = self._change(apply)
+        if added:
+            logger.info("[S3-ONLY] Added %d images to manifest %s", len(added), self.url)
+        return added
+
+    def update_sizes(self, corrections: Mapping[str, tuple[float, float]]) -> list[str]:
+        """``{filename: (size_mb as read, new size_mb)}``: set each listed entry's ``size_mb`` to
+        the new value when it still has the value read (another change wins); returns the
+        filenames changed."""
+        for filename, (_old, new) in corrections.items():
+            problem = _size_problem(new)
+            if problem:
+                raise BadInputError(f"image {filename!r}: {problem}")
+
+        def apply(data: dict[str, Any]) -> tuple[list[str], bool]:
+            changed = []
+            for item in data["training_data"]:
+                old, new = corrections.get(item["filename"], (None, None))
+                if new is not None and item["size_mb"] == old and old != new:
+                    item["size_mb"] = new
+                    changed.append(item["filename"])
+            return changed, bool(changed)
+
+        return self._change(apply)
+
     def remove_image(self, filename: str) -> bool:
         """Stop listing ``filename``. Returns False when it was not listed."""
         return bool(self.remove_images([filename]))
@@ -277,8 +327,21 @@ class TrainingDataManifest(DocumentBacked):
         if current.data is None:
             raise ManifestNotFoundError(self.url, "file not found")
         data = parse_json_object(self.url, current.data, ManifestError)
-        _Validator(self.url, self._ref.name).check(data)
+        try:
+            _Validator(self.url, self._ref.name).check(data)
+        except ManifestError:
+            if sync_era_keys(data):  # `tdm-desktop migrate` says what else is wrong, if anything
+                raise SyncEraManifestError(self.url, self._actor_id_for_message(data)) from None
+            raise
         return _Document(data, trailing_newline=current.data.endswith(b"\n"))
+
+    def _actor_id_for_message(self, data: dict[str, Any]) -> str:
+        match = _FILE_NAME.fullmatch(_base_name(self._ref.name))
+        raw_id = match.group(1) if match else data.get("character_id")
+        try:
+            return normalize_actor_id(raw_id)
+        except InvalidNameError:
+            return self.url
 
     def _change(
         self,
@@ -312,6 +375,12 @@ class TrainingDataManifest(DocumentBacked):
             raise BadInputError(
                 f"{self.url}: character_id {character_id!r} does not match the file name"
             )
+
+
+def check_manifest_document(url: str, name: str, data: dict[str, Any]) -> None:
+    """Validate a parsed manifest as ``load`` does (``url`` for messages, ``name`` the document's
+    name, whose file name must match the ``character_id``); raises ``ManifestError``."""
+    _Validator(url, name).check(data)
 
 
 def _encode(doc: _Document) -> bytes:
@@ -429,6 +498,15 @@ class _Validator:
         if problem:
             self._fail(problem)
         self._check_statistics(self._field(data, "statistics", ""))
+        self._check_unknown_values(data, _TOP_KEYS)
+
+    def _check_unknown_values(self, obj: dict[str, Any], known: frozenset[str]) -> None:
+        """Values of keys this app does not know are kept and copied: refuse any nested so deeply
+        that copying it would exhaust the stack."""
+        if len(obj) > len(known) and any(
+            nested_too_deeply(value) for key, value in obj.items() if key not in known
+        ):
+            self._fail(TOO_DEEP)
 
     def _check_character_id(self, value: Any) -> None:
         if not isinstance(value, str) or not _DIGITS.fullmatch(value):
@@ -463,6 +541,7 @@ class _Validator:
         ):
             if problem:
                 self._fail(f"{where}.{problem}")
+        self._check_unknown_values(item, _ENTRY_KEY_SET)
 
     def _check_statistics(self, statistics: Any) -> None:
         if not isinstance(statistics, dict):
@@ -476,6 +555,7 @@ class _Validator:
         problem = _size_problem(size, "statistics.training_data_size_mb")
         if problem:
             self._fail(problem)
+        self._check_unknown_values(statistics, _STATISTICS_KEYS)
 
     def _field(self, obj: dict[str, Any], key: str, prefix: str) -> Any:
         if key not in obj:

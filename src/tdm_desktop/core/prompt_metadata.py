@@ -103,6 +103,10 @@ class FlagChange:
     def after_review(self) -> Review:
         return review_of(self.after)
 
+    def inverted(self) -> FlagChange:
+        """The same change the other way round: undoing it redoes this one."""
+        return FlagChange(self.filename, self.after, self.before)
+
 
 @dataclass(frozen=True)
 class FlagUndo:
@@ -251,7 +255,8 @@ class PromptMetadata(DocumentBacked):
     def undo(self, changes: Iterable[FlagChange]) -> FlagUndo:
         """Give each image its decision from before ``changes`` back, where it is still exactly as
         those changes left it (a compare-and-set per image, all in one write). Images someone
-        changed since (another decision, another curator, or gone) are left alone and reported."""
+        changed since (another decision, another curator, or gone) are left alone and reported;
+        an image already back as it was before counts as undone (an undo asked twice)."""
         changes = list(changes)
         for change in changes:
             check_filename(change.filename)
@@ -260,11 +265,14 @@ class PromptMetadata(DocumentBacked):
             images = data.setdefault("images", {})
             outcome = FlagUndo()
             for change in changes:
-                entry = images.get(change.filename)
-                if _decision_keys(entry or {}) != dict(change.after):
-                    outcome.left_alone[change.filename] = review_of(entry)
+                current = _decision_keys(images.get(change.filename) or {})
+                if current == dict(change.before):
+                    outcome.undone.append(change.filename)
                     continue
-                assert entry is not None
+                if current != dict(change.after):
+                    outcome.left_alone[change.filename] = review_of(images.get(change.filename))
+                    continue
+                entry = images.setdefault(change.filename, {})
                 for key in DECISION_KEYS:
                     entry.pop(key, None)
                 entry.update(change.before)
@@ -274,6 +282,12 @@ class PromptMetadata(DocumentBacked):
             return outcome
 
         return self._change(apply, changed=lambda outcome: bool(outcome.undone))
+
+    def redo(self, changes: Iterable[FlagChange]) -> FlagUndo:
+        """Make ``changes`` again after their ``undo``, the same compare-and-set way: only where
+        each image is still as the undo left it (``undone``: redone; ``left_alone``: changed by
+        someone since)."""
+        return self.undo([change.inverted() for change in changes])
 
     def set_caption(self, filename: str, caption: str | None) -> str | None:
         """Set ``filename``'s caption, kept exactly as typed (None: back to the generation

@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
 import boto3
@@ -28,6 +29,12 @@ from tdm_desktop.core.errors import (
 )
 from tdm_desktop.core.names import NAME_PATTERN as _FILENAME
 from tdm_desktop.core.names import check_actor_name, check_filename
+from tdm_desktop.core.s3_timeouts import (
+    S3NoAnswerError,
+    S3NotAnsweringError,
+    S3Timeouts,
+    guard_client,
+)
 from tdm_desktop.core.s3_urls import (
     S3Location,
     is_aws_endpoint,
@@ -55,20 +62,29 @@ def make_s3_client(
     max_pool_connections: int = 32,
     access_key: str | None = None,
     secret_key: str | None = None,
-    connect_timeout: float = 5,
-    read_timeout: float = 30,
-    max_attempts: int = 5,
+    connect_timeout: float | None = None,
+    read_timeout: float | None = None,
+    max_attempts: int | None = None,
+    timeouts: S3Timeouts | None = None,
+    stop_after_timeout: bool = False,
 ) -> Any:
     """A boto3 S3 client from boto3's own chain (profile, env endpoint, region, credentials).
 
     ``region`` falls back to ``AWS_REGION``, then to botocore's chain (``AWS_DEFAULT_REGION``,
     the profile).
-    ``max_attempts`` is botocore's retry count (retries after the first try, ``standard`` mode).
+    ``timeouts`` bounds each request, retries included (default 60 s, see ``s3_timeouts``);
+    ``connect_timeout``, ``read_timeout`` and ``max_attempts`` (botocore's retry count after the
+    first try, ``standard`` mode) override its parts. ``stop_after_timeout``: after a request
+    timed out, later requests fail at once (for one-shot commands).
     Path addressing is used whenever the endpoint (given or from the environment) is not AWS.
     Keys passed here go to the client only; nothing is stored. Raises
     ``botocore.exceptions.ProfileNotFound`` for an unknown profile and ``ValueError`` for a
     malformed endpoint URL.
     """
+    timeouts = timeouts or S3Timeouts()
+    connect_timeout = timeouts.connect_timeout if connect_timeout is None else connect_timeout
+    read_timeout = timeouts.read_timeout if read_timeout is None else read_timeout
+    max_attempts = timeouts.retries if max_attempts is None else max_attempts
     session = boto3.session.Session(profile_name=profile)
     # botocore reads only AWS_DEFAULT_REGION; AWS_REGION wins over it, as in the AWS CLI v2.
     region = region or os.environ.get("AWS_REGION") or None
@@ -100,6 +116,7 @@ def make_s3_client(
     if endpoint_url is None and not is_aws_endpoint(client.meta.endpoint_url):
         # AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL / the profile set a custom endpoint.
         client = build(path_style=True)
+    guard_client(client, timeouts, stop_after_timeout)
     log.debug(
         "S3 client: endpoint %s, region %s, profile %s",
         client.meta.endpoint_url,
@@ -111,11 +128,13 @@ def make_s3_client(
 
 @dataclass(frozen=True)
 class ObjectInfo:
-    """An object as a listing or a GET describes it: ``etag`` without its quotes."""
+    """An object as a listing, a HEAD or a GET describes it: ``etag`` without its quotes;
+    ``last_modified`` as a listing or a HEAD gives it (None where it was not asked for)."""
 
     key: str
     size: int
     etag: str
+    last_modified: datetime | None = None
 
     @property
     def md5(self) -> str | None:
@@ -246,6 +265,10 @@ class S3Store:
             return S3Location(self._bucket, key)
         return None
 
+    def actor_prefix(self, actor_name: str) -> str:
+        """``system_actors/training_data/{actor_name}/``, the prefix of an actor's images."""
+        return self._actor_prefix(actor_name)
+
     def _actor_prefix(self, actor_name: str) -> str:
         prefix = self._prefixes.get(actor_name)
         if prefix is None:  # checked once per actor, not once per image of a big actor
@@ -286,19 +309,8 @@ class S3Store:
         return fetched
 
     def list_objects(self, prefix: str) -> list[ObjectInfo]:
-        """Every object under ``prefix`` (all pages) with its size and ETag."""
-
-        def collect() -> list[ObjectInfo]:
-            pages = self._client.get_paginator("list_objects_v2").paginate(
-                Bucket=self._bucket, Prefix=prefix
-            )
-            return [
-                ObjectInfo(item["Key"], int(item["Size"]), _etag(item))
-                for page in pages
-                for item in page.get("Contents", [])
-            ]
-
-        return self._call(prefix, collect)
+        """Every object under ``prefix`` (all pages) with its size, ETag and date."""
+        return list(self.iter_objects(prefix))
 
     def copy_new(self, source_key: str, key: str) -> None:
         """Server-side copy (CopyObject, no download) of ``source_key`` to a new ``key`` in the
@@ -445,6 +457,36 @@ class S3Store:
 
         return self._call(prefix, collect)
 
+    def iter_objects(self, prefix: str) -> Iterator[ObjectInfo]:
+        """Every object under ``prefix`` with its size, ETag and date, page by page (ListObjectsV2).
+
+        A page that fails raises ``S3Error`` after the objects of the pages before it were
+        yielded, so a caller can tell a listing that stopped early from a complete one.
+        """
+        pages = iter(
+            self._client.get_paginator("list_objects_v2").paginate(
+                Bucket=self._bucket, Prefix=prefix
+            )
+        )
+        while True:
+            try:
+                page = next(pages)
+            except StopIteration:
+                return
+            except (bce.ClientError, bce.BotoCoreError) as err:
+                raise _s3_error(prefix, err) from None
+            for item in page.get("Contents", []):
+                yield ObjectInfo(
+                    item["Key"], int(item.get("Size", 0)), _etag(item), item.get("LastModified")
+                )
+
+    def head(self, key: str) -> ObjectInfo:
+        """The object's size, ETag and date (HeadObject)."""
+        response = self._call(key, lambda: self._client.head_object(Bucket=self._bucket, Key=key))
+        return ObjectInfo(
+            key, int(response["ContentLength"]), _etag(response), response.get("LastModified")
+        )
+
     def presign_get(self, key: str, expires: int = 3600) -> str:
         """A time-limited GET URL for the object (no request is made)."""
         return self._call(
@@ -518,7 +560,9 @@ def _s3_error(key: str, err: Exception) -> S3Error:
         code = _client_error_code(err) or f"HTTP{status or ''}"
         message = err.response.get("Error", {}).get("Message") or f"HTTP status {status}"
         return S3Error(key, code, _one_line(str(message)))
-    if isinstance(err, bce.ConnectTimeoutError | bce.ReadTimeoutError):
+    if isinstance(
+        err, bce.ConnectTimeoutError | bce.ReadTimeoutError | S3NoAnswerError | S3NotAnsweringError
+    ):
         return S3Error(key, "Timeout", _one_line(str(err)))
     if isinstance(err, bce.ConnectionError):  # EndpointConnectionError, proxy errors
         return S3Error(key, "EndpointUnreachable", _one_line(str(err)))

@@ -137,11 +137,30 @@ class TrainingDataService:
     ) -> None:
         self.documents = open_documents(data_dir, store.client)
         self.store = store
-        self.curator = None if curator is None else check_curator(curator)
+        self._curator = None if curator is None else check_curator(curator)
         self.catalog = ActorCatalog(self.documents, clock=clock)
         self._clock = clock
         self._actor_names: dict[str, str] = {}  # actor ID -> name, from manifests read here
         self._versions: dict[str, dict[str, str | None]] = {}  # actor ID -> its documents' versions
+
+    @property
+    def curator(self) -> str | None:
+        """Whose decisions the flags record from now on (``reviewed_by``)."""
+        return self._curator
+
+    @curator.setter
+    def curator(self, name: str | None) -> None:
+        self._curator = None if name is None else check_curator(name)
+
+    @property
+    def location(self) -> str:
+        """The data dir as a curator names it: its folder, or ``s3://bucket/prefix``."""
+        return self.documents.location
+
+    def check_writable(self) -> None:
+        """``ReadOnlyCatalogError`` when this account may only read the catalog (asked without
+        writing anything; see ``DocumentStore.check_writable``)."""
+        self.documents.check_writable()
 
     @property
     def data_dir(self) -> Path | DocumentStore:
@@ -300,13 +319,22 @@ class TrainingDataService:
         """Undo ``changes`` (what ``flag`` returned) where each image is still as they left it,
         in one write; images someone changed since are left alone and named with their current
         decision (``FlagUndo.left_alone``: who and when)."""
+        return self._take_back(actor_id, changes, redo=False)
+
+    def redo_flags(self, actor_id: str, changes: Iterable[FlagChange]) -> FlagUndo:
+        """Make ``changes`` again after ``undo_flags``, only where each image is still as the undo
+        left it; the others are left alone and named, as by ``undo_flags``."""
+        return self._take_back(actor_id, changes, redo=True)
+
+    def _take_back(self, actor_id: str, changes: Iterable[FlagChange], *, redo: bool) -> FlagUndo:
         actor_id = normalize_actor_id(actor_id)
         name = self._actor_names.get(actor_id) or self.catalog.manifest(actor_id).character_name
         self._actor_names[actor_id] = name
         metadata = self.catalog.prompt_metadata(name)
-        outcome = metadata.undo(changes)
+        outcome = metadata.redo(changes) if redo else metadata.undo(changes)
         log.info(
-            "[S3-ONLY] Undid %d flags of %s in %s; %d left alone (changed since)",
+            "[S3-ONLY] %s %d flags of %s in %s; %d left alone (changed since)",
+            "Redid" if redo else "Undid",
             len(outcome.undone),
             name,
             metadata.url,

@@ -2,6 +2,10 @@
 
 Qt aborts the whole process when its platform plugin cannot start; ``check_display()`` catches the
 usual causes first and raises a ``TdmError`` with one line saying what to do, which the CLI prints.
+
+``run_windows`` opens one window per ``WindowPlan`` (the demo opens one per curator, each with its
+own settings file); each opens its data dir through the plan's ``open_catalog``, so a data dir
+saved in Settings opens at once, in a new window in the old one's place.
 """
 
 from __future__ import annotations
@@ -15,8 +19,12 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tdm_desktop.core.curators import CuratorChoice, os_user_choice
+from tdm_desktop.core.data_dirs import FROM_SETTINGS, DataDirChoice, choose_data_dir
 from tdm_desktop.core.errors import TdmError
 
 if TYPE_CHECKING:  # Qt is imported only once a display is known to work
@@ -24,8 +32,33 @@ if TYPE_CHECKING:  # Qt is imported only once a display is known to work
     from PySide6.QtWidgets import QWidget
 
     from tdm_desktop.ui.generation.factory import GeneratorFactory
-    from tdm_desktop.ui.main_window import TransportFactory
+    from tdm_desktop.ui.main_window import MainWindow, TransportFactory
     from tdm_desktop.ui.services import WindowService
+
+OpenCatalog = Callable[[str], "WindowService"]
+"""``location -> a service on it``: a data dir (a folder or ``s3://bucket/prefix``) opened with the
+app's S3 client and curator."""
+
+
+@dataclass(frozen=True)
+class WindowPlan:
+    """One window of ``run_windows``.
+
+    ``data_dir``: given on the command line, by ``TDM_DATA_DIR`` or by the demo (None: the one
+    saved in Settings, else ``./data``). ``settings_file``: a settings file of its own (INI), so
+    windows side by side do not share geometry or curator (None: the app's settings).
+    ``environ``: where ``TDM_CURATOR`` is read (None: the process environment).
+    ``curator_fallback``: the curator when neither ``TDM_CURATOR`` nor Settings names one (None:
+    the OS user name). ``curator_in_title``: the title names the curator (windows side by side).
+    """
+
+    open_catalog: OpenCatalog
+    data_dir: DataDirChoice | None = None
+    settings_file: Path | None = None
+    environ: Mapping[str, str] | None = None
+    curator_fallback: CuratorChoice | None = None
+    curator_in_title: bool = False
+
 
 log = logging.getLogger(__name__)
 
@@ -84,18 +117,124 @@ def run_gui(
     generator_factory: GeneratorFactory | None = None,
     transport_factory: TransportFactory | None = None,
 ) -> int:
-    """Show the main window (on ``actor_id`` if given) and run the event loop; returns its exit code.
+    """Show the main window on ``service`` (on ``actor_id`` if given) and run the event loop;
+    returns its exit code. A data dir saved in Settings opens at the next start.
 
     ✨ / 🎨 generate through ``service`` with the generator ``generator_factory(AppSettings)``
     returns (default: the one the Settings choose, ``TDM_GENERATOR`` when nothing is saved).
     Thumbnails come by the transport the configuration chooses, or ``transport_factory``'s.
     """
-    check_display()
+    app = _application(argv)
     from PySide6.QtCore import QSettings
+
+    from tdm_desktop.ui.main_window import MainWindow
+
+    window = MainWindow(
+        service,
+        settings=settings if settings is not None else QSettings(),
+        generator_factory=generator_factory,
+        transport_factory=transport_factory,
+    )
+    return _run(app, [window], actor_id)
+
+
+def run_windows(
+    plans: Sequence[WindowPlan],
+    *,
+    actor_id: str | None = None,
+    argv: Sequence[str] | None = None,
+    generator_factory: GeneratorFactory | None = None,
+) -> int:
+    """Show one window per plan (side by side when there are several and nothing is saved of
+    their places), each on its data dir; runs the event loop until the last one closes."""
+    app = _application(argv)
+    windows = _Windows(generator_factory)
+    for index, plan in enumerate(plans):
+        windows.open(plan, place=(index, len(plans)) if len(plans) > 1 else None)
+    return _run(app, windows.shown, actor_id)
+
+
+class _Windows:
+    """The windows of ``run_windows``; a data dir saved in Settings replaces its window by one
+    on the new data dir (same settings, same place)."""
+
+    def __init__(self, generator_factory: GeneratorFactory | None) -> None:
+        self._generator_factory = generator_factory
+        self.shown: list[MainWindow] = []
+
+    def open(self, plan: WindowPlan, *, place: tuple[int, int] | None = None) -> MainWindow:
+        from PySide6.QtCore import QSettings
+
+        if plan.settings_file is not None:
+            settings = QSettings(str(plan.settings_file), QSettings.Format.IniFormat)
+        else:
+            settings = QSettings()
+        saved = str(settings.value("catalog/dataDir", "") or "")
+        choice = choose_data_dir(plan.data_dir, saved)
+        window = self._window(plan, settings, choice, plan.open_catalog(choice.location))
+        if place is not None and not settings.contains("window/geometry"):
+            _side_by_side(window, *place)
+        return window
+
+    def _window(
+        self,
+        plan: WindowPlan,
+        settings: QSettings,
+        choice: DataDirChoice,
+        service: WindowService,
+    ) -> MainWindow:
+        from tdm_desktop.ui.main_window import MainWindow
+
+        holder: list[MainWindow] = []
+        window = MainWindow(
+            service,
+            settings=settings,
+            generator_factory=self._generator_factory,
+            data_dir=choice,
+            open_data_dir=lambda location: self._reopen(holder[0], plan, settings, location),
+            environ=plan.environ,
+            curator_fallback=plan.curator_fallback or os_user_choice(),
+            curator_in_title=plan.curator_in_title,
+        )
+        holder.append(window)
+        self.shown.append(window)
+        return window
+
+    def _reopen(
+        self, old: MainWindow, plan: WindowPlan, settings: QSettings, location: str
+    ) -> None:
+        try:
+            service = plan.open_catalog(location)
+        except TdmError as err:
+            old.show_error(f"Could not open the data dir {location}: {err}")
+            return
+        log.info("opening the data dir %s", location)
+        old.save_settings()
+        new = self._window(plan, settings, DataDirChoice(location, FROM_SETTINGS), service)
+        new.setGeometry(old.geometry())
+        new.show()
+        old.close()
+        self.shown.remove(old)
+
+
+FRAME_ALLOWANCE = 40  # the window manager's title bar and borders, not known before showing
+
+
+def _side_by_side(window: QWidget, index: int, count: int) -> None:
+    """Place ``window`` (frame included) in the ``index``-th of ``count`` columns of the screen."""
+    screen = window.screen().availableGeometry()
+    width = screen.width() // count
+    window.move(screen.x() + index * width, screen.y())  # the frame's corner
+    window.resize(width - FRAME_ALLOWANCE // 4, screen.height() - FRAME_ALLOWANCE)
+
+
+def _application(argv: Sequence[str] | None):
+    """The QApplication (made once, after the display check), named as the app."""
+    check_display()
     from PySide6.QtWidgets import QApplication
 
     from tdm_desktop.ui.actions import load_icon
-    from tdm_desktop.ui.main_window import APP_ICON, APP_TITLE, MainWindow
+    from tdm_desktop.ui.main_window import APP_ICON, APP_TITLE
 
     app = QApplication.instance()
     if app is None:
@@ -107,18 +246,17 @@ def run_gui(
     QApplication.setOrganizationName(ORG_NAME)
     QApplication.setOrganizationDomain("tdm-desktop.local")
     app.setWindowIcon(load_icon(APP_ICON))
-    window = MainWindow(
-        service,
-        settings=settings if settings is not None else QSettings(),
-        generator_factory=generator_factory,
-        transport_factory=transport_factory,
-    )
-    if actor_id is not None:
-        window.session.open_actor(actor_id)
-    window.show()
+    return app
+
+
+def _run(app, windows: Sequence[MainWindow], actor_id: str | None) -> int:
+    for window in windows:
+        if actor_id is not None:
+            window.session.open_actor(actor_id)
+        window.show()
     tune_gc()
-    log.info("window shown")
-    with _quit_on_ctrl_c(window):
+    log.info("%s shown", "window" if len(windows) == 1 else f"{len(windows)} windows")
+    with _quit_on_ctrl_c(windows):
         return int(app.exec())
 
 
@@ -136,8 +274,9 @@ def tune_gc(gen0_threshold: int = GC_GEN0_THRESHOLD) -> None:
 
 
 @contextlib.contextmanager
-def _quit_on_ctrl_c(window: QWidget) -> Iterator[None]:
-    """Ctrl+C in the terminal closes the window (saving its settings) instead of being ignored."""
+def _quit_on_ctrl_c(windows: Sequence[QWidget]) -> Iterator[None]:
+    """Ctrl+C in the terminal closes the windows (saving their settings) instead of being
+    ignored."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -146,7 +285,7 @@ def _quit_on_ctrl_c(window: QWidget) -> Iterator[None]:
     ticker = QTimer()
     ticker.timeout.connect(lambda: None)  # lets Python run its signal handlers
     ticker.start(250)
-    previous = signal.signal(signal.SIGINT, lambda *_: window.close())
+    previous = signal.signal(signal.SIGINT, lambda *_: [w.close() for w in list(windows)])
     try:
         yield
     finally:

@@ -10,13 +10,18 @@ are public attributes, so tests and scripts reach each one by its name. Object n
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
-from PySide6.QtCore import QByteArray, QObject, QPoint, QSettings, Qt, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtCore import QByteArray, QEvent, QObject, QPoint, QSettings, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QHideEvent, QShowEvent
 from PySide6.QtWidgets import QMainWindow, QSplitter, QToolBar, QVBoxLayout, QWidget
 
+from tdm_desktop.core.curators import FROM_CALLER, CuratorChoice
+from tdm_desktop.core.data_dirs import DataDirChoice
+from tdm_desktop.core.team_changes import ActorChanges, changes_between
+from tdm_desktop.core.timestamps import Clock
 from tdm_desktop.core.training_data import ActorTrainingData
 from tdm_desktop.ui.actions import (
     build_actions,
@@ -28,6 +33,7 @@ from tdm_desktop.ui.actions import (
 from tdm_desktop.ui.actors.header import ActorHeaderWidget
 from tdm_desktop.ui.actors.list_widget import ActorListWidget
 from tdm_desktop.ui.actors.session import ActorSessionController
+from tdm_desktop.ui.common.access import CatalogAccess, read_only_text
 from tdm_desktop.ui.common.jobs import JobRunner
 from tdm_desktop.ui.curation.controller import CurationController
 from tdm_desktop.ui.curation.dialogs import CurationQuestions, message_box_questions
@@ -46,8 +52,13 @@ from tdm_desktop.ui.services import WindowService
 from tdm_desktop.ui.settings.model import load_settings
 from tdm_desktop.ui.settings.presenter import SettingsPresenter
 from tdm_desktop.ui.status.banner import ErrorBannerWidget
-from tdm_desktop.ui.status.log_dock import LogDock
-from tdm_desktop.ui.status.status_bar import add_status_labels, counts_text
+from tdm_desktop.ui.status.log_dock import LogDock, for_window
+from tdm_desktop.ui.status.status_bar import (
+    add_catalog_labels,
+    add_status_labels,
+    counts_text,
+    curator_text,
+)
 from tdm_desktop.ui.thumbnails.loader import ThumbnailLoader
 from tdm_desktop.ui.thumbnails.source import ThumbnailSource
 from tdm_desktop.ui.thumbnails.status import ThumbnailStatusController
@@ -63,14 +74,18 @@ TransportFactory = Callable[[ThumbnailSource, QObject], Transport]
 configuration chooses (``ThumbnailSource.make_transport``); tests inject one that stays on the
 machine (e.g. ``WorkerTransport(source.fetch_key)`` over moto)."""
 
+OTHERS_CHANGED_MS = 15_000  # how long the status bar says what others changed
+
 
 class MainWindow(QMainWindow):
-    """Training Data Manager's window. ``actor_opened`` / ``actor_failed`` say how an open ended."""
+    """Training Data Manager's window. ``actor_opened`` / ``actor_failed`` say how an open ended;
+    ``others_changed(summary)`` when a reload showed what someone else changed."""
 
     actor_opened = Signal(str)
     actor_failed = Signal(str, str)
     actors_listed = Signal()
     refreshed = Signal()
+    others_changed = Signal(str)
 
     def __init__(
         self,
@@ -81,8 +96,19 @@ class MainWindow(QMainWindow):
         questions: CurationQuestions | None = None,
         generator_factory: GeneratorFactory | None = None,
         generation_questions: GenerationQuestions | None = None,
+        clock: Clock | None = None,
+        data_dir: DataDirChoice | None = None,
+        open_data_dir: Callable[[str], None] | None = None,
+        environ: Mapping[str, str] | None = None,
+        curator_fallback: CuratorChoice | None = None,
+        curator_in_title: bool = False,
         parent: QWidget | None = None,
     ) -> None:
+        """``clock``: now, for "5 min ago"; ``data_dir``: the data dir ``service`` has open and why;
+        ``open_data_dir(location)``: opens another one when Settings saves it (None: it opens at
+        the next start); ``environ`` and ``curator_fallback``: where the curator's name comes
+        from (``TDM_CURATOR`` in ``environ``, then Settings, then the fallback or the OS user);
+        ``curator_in_title``: the title names the curator (windows of several curators)."""
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.setWindowTitle(APP_TITLE)
@@ -90,8 +116,15 @@ class MainWindow(QMainWindow):
         self._settings = settings if settings is not None else QSettings()
         questions = questions or message_box_questions(self)
         self._jobs = JobRunner(parent=self)
+        self._open_data_dir = open_data_dir
+        self._service = service
+        self._curator_in_title = curator_in_title
+        self._title_subject = ""
+        self.access = CatalogAccess(self)
+        if curator_fallback is None and service.curator:
+            curator_fallback = CuratorChoice(service.curator, FROM_CALLER)
 
-        self.model = ImageGridModel(self)
+        self.model = ImageGridModel(self, clock=clock)
         self.thumbnail_source = ThumbnailSource(service, self.model)
         self.thumbs = ThumbnailStatusController(service.s3_endpoint, parent=self)
         requests = load_settings(self._settings).thumbnail_requests
@@ -107,6 +140,8 @@ class MainWindow(QMainWindow):
             self.model,
             confirm_delete=questions.confirm_delete,
             confirm_delete_all=questions.confirm_delete_all,
+            access=self.access,
+            clock=clock,
             parent=self,
         )
         self._build_central(service)
@@ -116,6 +151,7 @@ class MainWindow(QMainWindow):
             self.controller,
             self._settings,
             jobs=self._jobs,
+            access=self.access,
             parent=self,
         )
         self.selection = GridSelection(self.grid, self.rows)
@@ -132,6 +168,7 @@ class MainWindow(QMainWindow):
             self.window_actions.generate_all,
             generator_factory=generator_factory,
             questions=generation_questions,
+            access=self.access,
         )
         self.generation = self.generation_presenter.generation
         self.view_controls = ViewControlsPresenter(
@@ -150,9 +187,20 @@ class MainWindow(QMainWindow):
             self.loader,
             service.fetch_image_bytes,
             self.window_actions.preview_actions(),
+            clock=clock,
         )
-        self.settings_presenter = SettingsPresenter(self, self._settings, self.loader)
+        self.settings_presenter = SettingsPresenter(
+            self,
+            self._settings,
+            self.loader,
+            curated=service,
+            polling=self.session.watcher,
+            data_dir=data_dir,
+            environ=environ,
+            curator_fallback=curator_fallback,
+        )
         self.loaded_label, self.flag_counts_label = add_status_labels(self.statusBar())
+        self.curator_label, self.access_label = add_catalog_labels(self.statusBar())
         self.log_dock = LogDock(self)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_dock)
         self.view_menu.addSeparator()
@@ -249,6 +297,11 @@ class MainWindow(QMainWindow):
         self.settings_presenter.status_message.connect(status.showMessage)
         self.generation_presenter.landed.connect(session.show_landed)
         self.generation_presenter.error_reported.connect(self.show_error)
+        self.controller.left_alone_reported.connect(self._on_left_alone)
+        self.access.read_only_changed.connect(self._on_read_only_changed)
+        self.access.refused.connect(self.error_banner.show_message)  # logged once by access
+        self.settings_presenter.curator_applied.connect(self._on_curator_applied)
+        self.settings_presenter.data_dir_chosen.connect(self._on_data_dir_chosen)
 
     # -- settings ------------------------------------------------------------------------------
 
@@ -294,12 +347,12 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Opening actor {actor_id}…")
 
     def _on_actor_opened(self, data: ActorTrainingData) -> None:
-        self.error_banner.dismiss()
+        self._clear_banner()
         self.loader.clear()
         self.thumbs.forget_loaded()
         self.controller.set_actor(data.actor_id, data.actor_name)
         self.model.set_images(data.images)
-        self.setWindowTitle(f"{data.actor_name} — {APP_TITLE}")
+        self._set_title(data.actor_name)
         self.header.show_actor(data.actor_name)
         self.statusBar().showMessage(f"Opened {data.actor_name}", 3000)
         self.generation_presenter.update_actions()
@@ -313,7 +366,7 @@ class MainWindow(QMainWindow):
         self.controller.set_actor(None)
         self.loader.clear()
         self.model.set_images([])
-        self.setWindowTitle(f"{actor_id} — {APP_TITLE}")
+        self._set_title(actor_id)
         self.header.show_failed(actor_id)
         self.generation_presenter.update_actions()
         self.show_error(message)
@@ -321,14 +374,28 @@ class MainWindow(QMainWindow):
         self.actor_failed.emit(actor_id, message)
 
     def _on_reloaded(self, data: ActorTrainingData, select: str | None) -> None:
-        self.error_banner.dismiss()
-        self.model.update_images(data.images)
+        self._clear_banner()
+        # Our own writes are in the model already (a reload older than one is read again), so
+        # what differs is what others did; a landing of our own generation is said by it.
+        changes = self._others_changes(data) if select is None else None
+        self.model.update_images(data.images)  # no reset: selection, current row, scroll kept
         self.actor_list_widget.update_count(data.actor_id, data.actor_name, len(data.images))
         if select is not None and self.selection.select_filename(select):
             self.grid.setFocus(Qt.FocusReason.OtherFocusReason)
         else:
             self.selection.ensure_current()
+        if changes:
+            summary = changes.summary()
+            log.info("%s: %s", data.actor_name, summary, extra=for_window(self))
+            self.statusBar().showMessage(summary, OTHERS_CHANGED_MS)
+            self.others_changed.emit(summary)
         self.refreshed.emit()
+
+    def _others_changes(self, data: ActorTrainingData) -> ActorChanges:
+        """What differs between the rows as shown and ``data``: only the rows that read
+        differently are built (a poll of a 100,000-image actor costs what changed)."""
+        old, new, added, gone = self.model.differences(data.images)
+        return dataclasses.replace(changes_between(old, new), added=added, deleted=gone)
 
     def _on_reload_failed(self, message: str) -> None:
         self.show_error(message)
@@ -349,6 +416,10 @@ class MainWindow(QMainWindow):
         self.error_banner.show_message(message)
         log.error("%s", message)
 
+    def service_curator(self) -> str | None:
+        """Whose decisions this window's flags record now."""
+        return self._service.curator
+
     def error_text(self) -> str:
         """The message over the grid ("" when none is shown)."""
         return self.error_banner.shown_text(self)
@@ -360,11 +431,69 @@ class MainWindow(QMainWindow):
         self.thumbnail_source.forget()
         self.thumbs.set_listed(count, self.model.is_listed)
 
+    def _on_left_alone(self, text: str) -> None:
+        log.warning("%s", text, extra=for_window(self))
+        self.statusBar().showMessage(text, OTHERS_CHANGED_MS)
+
+    def _on_read_only_changed(self, reason: str) -> None:
+        self.access_label.setVisible(bool(reason))
+        self.access_label.setToolTip(reason)
+        self._clear_banner()
+
+    def _clear_banner(self) -> None:
+        """Take the last failure's line away; while the account may only read, that stays said."""
+        if self.access.read_only:
+            self.error_banner.show_message(read_only_text(self.access.reason))
+        else:
+            self.error_banner.dismiss()
+
+    def _on_curator_applied(self, choice: CuratorChoice) -> None:
+        self.curator_label.setText(curator_text(choice.name))
+        self.curator_label.setToolTip(f"Your flags record {choice}")
+        self._set_title(self._title_subject)
+
+    def _set_title(self, subject: str) -> None:
+        """``"0042_european_30_male — Training Data Manager"`` (``"… — alice — Training Data
+        Manager"`` when the title names the curator)."""
+        self._title_subject = subject
+        parts = [subject] if subject else []
+        curator = self._service.curator
+        if self._curator_in_title and curator:
+            parts.append(curator)
+        parts.append(APP_TITLE)  # last: the desktop adds the app's name unless it ends so
+        self.setWindowTitle(" — ".join(parts))
+
+    def _on_data_dir_chosen(self, location: str) -> None:
+        if self._open_data_dir is None:
+            self.statusBar().showMessage(
+                f"Data dir {location} saved: it opens the next time the app starts", 10_000
+            )
+            return
+        self._open_data_dir(location)
+
     def _on_connection_failed(self, message: str) -> None:
         if message != self.error_text():
             self.show_error(message)
 
     # -- closing ---------------------------------------------------------------------------------
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.WindowStateChange:
+            self._update_polling()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._update_polling()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
+        self._update_polling()
+
+    def _update_polling(self) -> None:
+        """Nobody looks at a hidden or minimised window: it stops asking S3 what changed, and
+        asks at once when it is back."""
+        self.session.watcher.set_paused(not self.isVisible() or self.isMinimized())
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_settings()

@@ -145,7 +145,7 @@ def test_preview_shows_the_image_and_flags_with_the_same_keys(qtbot, window, dat
     preview = window.preview_presenter.dialog
     assert preview is not None and preview.isVisible()
     qtbot.waitUntil(preview.has_picture, timeout=3000)
-    assert preview.info_text().startswith(f"{names[0]} · ✓ good")
+    assert preview.info_text().startswith(f"{names[0]} · unreviewed · ")  # nobody decided yet
     assert "64×48" in preview.info_text()
 
     preview.activateWindow()
@@ -158,7 +158,8 @@ def test_preview_shows_the_image_and_flags_with_the_same_keys(qtbot, window, dat
     assert bad_on_disk(data_dir) == {names[1]}
     assert preview.image.filename == names[2]  # advanced, like the grid
     qtbot.keyClick(preview, Qt.Key.Key_Left)
-    assert preview.info_text().startswith(f"{names[1]} · ✗ bad")
+    curator = window.service_curator()
+    assert preview.info_text().startswith(f"{names[1]} · ✗ bad · {curator} · just now · ")
     qtbot.keyClick(preview, Qt.Key.Key_Escape)
     assert not preview.isVisible()
 
@@ -228,12 +229,21 @@ class _FlagsFailService(TrainingDataService):
         self.failing = failing
         self.calls: list[dict[str, bool]] = []
 
-    def set_flags(self, actor_id, flags, known_filenames=None):
+    def flag(self, actor_id, flags, known_filenames=None):
         self.calls.append(dict(flags))
+        self._maybe_fail()
+        return super().flag(actor_id, flags, known_filenames=known_filenames)
+
+    def undo_flags(self, actor_id, changes):
+        changes = list(changes)
+        self.calls.append({c.filename: c.before_review.good for c in changes})
+        self._maybe_fail()
+        return super().undo_flags(actor_id, changes)
+
+    def _maybe_fail(self) -> None:
         if self.failing is None or len(self.calls) in self.failing:
             path = self.prompt_metadata_path(NAME)
             raise PromptMetadataError(path, "locked by another process for 30 s")
-        return super().set_flags(actor_id, flags, known_filenames=known_filenames)
 
 
 class _GatedService(TrainingDataService):
@@ -245,12 +255,12 @@ class _GatedService(TrainingDataService):
         self.threads: list[int] = []
         self.known: list[object] = []
 
-    def set_flags(self, actor_id, flags, known_filenames=None):
+    def flag(self, actor_id, flags, known_filenames=None):
         self.threads.append(threading.get_ident())
         self.known.append(known_filenames)
         if not self.gate.wait(5):
             raise AssertionError("the gate was never opened")
-        return super().set_flags(actor_id, flags, known_filenames=known_filenames)
+        return super().flag(actor_id, flags, known_filenames=known_filenames)
 
 
 def test_a_flag_key_shows_at_once_and_writes_off_the_gui_thread(

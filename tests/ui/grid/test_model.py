@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QItemSelectionModel, QPersistentModelIndex
+from PySide6.QtCore import QItemSelectionModel, QPersistentModelIndex, Qt
 
 from tdm_desktop.core.training_data import TrainingImage
 from tdm_desktop.ui.grid.filter import FlagFilterProxy
@@ -141,3 +141,41 @@ def test_a_changed_entry_or_a_gone_row_names_its_key_for_the_thumbnail_cache(qtb
     regenerated = dataclasses.replace(images[2], entry=("entry", 2, "regenerated"))
     model.update_images([images[0], regenerated])
     assert replaced == [[images[1].location.key, images[2].location.key]]
+
+
+def test_the_review_role_and_tooltip_say_who_decided_and_when(qtbot):
+    from datetime import UTC, datetime
+
+    from tdm_desktop.core.prompt_metadata import UNREVIEWED, Review
+
+    now = datetime(2025, 10, 17, 16, 35, tzinfo=UTC)
+    model = ImageGridModel(clock=lambda: now)
+    bad = Review("bad", "alice", "2025-10-17T16:30:00.000000")
+    model.set_images([image(0), training_image(1, review=bad)])
+
+    unreviewed, decided = model.index(0, 0), model.index(1, 0)
+    assert unreviewed.data(ImageGridModel.ReviewRole) == UNREVIEWED
+    assert decided.data(ImageGridModel.ReviewRole) == bad
+    assert decided.data(Qt.ItemDataRole.ToolTipRole).splitlines()[:2] == [
+        f"{ACTOR}_1.jpg",
+        "bad · alice · 5 min ago",
+    ]
+    assert unreviewed.data(Qt.ItemDataRole.ToolTipRole).splitlines()[1] == "unreviewed"
+
+
+def test_set_reviews_changes_review_flag_and_counts(qtbot):
+    from tdm_desktop.core.prompt_metadata import UNREVIEWED, Review
+
+    model = ImageGridModel()
+    model.set_images([image(0), image(1, good=False)])
+    counts: list[tuple[int, int]] = []
+    model.counts_changed.connect(lambda good, bad: counts.append((good, bad)))
+    by_bob = Review("bad", "bob", "2025-10-17T16:30:00.000000")
+
+    with qtbot.waitSignal(model.dataChanged) as changed:
+        model.set_reviews({f"{ACTOR}_0.jpg": by_bob, f"{ACTOR}_1.jpg": UNREVIEWED, "x.jpg": by_bob})
+
+    assert ImageGridModel.ReviewRole in changed.args[2]
+    assert model.image_at(0).review == by_bob and model.image_at(0).good is False
+    assert model.image_at(1).review == UNREVIEWED and model.image_at(1).good is True
+    assert counts == [(1, 1)]

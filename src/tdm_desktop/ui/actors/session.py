@@ -1,5 +1,9 @@
 """The open actor: listing actors, opening one, reloading it when its documents change, F5.
 
+Opening also asks whether this account may write the catalog (``check_writable``: S3 answers
+without anything being written) and tells ``CatalogAccess``, so a read-only curator learns it
+before pressing a key, and no flag is ever shown, queued and then taken back.
+
 ``ActorSessionController`` runs every read on a ``JobRunner`` and drops stale results: an open that another open
 overtook, a reload that a newer reload or an open overtook, and a reload that one of our own writes
 overtook (that one is read again). It knows no window: it reports through signals, and the actor
@@ -15,10 +19,11 @@ from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject, QSettings, Signal, SignalInstance, Slot
 
-from tdm_desktop.core.errors import TdmError
+from tdm_desktop.core.errors import ReadOnlyCatalogError, TdmError
 from tdm_desktop.core.names import normalize_actor_id
 from tdm_desktop.core.training_data import ActorTrainingData
 from tdm_desktop.core.watch import DocumentWatch
+from tdm_desktop.ui.common.access import CatalogAccess
 from tdm_desktop.ui.common.jobs import JobRunner
 from tdm_desktop.ui.common.messages import failure_text
 from tdm_desktop.ui.common.watcher import DocumentWatcher
@@ -58,15 +63,30 @@ class ActorSource(Protocol):
     def list_actors(self) -> list[ActorSummary]: ...
     def load_actor(self, actor_id: str) -> ActorTrainingData: ...
     def watch_actor(self, actor_id: str, actor_name: str) -> DocumentWatch: ...
+    def check_writable(self) -> None: ...
 
 
 @dataclass(frozen=True)
 class _Opened:
-    """What opening an actor read: its images, and its documents as they were right after."""
+    """What opening an actor read: its images, its documents as they were right after, and why
+    this account may only read them (None: it may write)."""
 
     data: ActorTrainingData
     documents: DocumentWatch
     state: Hashable
+    read_only: str | None = None
+
+
+def _read_only_reason(service: ActorSource) -> str | None:
+    """Why this account may only read the catalog, or None. A check that cannot be made now
+    (S3 unreachable) is logged: the first write then says what is wrong."""
+    try:
+        service.check_writable()
+    except ReadOnlyCatalogError as err:
+        return str(err)
+    except (TdmError, OSError) as err:
+        log.warning("could not check whether this account may write the catalog: %s", err)
+    return None
 
 
 def _state_of(documents: DocumentWatch) -> Hashable:
@@ -106,10 +126,12 @@ class ActorSessionController(QObject):
         *,
         jobs: JobRunner | None = None,
         watcher: DocumentWatcher | None = None,
+        access: CatalogAccess | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._service = service
+        self.access = access if access is not None else CatalogAccess(self)
         self._chooser = chooser
         self._writes = writes
         self._settings = settings
@@ -204,7 +226,7 @@ class ActorSessionController(QObject):
         def load() -> _Opened:
             data = service.load_actor(actor_id)
             documents = service.watch_actor(data.actor_id, data.actor_name)
-            return _Opened(data, documents, _state_of(documents))
+            return _Opened(data, documents, _state_of(documents), _read_only_reason(service))
 
         self.jobs.run(
             load,
@@ -219,6 +241,7 @@ class ActorSessionController(QObject):
         self._actor_id, self._actor_name = data.actor_id, data.actor_name
         self._select_after_refresh = None
         self._reload_when_idle = False
+        self.access.set_read_only(opened.read_only)
         self.watcher.watch(opened.documents, opened.state)
         self._settings.setValue(LAST_ACTOR_KEY, data.actor_id)
         self.opened.emit(data)

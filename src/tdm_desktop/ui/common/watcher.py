@@ -4,8 +4,10 @@ The service says what to follow (a ``DocumentWatch``): local files, or documents
 only their ``state()`` can tell about. Local files are followed with ``QFileSystemWatcher``;
 writers replace them atomically (temp file + ``os.replace``), which makes it drop the path, so the
 parent folders are watched too and paths are re-added after each event. Documents with no local
-file are polled. Either way a change is only reported when ``state()`` actually moved, read off
-the GUI thread, and events are debounced (~200 ms) into one ``documents_changed`` signal.
+file (an S3 catalog) are polled every few seconds (``set_poll_interval``); polling pauses while
+the window is hidden or minimised (``set_paused``) and checks at once when it is back. Either way a
+change is only reported when ``state()`` actually moved, read off the GUI thread, and events are
+debounced (~200 ms) into one ``documents_changed`` signal.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from tdm_desktop.ui.common.jobs import JobRunner
 
 log = logging.getLogger(__name__)
 
-POLL_MS = 5000  # documents with no local file (an S3 catalog) are read this often
+POLL_MS = 5000  # documents with no local file (an S3 catalog) are checked this often by default
 
 
 class DocumentWatcher(QObject):
@@ -43,6 +45,9 @@ class DocumentWatcher(QObject):
         self._documents: DocumentWatch | None = None
         self._serial = 0  # bumped by watch()/clear(): results of an older watch are dropped
         self._seen: Hashable = None
+        self._paused = False
+        self.polls = 0
+        """How many polls were started (each one conditional GETs of the documents)."""
 
     def watch(self, documents: DocumentWatch, seen: Hashable) -> None:
         """Follow ``documents`` (which may not exist yet), forgetting the previous ones; ``seen``
@@ -52,8 +57,31 @@ class DocumentWatcher(QObject):
         self._seen = seen
         if documents.local_files:
             self._rearm()
-        else:
+        elif not self._paused:
             self._poll.start()
+
+    def set_poll_interval(self, msecs: int) -> None:
+        """How often documents with no local file are checked (a running poll keeps its rhythm
+        from the next tick)."""
+        self._poll.setInterval(max(1, msecs))
+
+    def poll_interval(self) -> int:
+        return self._poll.interval()
+
+    def set_paused(self, paused: bool) -> None:
+        """Stop polling (the window is hidden or minimised) or go on, checking at once."""
+        if paused == self._paused:
+            return
+        self._paused = paused
+        polled = self._documents is not None and not self._documents.local_files
+        if paused:
+            self._poll.stop()
+        elif polled:
+            self._poll.start()
+            self._check()
+
+    def is_polling(self) -> bool:
+        return self._poll.isActive()
 
     def clear(self) -> None:
         self._serial += 1
@@ -90,8 +118,10 @@ class DocumentWatcher(QObject):
     def _check(self) -> None:
         if self._documents is None:
             return
-        if not self._documents.local_files and self._jobs.pending():
-            return  # the last poll has not answered yet (a slow network): no pile-up
+        if not self._documents.local_files:
+            if self._paused or self._jobs.pending():
+                return  # hidden, or the last poll has not answered yet (a slow network)
+            self.polls += 1
         self._rearm()
         self._read_state(self._compare)
 

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from PySide6.QtGui import QUndoCommand
 
 from tdm_desktop.core.manifest import ManifestEntry
+from tdm_desktop.core.prompt_metadata import FlagChange, Review
 from tdm_desktop.ui.common.messages import images_phrase
 
 
@@ -31,6 +32,15 @@ class DeletedImage:
     index: int | None = None
 
 
+@dataclass
+class FlagRecord:
+    """What a flag command's first write changed, per image (its decision before and after, as
+    recorded), for the compare-and-set undo and redo. Filled on the write queue by that write;
+    None until then, and for good when it failed. Read only by the jobs queued after it."""
+
+    changes: list[FlagChange] | None = None
+
+
 class CurationWrites(Protocol):
     """What the commands ask of the ``CurationController``."""
 
@@ -38,9 +48,18 @@ class CurationWrites(Protocol):
         self,
         actor_id: str,
         flags: Mapping[str, bool],
-        before: Mapping[str, bool],
+        record: FlagRecord,
         *,
         command: QUndoCommand | None = None,
+    ) -> None: ...
+
+    def take_back_flags(
+        self,
+        actor_id: str,
+        record: FlagRecord,
+        shown: Mapping[str, Review],
+        *,
+        redo: bool,
     ) -> None: ...
 
     def run_delete_again(self, actor_id: str, filenames: list[str]) -> None: ...
@@ -51,31 +70,41 @@ class CurationWrites(Protocol):
 
 
 class FlagCommand(QUndoCommand):
-    """Mark Good / Mark Bad / Toggle Flag on some images; undo writes the previous flags back.
+    """Mark Good / Mark Bad / Toggle Flag on some images.
 
-    Both show at once and write in the background. A redo whose write fails is dropped from the
-    stack (its images never changed on disk); after a failed undo the command stays redoable, and
-    redoing it rewrites the flags that are still on disk."""
+    The first redo decides them (as this curator, now) and records what each image was before.
+    Undo puts exactly that back (an image that was unreviewed is unreviewed again) and a later redo
+    makes the same decisions again, each only where the image is still as this curator left it:
+    images someone else changed since are left alone and named. All show at once and write in the
+    background; a first redo whose write fails is dropped from the stack (nothing changed)."""
 
     def __init__(
         self,
         writes: CurationWrites,
         actor_id: str,
         new_flags: dict[str, bool],
-        old_flags: dict[str, bool],
+        shown_before: dict[str, Review],
+        shown_after: dict[str, Review],
         text: str,
     ) -> None:
         super().__init__(text)
         self._writes = writes
         self._actor_id = actor_id
         self._new = dict(new_flags)
-        self._old = dict(old_flags)
+        self._before = dict(shown_before)
+        self._after = dict(shown_after)
+        self.record = FlagRecord()
+        self._done_once = False
 
     def redo(self) -> None:
-        self._writes.write_flags(self._actor_id, self._new, self._old, command=self)
+        if not self._done_once:
+            self._done_once = True
+            self._writes.write_flags(self._actor_id, self._new, self.record, command=self)
+        else:
+            self._writes.take_back_flags(self._actor_id, self.record, self._after, redo=True)
 
     def undo(self) -> None:
-        self._writes.write_flags(self._actor_id, self._old, self._new)
+        self._writes.take_back_flags(self._actor_id, self.record, self._before, redo=False)
 
 
 class DeleteCommand(QUndoCommand):

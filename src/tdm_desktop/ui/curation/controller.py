@@ -6,6 +6,12 @@ actor's ``QUndoStack`` (one stack per actor in a ``QUndoGroup``), named the way 
 "Mark Bad (3 images)". The model shows a flag at once; every write (flags, delete, undo of a delete,
 delete all) runs on one one-thread ``JobRunner``, so the GUI thread never waits on the files and
 writes land in the order they were asked (an undo never overtakes the write it undoes).
+
+In a team, undo and redo of a flag are compare-and-set (``TrainingDataService.undo_flags`` /
+``redo_flags``): they touch only images still as this curator left them; the others keep what
+someone else decided since, and ``left_alone_reported`` names who ("2 images were changed by
+alice since; not undone"). While the account may only read (``CatalogAccess``), nothing is shown
+as changed and nothing is queued.
 """
 
 from __future__ import annotations
@@ -21,13 +27,22 @@ import shiboken6
 from PySide6.QtCore import QObject, Signal, SignalInstance
 from PySide6.QtGui import QUndoCommand, QUndoGroup, QUndoStack
 
-from tdm_desktop.core.errors import S3Error, TdmError
+from tdm_desktop.core.errors import ReadOnlyCatalogError, S3Error, TdmError
 from tdm_desktop.core.manifest import ManifestEntry
-from tdm_desktop.core.prompt_metadata import PromptMetadata
+from tdm_desktop.core.prompt_metadata import FlagChange, FlagUndo, PromptMetadata, Review
+from tdm_desktop.core.team_changes import left_alone_text
+from tdm_desktop.core.timestamps import Clock, manifest_now
 from tdm_desktop.core.training_data import ActorTrainingData, DeleteOutcome, TrainingImage
+from tdm_desktop.ui.common.access import CatalogAccess
 from tdm_desktop.ui.common.jobs import JobRunner
 from tdm_desktop.ui.common.messages import failure_text, images_phrase
-from tdm_desktop.ui.curation.commands import DeleteCommand, DeletedImage, FlagCommand, command_text
+from tdm_desktop.ui.curation.commands import (
+    DeleteCommand,
+    DeletedImage,
+    FlagCommand,
+    FlagRecord,
+    command_text,
+)
 from tdm_desktop.ui.grid.model import ImageGridModel
 
 log = logging.getLogger(__name__)
@@ -43,14 +58,21 @@ _R = TypeVar("_R")
 class CurationService(Protocol):
     """What curation asks of the service layer (``TrainingDataService``)."""
 
+    curator: str | None
+    """Whose decisions the flags record (shown at once, before the write records it)."""
+
     def load_actor(self, actor_id: str) -> ActorTrainingData: ...
 
-    def set_flags(
+    def flag(
         self,
         actor_id: str,
         flags: Mapping[str, bool],
         known_filenames: Collection[str] | None = None,
-    ) -> dict[str, bool]: ...
+    ) -> list[FlagChange]: ...
+
+    def undo_flags(self, actor_id: str, changes: Iterable[FlagChange]) -> FlagUndo: ...
+
+    def redo_flags(self, actor_id: str, changes: Iterable[FlagChange]) -> FlagUndo: ...
 
     def fetch_image_bytes(self, image: TrainingImage) -> bytes: ...
 
@@ -79,10 +101,20 @@ def delete_problems(outcome: DeleteOutcome) -> dict[str, str]:
 
 @dataclass
 class _PendingFlag:
-    """One image's flag while writes of it are queued: how many, and the flag last known on disk."""
+    """One image's decision while writes of it are queued: how many, and the one last known to be
+    stored."""
 
     writes: int
-    saved: bool
+    saved: Review
+
+
+@dataclass(frozen=True)
+class _FlagsStored:
+    """What a flag write found stored afterwards: the decisions it knows of now, and the images it
+    left alone because someone else changed them since (undo / redo)."""
+
+    saved: dict[str, Review]
+    left_alone: dict[str, Review]
 
 
 class CurationController(QObject):
@@ -104,6 +136,9 @@ class CurationController(QObject):
     busy_changed = Signal(bool)
     files_written = Signal()
     """Our own write reached the files (a file watcher may take their state as seen)."""
+    left_alone_reported = Signal(str)
+    """An undo / redo left images alone that others changed since: "2 images were changed by
+    alice since; not undone" (for the status bar and the log)."""
 
     def __init__(
         self,
@@ -114,11 +149,16 @@ class CurationController(QObject):
         confirm_delete: ConfirmDelete | None = None,
         confirm_delete_all: ConfirmDeleteAll | None = None,
         undo_group: QUndoGroup | None = None,
+        access: CatalogAccess | None = None,
+        clock: Clock | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._service = service
         self._model = model
+        self.access = access if access is not None else CatalogAccess(self)
+        self.access.read_only_changed.connect(self._on_read_only_changed)
+        self._clock = clock
         self._jobs = jobs if jobs is not None else JobRunner(max_threads=1, parent=self)
         self._confirm_delete = confirm_delete or (lambda _names, _actor: True)
         self._confirm_delete_all = confirm_delete_all or (lambda _actor, _count: True)
@@ -154,6 +194,13 @@ class CurationController(QObject):
             self._stacks[actor_id] = stack
         self.undo_group.setActiveStack(stack)
 
+    def _on_read_only_changed(self, reason: str) -> None:
+        """An account that may only read can undo nothing it did before: the history goes, so
+        Undo never offers what cannot be written."""
+        if reason:
+            for stack in self._stacks.values():
+                stack.clear()
+
     @property
     def undo_stack(self) -> QUndoStack | None:
         return self.undo_group.activeStack()
@@ -184,77 +231,161 @@ class CurationController(QObject):
         stack = self.undo_stack
         if not new or stack is None or self._actor_id is None:
             return False
-        old = {img.filename: img.good for img in images}
-        command = FlagCommand(self, self._actor_id, new, old, command_text(action, len(new)))
+        if not self.access.allows_writes():
+            return False
+        before = {img.filename: img.review for img in images}
+        after = {img.filename: self._decided(img, new[img.filename]) for img in images}
+        text = command_text(action, len(new))
+        command = FlagCommand(self, self._actor_id, new, before, after, text)
         stack.push(command)  # runs redo(), which shows the flags and queues their write
         return True
+
+    def _decided(self, image: TrainingImage, good: bool) -> Review:
+        """How ``image`` will read once decided ``good``: as it is when already decided so (the
+        record is kept), else decided by this curator now."""
+        review = image.review
+        if review.decided and review.good == good:
+            return review
+        curator = self._service.curator
+        return Review("good" if good else "bad", curator, manifest_now(self._clock))
 
     def write_flags(
         self,
         actor_id: str,
         flags: Mapping[str, bool],
-        before: Mapping[str, bool],
+        record: FlagRecord,
         *,
         command: QUndoCommand | None = None,
     ) -> None:
-        """Show ``flags`` in the model at once (if it shows ``actor_id``) and write them through
-        the service in the background, after every write asked before. ``before``: the flags they
-        replace. If the write fails, the error is reported once, the rows go back to the flags on
-        disk and ``command`` (the redo that asked for it) is dropped from its undo stack."""
+        """Decide ``flags``: shown in the model at once (if it shows ``actor_id``), written through
+        the service in the background after every write asked before; ``record`` gets what each
+        image was before. If the write fails, the error is reported once, the rows go back to what
+        is stored and ``command`` (the redo that asked for it) is dropped from its undo stack."""
         flags = dict(flags)
         shown = actor_id == self._actor_id
         # The flagged names the model lists, taken here (the job reads them on another thread):
         # the service then checks the flags against them instead of re-reading the manifest.
         # O(flags), not O(rows): a key on a 100,000-image actor copies no list of names.
         known = frozenset(n for n in flags if self._model.row_of(n) >= 0) if shown else None
-        for name in flags:
-            pending = self._pending_flags.get((actor_id, name))
-            if pending is None:
-                image = self._model.image_at(self._model.row_of(name)) if shown else None
-                saved = image.good if image is not None else before.get(name, True)
-                pending = self._pending_flags[(actor_id, name)] = _PendingFlag(0, saved)
-            pending.writes += 1
-        if shown:
-            self._model.set_good(flags)
+        display = {}
+        for name, good in flags.items():
+            image = self._model.image_at(self._model.row_of(name)) if shown else None
+            if image is not None:
+                display[name] = self._decided(image, good)
         service = self._service
 
-        def work() -> None:
-            service.set_flags(actor_id, flags, known_filenames=known)
+        def work() -> _FlagsStored:
+            record.changes = service.flag(actor_id, flags, known_filenames=known)
+            return _FlagsStored({c.filename: c.after_review for c in record.changes}, {})
 
-        self.write_serial += 1
-        self._start_job(
+        self._queue_flags(
+            actor_id,
+            list(flags),
+            display,
             work,
-            lambda _: self._flags_settled(actor_id, flags, written=True),
-            lambda: self._flags_failed(actor_id, flags, command),
+            on_failure=lambda: self.drop_command(actor_id, command) if command else None,
             context=f"Could not save the flags of {images_phrase(len(flags))}",
         )
 
-    def _flags_failed(
-        self, actor_id: str, flags: dict[str, bool], command: QUndoCommand | None
+    def take_back_flags(
+        self,
+        actor_id: str,
+        record: FlagRecord,
+        shown: Mapping[str, Review],
+        *,
+        redo: bool,
     ) -> None:
-        self._flags_settled(actor_id, flags, written=False)
-        if command is not None:
-            self._drop_command(actor_id, command)
+        """Undo (``redo=False``) or redo what ``record``'s write changed, only where each image
+        is still as this curator left it (compare-and-set in the service); ``shown``: what the
+        rows will most likely read afterwards, shown at once. Images left alone get what is
+        stored, and ``left_alone_reported`` names who changed them."""
+        if not self.access.allows_writes():
+            return
+        service = self._service
+        verb = "redone" if redo else "undone"
 
-    def _flags_settled(self, actor_id: str, flags: dict[str, bool], *, written: bool) -> None:
-        """A flag write ended. Once no write of an image is left, its row shows what is on disk:
-        after a failure, the flag it had (unless a later write of it succeeded)."""
+        def work() -> _FlagsStored:
+            changes = record.changes or []  # None: the write to take back failed, nothing to do
+            take_back = service.redo_flags if redo else service.undo_flags
+            outcome = take_back(actor_id, changes) if changes else FlagUndo()
+            by_name = {change.filename: change for change in changes}
+            saved = {
+                name: by_name[name].after_review if redo else by_name[name].before_review
+                for name in outcome.undone
+            }
+            return _FlagsStored({**saved, **outcome.left_alone}, dict(outcome.left_alone))
+
+        def stored(result: _FlagsStored) -> None:
+            message = left_alone_text(result.left_alone, verb=verb)
+            if message:
+                self.left_alone_reported.emit(message)
+
+        self._queue_flags(
+            actor_id,
+            list(shown),
+            dict(shown) if actor_id == self._actor_id else {},
+            work,
+            then=stored,
+            context=f"Could not {'redo' if redo else 'undo'} the flags of "
+            f"{images_phrase(len(shown))}",
+        )
+
+    def _queue_flags(
+        self,
+        actor_id: str,
+        names: list[str],
+        display: dict[str, Review],
+        work: Callable[[], _FlagsStored],
+        *,
+        then: Callable[[_FlagsStored], None] | None = None,
+        on_failure: Callable[[], None] | None = None,
+        context: str,
+    ) -> None:
+        """Show ``display`` now and run ``work`` on the write queue; once no write of an image
+        is left, its row shows what is stored (after a failure: what it was)."""
+        for name in names:
+            pending = self._pending_flags.get((actor_id, name))
+            if pending is None:
+                row = self._model.row_of(name) if actor_id == self._actor_id else -1
+                image = self._model.image_at(row)
+                saved = image.review if image is not None else Review()
+                pending = self._pending_flags[(actor_id, name)] = _PendingFlag(0, saved)
+            pending.writes += 1
+        if display:
+            self._model.set_reviews(display)
+
+        def done(result: _FlagsStored) -> None:
+            self._flags_settled(actor_id, names, result.saved)
+            if then is not None:
+                then(result)
+
+        def failed() -> None:
+            self._flags_settled(actor_id, names, {})
+            if on_failure is not None:
+                on_failure()
+
         self.write_serial += 1
-        on_disk: dict[str, bool] = {}
-        for name, good in flags.items():
+        self._start_job(work, done, failed, context=context)
+
+    def _flags_settled(self, actor_id: str, names: list[str], saved: Mapping[str, Review]) -> None:
+        """A flag write ended; ``saved``: the decisions it knows are stored now. Once no write of
+        an image is left, its row shows the decision last known stored."""
+        self.write_serial += 1
+        settled: dict[str, Review] = {}
+        for name in names:
             pending = self._pending_flags.get((actor_id, name))
             if pending is None:
                 continue
-            if written:
-                pending.saved = good
+            if name in saved:
+                pending.saved = saved[name]
             pending.writes -= 1
             if pending.writes <= 0:
                 del self._pending_flags[(actor_id, name)]
-                on_disk[name] = pending.saved
-        if on_disk and actor_id == self._actor_id:
-            self._model.set_good(on_disk)  # changes nothing after a success
+                settled[name] = pending.saved
+        if settled and actor_id == self._actor_id:
+            self._model.set_reviews(settled)  # after a success: what was recorded
 
-    def _drop_command(self, actor_id: str, command: QUndoCommand) -> None:
+    def drop_command(self, actor_id: str, command: QUndoCommand) -> None:
         """Take a command whose write failed off its undo stack, without running it."""
         if not shiboken6.isValid(command):
             return  # the stack already discarded it (a new command replaced the redo part)
@@ -273,7 +404,7 @@ class CurationController(QObject):
     def delete(self, filenames: Sequence[str]) -> bool:
         """Ask, then delete in the background; returns whether a delete was started."""
         images = self._images(filenames)
-        if not images or self._actor_id is None:
+        if not images or self._actor_id is None or not self.access.allows_writes():
             return False
         names = [img.filename for img in images]
         if not self._confirm_delete(names, self._actor_name):
@@ -390,7 +521,7 @@ class CurationController(QObject):
 
     def delete_all(self) -> bool:
         """Ask with the actor's name and count, then delete every image in the background."""
-        if self._actor_id is None:
+        if self._actor_id is None or not self.access.allows_writes():
             return False
         count = self._model.rowCount()
         if not self._confirm_delete_all(self._actor_name, count):
@@ -448,7 +579,11 @@ class CurationController(QObject):
 
         def failed(error: BaseException) -> None:
             try:
-                self._report(failure_text(error, context))
+                if isinstance(error, ReadOnlyCatalogError):  # said once, by the access gate
+                    self.access.set_read_only(str(error))
+                    self.access.allows_writes()
+                else:
+                    self._report(failure_text(error, context))
                 if on_failure is not None:
                     on_failure()
             finally:

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QProgressDialog, QWidget
 from tdm_desktop.core.errors import TdmError
 from tdm_desktop.core.generation import GeneratedImage, GenerationReport
 from tdm_desktop.core.generator import Generator
+from tdm_desktop.ui.common.access import CatalogAccess
 from tdm_desktop.ui.common.images import NotAnImageError, decode_fitted
 from tdm_desktop.ui.common.jobs import JobRunner
 from tdm_desktop.ui.common.messages import failure_text
@@ -75,8 +76,11 @@ class GenerationPresenter(QObject):
         *,
         generator_factory: GeneratorFactory | None = None,
         questions: GenerationQuestions | None = None,
+        access: CatalogAccess | None = None,
     ) -> None:
+        """``access``: whether this account may write (a read-only one generates nothing)."""
         super().__init__(window)
+        self._access = access if access is not None else CatalogAccess(self)
         self._window = window
         self._service = service
         self._settings = settings
@@ -128,9 +132,12 @@ class GenerationPresenter(QObject):
 
     def _ready(self) -> tuple[str, str, GenerationWork] | None:
         """The open actor and a generation service for it, unless none is open, a generation
-        already runs, or the generator cannot be made (said in a dialog)."""
+        already runs, the account may only read (said once), or the generator cannot be made
+        (said in a dialog)."""
         actor_id, actor_name = self._actor.actor_id, self._actor.actor_name
         if actor_id is None or actor_name is None or self.generation.is_busy():
+            return None
+        if not self._access.allows_writes():
             return None
         service = self._generation_service()
         if service is None:

@@ -16,8 +16,13 @@ from PySide6.QtCore import (
 )
 
 from tdm_desktop.core.actor_images import ActorImages
+from tdm_desktop.core.prompt_metadata import Review
+from tdm_desktop.core.review_text import review_text
+from tdm_desktop.core.timestamps import Clock, utc_now
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from tdm_desktop.core.training_data import TrainingImage
 
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -53,14 +58,18 @@ class ImageGridModel(QAbstractListModel):
     KeyRole = Qt.ItemDataRole.UserRole + 2
     GoodRole = Qt.ItemDataRole.UserRole + 3
     ErrorRole = Qt.ItemDataRole.UserRole + 4
+    ReviewRole = Qt.ItemDataRole.UserRole + 5
+    """The image's ``Review`` (``TrainingImage.review``): good / bad / unreviewed, who, when."""
 
     counts_changed = Signal(int, int)  # good, bad
     images_replaced = Signal(list)
     """S3 keys whose row went away, came (back) or whose manifest entry changed
     (``update_images``): what was fetched for them may be another picture (a key can be reused)."""
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, *, clock: Clock | None = None) -> None:
+        """``clock``: now, for "5 min ago" in the tooltips (the system clock by default)."""
         super().__init__(parent)
+        self._clock = clock or utc_now
         self._sources: list[Sequence[TrainingImage]] = []
         self._refs: Sequence[int] = range(0)  # row -> (source << 32) | index in that source
         self._names: Sequence[str] = []  # row -> filename (may be a source's own list: no edits)
@@ -91,8 +100,10 @@ class ImageGridModel(QAbstractListModel):
             return image.good
         if role == self.ErrorRole:
             return image_error(image)
+        if role == self.ReviewRole:
+            return image.review
         if role == Qt.ItemDataRole.ToolTipRole:
-            return _tooltip(image)
+            return _tooltip(image, self._clock())
         return None
 
     def flags(self, index: AnyIndex) -> Qt.ItemFlag:
@@ -105,6 +116,7 @@ class ImageGridModel(QAbstractListModel):
         names = dict(super().roleNames())
         names.update({self.ImageRole: b"image", self.KeyRole: b"key"})
         names.update({self.GoodRole: b"good", self.ErrorRole: b"error"})
+        names[self.ReviewRole] = b"review"
         return names
 
     # -- our API ---------------------------------------------------------------------------------
@@ -192,17 +204,65 @@ class ImageGridModel(QAbstractListModel):
         self._emit_counts()
         self._emit_replaced(replaced)
 
+    def differences(
+        self, images: Sequence[TrainingImage]
+    ) -> tuple[list[TrainingImage], list[TrainingImage], int, int]:
+        """How a new read ``images`` differs from what the rows show, without building the rows
+        that read the same: (the rows as shown, the same rows as read) for each filename in both
+        that reads differently, then how many filenames were added and how many are gone."""
+        new_names = _names_of(images)
+        if new_names == list(self._names):
+            rows = self._changed_in_place(images)
+            if rows is None:
+                rows = list(range(len(self._refs)))
+            pairs = [(self.image_at(row), images[row]) for row in rows]
+            return [a for a, _ in pairs if a], [b for a, b in pairs if a], 0, 0
+        new_rows = dict(zip(new_names, range(len(new_names)), strict=False))
+        old: list[TrainingImage] = []
+        new: list[TrainingImage] = []
+        for row, name in enumerate(self._names):
+            other = new_rows.get(name)
+            if other is None:
+                continue
+            ref = self._refs[row]
+            source = self._sources[ref >> _SOURCE_BITS]
+            if (
+                ref not in self._changed
+                and isinstance(source, ActorImages)
+                and isinstance(images, ActorImages)
+                and source.same_row(ref & _INDEX_MASK, images, other)
+            ):
+                continue
+            old.append(self._image(ref))
+            new.append(images[other])
+        shown = set(self._names)
+        added = sum(1 for name in new_names if name not in shown)
+        gone = len(shown) - (len(new_names) - added)
+        return old, new, added, gone
+
     def set_good(self, flags: Mapping[str, bool]) -> None:
-        """Change good/bad flags of listed filenames (unknown names are ignored)."""
-        changed = False
+        """Change good/bad flags of listed filenames (unknown names are ignored). A row whose
+        flag changes gets an anonymous decision; ``set_reviews`` says who and when."""
+        reviews = {}
         for filename, good in flags.items():
+            image = self.image_at(self.row_of(filename))
+            if image is not None and image.good != bool(good):
+                reviews[filename] = Review("good" if good else "bad")
+        self.set_reviews(reviews)
+
+    def set_reviews(self, reviews: Mapping[str, Review]) -> None:
+        """Show these decisions (good / bad / unreviewed, who, when) of listed filenames; the
+        flag follows each (unknown names are ignored). O(len(reviews))."""
+        changed = False
+        roles = [self.GoodRole, self.ReviewRole, Qt.ItemDataRole.ToolTipRole]
+        for filename, review in reviews.items():
             row = self.row_of(filename)
             image = self.image_at(row)
-            if image is None or image.good == bool(good):
+            if image is None or image.review == review:
                 continue
-            self._replace_image(row, dataclasses.replace(image, good=bool(good)))
+            self._replace_image(row, dataclasses.replace(image, good=review.good, review=review))
             index = self.index(row)
-            self.dataChanged.emit(index, index, [self.GoodRole, Qt.ItemDataRole.ToolTipRole])
+            self.dataChanged.emit(index, index, roles)
             changed = True
         if changed:
             self._emit_counts()
@@ -386,7 +446,8 @@ def _runs(rows: list[int]) -> list[tuple[int, int]]:
     return runs
 
 
-def _tooltip(image: TrainingImage) -> str:
-    flag = "good" if image.good else "bad"
+def _tooltip(image: TrainingImage, now: datetime) -> str:
+    """``"0042_x_3.jpg\nbad · alice · 5 min ago\n0.31 MB, 2025-...\nhttps://..."``."""
     where = image.s3_url if image.location is not None else f"{image_error(image)}\n{image.s3_url}"
-    return f"{image.filename} ({flag})\n{image.size_mb:.2f} MB, {image.modified_date}\n{where}"
+    decided = review_text(image.review, now)
+    return f"{image.filename}\n{decided}\n{image.size_mb:.2f} MB, {image.modified_date}\n{where}"

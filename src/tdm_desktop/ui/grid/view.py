@@ -62,7 +62,8 @@ class ThumbnailGridView(QListView):
 
     thumbnail_size_changed = Signal(int)
     current_image_changed = Signal(QModelIndex)
-    """The current index moved (whatever model the view shows: it outlives a model swap)."""
+    """The current index moved, or its row's data changed (whatever model the view shows: it
+    outlives a model swap)."""
 
     def __init__(
         self,
@@ -283,6 +284,17 @@ class ThumbnailGridView(QListView):
     ) -> None:
         super().currentChanged(current, previous)
         self.current_image_changed.emit(QModelIndex(current))
+
+    def dataChanged(
+        self,
+        top_left: QModelIndex | QPersistentModelIndex,
+        bottom_right: QModelIndex | QPersistentModelIndex,
+        roles: list[int] | None = None,
+    ) -> None:
+        super().dataChanged(top_left, bottom_right, roles or [])
+        current = self.currentIndex()
+        if current.isValid() and top_left.row() <= current.row() <= bottom_right.row():
+            self.current_image_changed.emit(QModelIndex(current))
 
     # -- events ---------------------------------------------------------------------------------
 

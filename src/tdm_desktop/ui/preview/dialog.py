@@ -16,11 +16,15 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QImage, QKeyEvent, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QDialog, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from tdm_desktop.core.review_text import review_text
+from tdm_desktop.core.timestamps import Clock, utc_now
 from tdm_desktop.ui.common.images import decode_image
 from tdm_desktop.ui.common.jobs import JobRunner
 from tdm_desktop.ui.common.messages import failure_text
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from tdm_desktop.core.training_data import TrainingImage
 
 log = logging.getLogger(__name__)
@@ -28,9 +32,13 @@ log = logging.getLogger(__name__)
 FetchFullImage = Callable[["TrainingImage"], bytes]
 
 
-def describe(image: TrainingImage, pixel_size: QSize | None = None) -> str:
-    """``"0042_x_3.jpg · ✗ bad · 0.31 MB · 1024×768"``."""
-    parts = [image.filename, "✓ good" if image.good else "✗ bad", f"{image.size_mb:.2f} MB"]
+def describe(
+    image: TrainingImage, pixel_size: QSize | None = None, now: datetime | None = None
+) -> str:
+    """``"0042_x_3.jpg · ✗ bad · alice · 5 min ago · 0.31 MB · 1024×768"`` (``unreviewed`` when
+    nobody decided yet)."""
+    decided = review_text(image.review, now or utc_now(), marked=True)
+    parts = [image.filename, decided, f"{image.size_mb:.2f} MB"]
     if pixel_size is not None and pixel_size.isValid():
         parts.append(f"{pixel_size.width()}×{pixel_size.height()}")
     return " · ".join(parts)
@@ -46,9 +54,11 @@ class PreviewDialog(QDialog):
         fetch_full_image: FetchFullImage,
         *,
         jobs: JobRunner | None = None,
+        clock: Clock | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self._clock = clock or utc_now
         self.setObjectName("previewDialog")
         self.setWindowTitle("Preview")
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -99,7 +109,7 @@ class PreviewDialog(QDialog):
             self._info.setText("No image")
             return
         size = self._pixmap.size() if (same and self._pixmap is not None) else None
-        self._info.setText(describe(image, size))
+        self._info.setText(describe(image, size, self._clock()))
         self.setWindowTitle(f"Preview: {image.filename}")
         if same and self._pixmap is not None:
             return
@@ -121,7 +131,7 @@ class PreviewDialog(QDialog):
         if serial != self._serial or self._image is None:
             return
         self._pixmap = QPixmap.fromImage(qimage)
-        self._info.setText(describe(self._image, self._pixmap.size()))
+        self._info.setText(describe(self._image, self._pixmap.size(), self._clock()))
         self._rescale()
 
     def _failed(self, serial: int, error: BaseException) -> None:

@@ -13,6 +13,7 @@ from PySide6.QtCore import QModelIndex, QObject
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QWidget
 
+from tdm_desktop.core.timestamps import Clock
 from tdm_desktop.ui.grid.model import ImageGridModel
 from tdm_desktop.ui.grid.selection import GridSelection
 from tdm_desktop.ui.grid.view import ThumbnailGridView
@@ -42,8 +43,12 @@ class PreviewPresenter(QObject):
         loader: CompressedCache,
         fetch: Callable[[TrainingImage], bytes],
         actions: Sequence[QAction],
+        *,
+        clock: Clock | None = None,
     ) -> None:
+        """``clock``: now, for "5 min ago" (the system clock by default)."""
         super().__init__(window)
+        self._clock = clock
         self._window = window
         self._grid = grid
         self._selection = selection
@@ -51,6 +56,7 @@ class PreviewPresenter(QObject):
         self._fetch = fetch
         self._actions = list(actions)
         self.dialog: PreviewDialog | None = None
+        # the current image moved, or its row changed (e.g. another curator's flag)
         grid.current_image_changed.connect(self._on_current_changed)
 
     def toggle(self) -> None:
@@ -63,7 +69,9 @@ class PreviewPresenter(QObject):
             return
         self._selection.set_current(index)
         if self.dialog is None:
-            self.dialog = PreviewDialog(self._full_image_bytes, parent=self._window)
+            self.dialog = PreviewDialog(
+                self._full_image_bytes, clock=self._clock, parent=self._window
+            )
             self.dialog.addActions(self._actions)
             self.dialog.navigate_requested.connect(self._selection.step)
         self.dialog.show_image(index.data(ImageGridModel.ImageRole))

@@ -1,11 +1,14 @@
-"""The Settings dialog: generator, AUTOMATIC1111 URL/steps/denoising, thumbnail cache budget.
+"""The Settings dialog: the catalog (data dir, curator name, how often S3 is checked for others'
+changes), generator, AUTOMATIC1111 URL/steps/denoising, thumbnail cache budget.
 
-It shows and returns ``AppSettings`` (``settings.model``); the presenter loads and saves them.
+It shows and returns ``AppSettings`` (``settings.model``); the presenter loads and saves them. The
+data dir and curator rows say which one is in effect and where it comes from.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from PySide6.QtWidgets import (
     QComboBox,
@@ -20,32 +23,88 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tdm_desktop.core.curators import FROM_ENV, CuratorChoice
+from tdm_desktop.core.data_dirs import DataDirChoice, data_dir_problem
 from tdm_desktop.generators.a1111 import DEFAULT_URL
 from tdm_desktop.generators.base import available_generators
 from tdm_desktop.ui.settings.model import (
     MAX_BUDGET_MIB,
+    MAX_POLL_S,
     MAX_REQUESTS,
     MAX_STEPS,
     MIN_BUDGET_MIB,
+    MIN_POLL_S,
     MIN_REQUESTS,
     MIN_STEPS,
     AppSettings,
+    curator_problem,
     url_problem,
 )
 
+DATA_DIR_PLACEHOLDER = "./data or s3://bucket/prefix"
+
+
+@dataclass(frozen=True)
+class InEffect:
+    """What the window uses now, and why: the data dir it has open, the curator it records."""
+
+    data_dir: DataDirChoice | None = None
+    curator: CuratorChoice | None = None
+
+
+def data_dir_note(choice: DataDirChoice | None) -> str:
+    if choice is None:
+        return ""
+    return f"In effect: {choice}"
+
+
+def curator_note(choice: CuratorChoice | None) -> str:
+    if choice is None:
+        return ""
+    if choice.source == FROM_ENV:
+        return f"In effect: {choice}; {FROM_ENV} wins over a name set here"
+    return f"In effect: {choice}"
+
 
 class SettingsDialog(QDialog):
-    """Generator, A1111 URL, steps, denoising strength, thumbnail cache budget (MiB)."""
+    """Data dir, curator, check interval; generator, A1111 URL, steps, denoising strength,
+    thumbnail cache budget (MiB)."""
 
     def __init__(
         self,
         values: AppSettings,
         generators: Sequence[str] | None = None,
         parent: QWidget | None = None,
+        *,
+        in_effect: InEffect | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("settingsDialog")
         self.setWindowTitle("Settings")
+        self.setMinimumWidth(560)  # an s3:// URL and where it comes from on one line
+        in_effect = in_effect or InEffect()
+
+        self.data_dir_edit = QLineEdit(values.data_dir)
+        self.data_dir_edit.setObjectName("dataDirEdit")
+        self.data_dir_edit.setPlaceholderText(DATA_DIR_PLACEHOLDER)
+        self.data_dir_edit.setToolTip(
+            "Where the catalog is (manifests, flags, prompts, base images): a folder, or an S3 "
+            "prefix a team shares. --data-dir and TDM_DATA_DIR win at start; a new one opens now."
+        )
+        self.data_dir_note = _note("dataDirInEffect", data_dir_note(in_effect.data_dir))
+        self.curator_edit = QLineEdit(values.curator)
+        self.curator_edit.setObjectName("curatorEdit")
+        self.curator_edit.setPlaceholderText("your name, as your flags record it")
+        self.curator_note = _note("curatorInEffect", curator_note(in_effect.curator))
+        self.poll_spin = QSpinBox()
+        self.poll_spin.setObjectName("pollSecondsSpin")
+        self.poll_spin.setRange(MIN_POLL_S, MAX_POLL_S)
+        self.poll_spin.setSuffix(" s")
+        self.poll_spin.setValue(values.poll_seconds)
+        self.poll_spin.setToolTip(
+            "An actor open from an S3 catalog is checked this often for what other curators "
+            "changed (a conditional GET: nothing is downloaded while nothing changed)"
+        )
 
         self.generator_combo = QComboBox()
         self.generator_combo.setObjectName("generatorCombo")
@@ -95,6 +154,11 @@ class SettingsDialog(QDialog):
         self.problem_label.hide()
 
         form = QFormLayout()
+        form.addRow("D&ata dir:", self.data_dir_edit)
+        form.addRow("", self.data_dir_note)
+        form.addRow("&Curator:", self.curator_edit)
+        form.addRow("", self.curator_note)
+        form.addRow("&Check S3 for changes every:", self.poll_spin)
         form.addRow("&Generator:", self.generator_combo)
         form.addRow("AUTOMATIC1111 &URL:", self.url_edit)
         form.addRow("&Steps:", self.steps_spin)
@@ -112,8 +176,10 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.buttons)
 
         self.generator_combo.currentIndexChanged.connect(self._update_enabled)
-        self.url_edit.textChanged.connect(self._check_url)
+        for edit in (self.url_edit, self.data_dir_edit, self.curator_edit):
+            edit.textChanged.connect(self._check)
         self._update_enabled()
+        self._check()
 
     def values(self) -> AppSettings:
         return AppSettings(
@@ -123,10 +189,17 @@ class SettingsDialog(QDialog):
             denoising_strength=round(self.denoising_spin.value(), 2),
             thumbnail_budget_mib=self.budget_spin.value(),
             thumbnail_requests=self.requests_spin.value(),
+            data_dir=self.data_dir_edit.text().strip(),
+            curator=self.curator_edit.text().strip(),
+            poll_seconds=self.poll_spin.value(),
         )
 
+    def problem(self) -> str:
+        """The one line the dialog shows about what cannot be saved ("" when all is fine)."""
+        return self.problem_label.text() if not self.problem_label.isHidden() else ""
+
     def accept(self) -> None:
-        if self._check_url():
+        if self._check():
             super().accept()
 
     def _update_enabled(self, *_args: object) -> None:
@@ -134,10 +207,23 @@ class SettingsDialog(QDialog):
         for widget in (self.url_edit, self.steps_spin, self.denoising_spin):
             widget.setEnabled(a1111)
 
-    def _check_url(self, *_args: object) -> bool:
-        problem = url_problem(self.url_edit.text().strip() or DEFAULT_URL)
+    def _check(self, *_args: object) -> bool:
+        problem = (
+            data_dir_problem(self.data_dir_edit.text())
+            or curator_problem(self.curator_edit.text())
+            or url_problem(self.url_edit.text().strip() or DEFAULT_URL)
+        )
         self.problem_label.setText(problem or "")
         self.problem_label.setVisible(bool(problem))
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         ok.setEnabled(problem is None)
         return problem is None
+
+
+def _note(name: str, text: str) -> QLabel:
+    label = QLabel(text)
+    label.setObjectName(name)
+    label.setWordWrap(True)
+    label.setStyleSheet("color: palette(placeholder-text);")
+    label.setVisible(bool(text))
+    return label

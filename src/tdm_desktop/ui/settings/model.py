@@ -1,5 +1,11 @@
 """The values Settings… edits and where they are kept: generator, AUTOMATIC1111 URL/steps/
-denoising, the thumbnail cache budget and thumbnail GETs in flight, in the injected ``QSettings``.
+denoising, the thumbnail cache budget, thumbnail GETs in flight, and the catalog: the data dir (a
+folder or ``s3://bucket/prefix``), the curator's name and how often an S3 catalog is checked for
+others' changes, in the injected ``QSettings``.
+
+The data dir in effect is ``--data-dir``, else ``TDM_DATA_DIR``, else the one set here, else
+``./data`` (``core.data_dirs.choose_data_dir``); the curator is ``TDM_CURATOR``, else the name set here, else the
+OS user name (``core.curators.choose_curator``).
 
 With nothing saved, ``TDM_GENERATOR`` picks the generator and ``TDM_A1111_URL`` /
 ``TDM_A1111_STEPS`` give the A1111 defaults. A password is never stored: basic auth comes only from
@@ -17,7 +23,10 @@ from urllib.parse import urlsplit
 
 from PySide6.QtCore import QSettings
 
+from tdm_desktop.core.data_dirs import data_dir_problem
+from tdm_desktop.core.errors import InvalidNameError
 from tdm_desktop.core.generator import DEFAULT_DENOISING
+from tdm_desktop.core.names import check_curator
 from tdm_desktop.generators.a1111 import DEFAULT_STEPS, DEFAULT_URL
 from tdm_desktop.generators.base import DEFAULT_GENERATOR, GENERATOR_ENV, available_generators
 from tdm_desktop.ui.thumbnails.loader import DEFAULT_PIXMAP_BUDGET_MIB, DEFAULT_REQUESTS
@@ -34,6 +43,11 @@ KEY_STEPS = "generation/a1111Steps"
 KEY_DENOISING = "generation/denoisingStrength"
 KEY_BUDGET = "thumbnails/pixmapBudgetMiB"
 KEY_REQUESTS = "thumbnails/requestsInFlight"
+KEY_DATA_DIR = "catalog/dataDir"
+KEY_CURATOR = "catalog/curator"
+KEY_POLL_SECONDS = "catalog/pollSeconds"
+
+MIN_POLL_S, MAX_POLL_S, DEFAULT_POLL_S = 1, 300, 5
 
 _N = TypeVar("_N", int, float)
 
@@ -49,6 +63,23 @@ class AppSettings:
     thumbnail_budget_mib: int = DEFAULT_PIXMAP_BUDGET_MIB
     thumbnail_requests: int = DEFAULT_REQUESTS
     """Thumbnail GETs in flight at most (the loader keeps fewer while the link is slow)."""
+    data_dir: str = ""
+    """A folder or ``s3://bucket/prefix``; "" for none (then ``./data``)."""
+    curator: str = ""
+    """The curator's name; "" for none (then the OS user name)."""
+    poll_seconds: int = DEFAULT_POLL_S
+    """How often an open actor of an S3 catalog is checked for others' changes."""
+
+
+def curator_problem(text: str) -> str | None:
+    """Why ``text`` cannot name the curator (one line), or None ("" means none set)."""
+    if not text.strip():
+        return None
+    try:
+        check_curator(text.strip())
+    except InvalidNameError as err:
+        return str(err).split(" (set ", 1)[0]
+    return None
 
 
 def url_problem(url: str) -> str | None:
@@ -82,6 +113,9 @@ def load_settings(settings: QSettings, env: Mapping[str, str] = os.environ) -> A
     denoising = read_number(settings, KEY_DENOISING, DEFAULT_DENOISING)
     budget = read_number(settings, KEY_BUDGET, DEFAULT_PIXMAP_BUDGET_MIB)
     requests = read_number(settings, KEY_REQUESTS, DEFAULT_REQUESTS)
+    data_dir = str(settings.value(KEY_DATA_DIR, "") or "").strip()
+    curator = str(settings.value(KEY_CURATOR, "") or "").strip()
+    poll = read_number(settings, KEY_POLL_SECONDS, DEFAULT_POLL_S)
     return AppSettings(
         generator=generator,
         a1111_url=url,
@@ -89,20 +123,31 @@ def load_settings(settings: QSettings, env: Mapping[str, str] = os.environ) -> A
         denoising_strength=denoising if 0.0 <= denoising <= 1.0 else DEFAULT_DENOISING,
         thumbnail_budget_mib=max(MIN_BUDGET_MIB, min(MAX_BUDGET_MIB, budget)),
         thumbnail_requests=max(MIN_REQUESTS, min(MAX_REQUESTS, requests)),
+        data_dir="" if data_dir_problem(data_dir) else data_dir,
+        curator="" if curator_problem(curator) else curator,
+        poll_seconds=max(MIN_POLL_S, min(MAX_POLL_S, poll)),
     )
 
 
 def save_settings(settings: QSettings, values: AppSettings) -> None:
-    """Store ``values``; refuses a URL with credentials in it (never stored)."""
-    problem = url_problem(values.a1111_url)
-    if problem:
-        raise ValueError(problem)
+    """Store ``values``; refuses a URL with credentials in it (never stored), a data dir or a
+    curator name that is not valid."""
+    for problem in (
+        url_problem(values.a1111_url),
+        data_dir_problem(values.data_dir),
+        curator_problem(values.curator),
+    ):
+        if problem:
+            raise ValueError(problem)
     settings.setValue(KEY_GENERATOR, values.generator)
     settings.setValue(KEY_A1111_URL, values.a1111_url.strip())
     settings.setValue(KEY_STEPS, values.steps)
     settings.setValue(KEY_DENOISING, values.denoising_strength)
     settings.setValue(KEY_BUDGET, values.thumbnail_budget_mib)
     settings.setValue(KEY_REQUESTS, values.thumbnail_requests)
+    settings.setValue(KEY_DATA_DIR, values.data_dir.strip())
+    settings.setValue(KEY_CURATOR, values.curator.strip())
+    settings.setValue(KEY_POLL_SECONDS, values.poll_seconds)
     settings.sync()
 
 

@@ -1,4 +1,8 @@
-"""The Log dock: the app's log records (``tdm_desktop.*``, INFO and up) shown in the window."""
+"""The Log dock: the app's log records (``tdm_desktop.*``, INFO and up) shown in the window.
+
+Several windows in one process (``demo --curators 2``) each show the app's records, except those
+a window logged about itself (``extra=for_window(window)``), which only its own dock shows.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,12 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QDockWidget, QPlainTextEdit, QWidget
 
 MAX_LINES = 5000
+WINDOW_ATTRIBUTE = "tdm_window"
+
+
+def for_window(window: object) -> dict[str, object]:
+    """``log.info(..., extra=for_window(self))``: shown only in ``window``'s own log dock."""
+    return {WINDOW_ATTRIBUTE: window}
 
 
 class _LogBridge(QObject):
@@ -17,10 +27,15 @@ class _LogBridge(QObject):
 class QtLogHandler(logging.Handler):
     """Forwards log records to the GUI thread through a queued signal (safe from any thread)."""
 
-    def __init__(self, level: int = logging.INFO) -> None:
+    def __init__(self, level: int = logging.INFO, window: object = None) -> None:
         super().__init__(level)
+        self._window = window
         self.bridge = _LogBridge()
         self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        owner = getattr(record, WINDOW_ATTRIBUTE, None)
+        return (owner is None or owner is self._window) and bool(super().filter(record))
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -44,7 +59,7 @@ class LogDock(QDockWidget):
         self.view.setMaximumBlockCount(MAX_LINES)
         self.setWidget(self.view)
 
-        self.handler = QtLogHandler()
+        self.handler = QtLogHandler(window=parent)
         self.handler.bridge.line_logged.connect(self.view.appendPlainText)
         self._logger = logging.getLogger(logger_name)
         if self._logger.getEffectiveLevel() > logging.INFO:
