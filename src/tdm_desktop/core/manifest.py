@@ -467,7 +467,14 @@ def _entries_valid(items: list[Any]) -> bool:
         all(map(datetime.fromisoformat, times))
     except ValueError:
         return False
-    return True
+    known = len(ENTRY_KEYS)  # keys of their own are kept and copied: never nested too deeply
+    return not any(
+        nested_too_deeply(value)
+        for item in items
+        if len(item) > known
+        for key, value in item.items()
+        if key not in _ENTRY_KEY_SET
+    )
 
 
 class _Validator:

@@ -144,11 +144,12 @@ def run_windows(
     actor_id: str | None = None,
     argv: Sequence[str] | None = None,
     generator_factory: GeneratorFactory | None = None,
+    transport_factory: TransportFactory | None = None,
 ) -> int:
     """Show one window per plan (side by side when there are several and nothing is saved of
     their places), each on its data dir; runs the event loop until the last one closes."""
     app = _application(argv)
-    windows = _Windows(generator_factory)
+    windows = _Windows(generator_factory, transport_factory)
     for index, plan in enumerate(plans):
         windows.open(plan, place=(index, len(plans)) if len(plans) > 1 else None)
     return _run(app, windows.shown, actor_id)
@@ -158,8 +159,13 @@ class _Windows:
     """The windows of ``run_windows``; a data dir saved in Settings replaces its window by one
     on the new data dir (same settings, same place)."""
 
-    def __init__(self, generator_factory: GeneratorFactory | None) -> None:
+    def __init__(
+        self,
+        generator_factory: GeneratorFactory | None,
+        transport_factory: TransportFactory | None = None,
+    ) -> None:
         self._generator_factory = generator_factory
+        self._transport_factory = transport_factory
         self.shown: list[MainWindow] = []
 
     def open(self, plan: WindowPlan, *, place: tuple[int, int] | None = None) -> MainWindow:
@@ -190,6 +196,7 @@ class _Windows:
             service,
             settings=settings,
             generator_factory=self._generator_factory,
+            transport_factory=self._transport_factory,
             data_dir=choice,
             open_data_dir=lambda location: self._reopen(holder[0], plan, settings, location),
             environ=plan.environ,

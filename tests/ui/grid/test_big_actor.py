@@ -138,7 +138,7 @@ def test_a_reread_of_the_same_rows_changes_only_what_changed(qtbot):
 
     model.update_images(big_actor(50_000, bad={10, 20}, built=built))
 
-    assert changed == [(10, 10), (20, 20)]  # 10: the decision as recorded; 20: decided elsewhere
+    assert changed == [(20, 20)]  # row 10 showed that decision already
     assert model.good_bad_counts() == (49_998, 2)
     assert built.count < 10
 
