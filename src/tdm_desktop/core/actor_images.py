@@ -10,6 +10,7 @@ that walks every image (the CLI, export, analysis) works as on a tuple; what a w
 
 from __future__ import annotations
 
+import abc
 import itertools
 import operator
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -28,7 +29,34 @@ _URL = operator.itemgetter("s3_url")
 MakeImage = Callable[[int, ManifestEntry, S3Location | None, str | None, Mapping | None], Any]
 
 
-class ActorImages(Sequence["TrainingImage"]):
+class ImageRows(Sequence["TrainingImage"]):
+    """A read-only sequence of images made one row at a time: ``_row(index)`` (0 <= index <
+    ``len``) gives a row; indexing (negative, slices) and iterating are done here."""
+
+    @abc.abstractmethod
+    def __len__(self) -> int: ...
+
+    @abc.abstractmethod
+    def _row(self, index: int) -> TrainingImage: ...
+
+    @overload
+    def __getitem__(self, index: int) -> TrainingImage: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[TrainingImage]: ...
+    def __getitem__(self, index: int | slice) -> TrainingImage | list[TrainingImage]:
+        if isinstance(index, slice):
+            return [self._row(i) for i in range(*index.indices(len(self)))]
+        count = len(self)
+        if not -count <= index < count:
+            raise IndexError(f"row {index} of {count}")
+        return self._row(index % count)
+
+    def __iter__(self) -> Iterator[TrainingImage]:
+        for index in range(len(self)):
+            yield self._row(index)
+
+
+class ActorImages(ImageRows):
     """The rows of one actor as read: ``items`` (the manifest's entries, validated, in order, as
     the document stores them; never changed here) and ``records`` (prompt_metadata.json's
     ``images``: ``{filename: record}``). ``make(index, entry, location, reason, record)`` builds a
@@ -67,21 +95,9 @@ class ActorImages(Sequence["TrainingImage"]):
     def __len__(self) -> int:
         return len(self._items)
 
-    @overload
-    def __getitem__(self, index: int) -> TrainingImage: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[TrainingImage]: ...
-    def __getitem__(self, index: int | slice) -> TrainingImage | list[TrainingImage]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        image = self._built[index]  # IndexError like a tuple's
-        if image is None:
-            image = self._build(index % len(self._items))
-        return image
-
-    def __iter__(self) -> Iterator[TrainingImage]:
-        for index in range(len(self._items)):
-            yield self[index]
+    def _row(self, index: int) -> TrainingImage:
+        image = self._built[index]
+        return image if image is not None else self._build(index)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, ActorImages):

@@ -342,7 +342,8 @@ class ImageGridModel(QAbstractListModel):
         return sorted({*rows, *(ref - base for ref in self._changed)})
 
     def _replace_rows(self, images: Sequence[TrainingImage], rows: list[int]) -> list[str]:
-        """Take ``images`` (same names, same order); only ``rows`` read differently."""
+        """Take ``images`` (same names, same order) as the rows; only ``rows`` may read
+        differently: those that do are announced. Returns the keys whose entry changed."""
         old = [self.image_at(row) for row in rows]
         self._sources = []
         self._take(images)
@@ -411,22 +412,11 @@ class ImageGridModel(QAbstractListModel):
         return inserted
 
     def _replace_changed(self, new: Sequence[TrainingImage], source: int) -> list[str]:
-        """Take ``new`` (same names, same order); returns the keys whose entry changed."""
-        rows = [row for row, ref in enumerate(self._refs) if ref - source != row]
-        old = [self.image_at(row) for row in rows]
-        self._sources = []
-        self._take(new)
-        changed, replaced = [], []
-        for row, before in zip(rows, old, strict=True):
-            after = new[row]
-            if before is None or before == after:
-                continue
-            changed.append(row)
-            if before.entry != after.entry or before.location != after.location:
-                replaced += [image_key(before), image_key(after)]
-        for first, last in _runs(changed):
-            self.dataChanged.emit(self.index(first), self.index(last))
-        return replaced
+        """Take ``new`` (same names, same order); returns the keys whose entry changed. Rows
+        already from ``new`` (just inserted) are not compared."""
+        return self._replace_rows(
+            new, [row for row, ref in enumerate(self._refs) if ref - source != row]
+        )
 
 
 def _names_of(images: Sequence[TrainingImage]) -> Sequence[str]:

@@ -6,14 +6,14 @@ actor reads the selected rows and the rows next to them, nothing else.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Sequence
-from typing import TYPE_CHECKING, overload
+from collections.abc import Callable, Collection, Sequence
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex
 from PySide6.QtWidgets import QListView
 
+from tdm_desktop.core.actor_images import ImageRows
 from tdm_desktop.ui.grid.filter import GridFilter
-from tdm_desktop.ui.grid.model import ImageGridModel
 
 if TYPE_CHECKING:
     from tdm_desktop.core.training_data import TrainingImage
@@ -48,7 +48,7 @@ def next_row_after(rows: Collection[int], row_count: int) -> int | None:
     return row if row >= 0 else None
 
 
-class ViewImages(Sequence["TrainingImage"]):
+class ViewImages(ImageRows):
     """The images in the order the grid shows them (its filter, its sort), read row by row when
     asked: walking a few rows from the current one costs a few rows, not the actor."""
 
@@ -58,23 +58,10 @@ class ViewImages(Sequence["TrainingImage"]):
     def __len__(self) -> int:
         return self._rows.view_model().rowCount()
 
-    @overload
-    def __getitem__(self, index: int) -> TrainingImage: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[TrainingImage]: ...
-    def __getitem__(self, index: int | slice) -> TrainingImage | list[TrainingImage]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        count = len(self)
-        if not -count <= index < count:
-            raise IndexError(index)
-        image = self._rows.model.image_at(self._rows.to_source_row(index % count))
+    def _row(self, index: int) -> TrainingImage:
+        image = self._rows.model.image_at(self._rows.to_source_row(index))
         assert image is not None
         return image
-
-    def __iter__(self) -> Iterator[TrainingImage]:
-        for index in range(len(self)):
-            yield self[index]
 
 
 class GridSelection:
@@ -183,8 +170,3 @@ class GridSelection:
 
     def _filename_at(self, view_row: int) -> str:
         return self._model.filenames()[self._rows.to_source_row(view_row)]
-
-
-def current_image(index: QModelIndex) -> TrainingImage | None:
-    """The image of a grid index (of the model or of a proxy in front of it)."""
-    return index.data(ImageGridModel.ImageRole) if index.isValid() else None
