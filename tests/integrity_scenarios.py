@@ -139,6 +139,16 @@ def kill_generation_after_upload(world: World) -> str:
 
 def plant(world: World) -> dict[str, set[str]]:
     """The planted actor (see the module docstring); returns the expected findings by kind."""
+    expected = plant_drift(world)
+    killed_key = kill_generation_after_upload(world)
+    assert killed_key == world.store.key_for(ACTOR, name(6))
+    expected["orphan"].add(name(6))
+    return expected
+
+
+def plant_drift(world: World) -> dict[str, set[str]]:
+    """The planted actor without the killed generation's orphan (no process of its own needed:
+    ``world.catalog`` and ``world.store`` are all it uses); the expected findings by kind."""
     store, data_dir = world.store, world.catalog
     make_actor(data_dir, store, count=5)
     manifest = TrainingDataManifest.for_actor(data_dir, ACTOR_ID)
@@ -158,10 +168,8 @@ def plant(world: World) -> dict[str, set[str]]:
     metadata = PromptMetadata.for_actor(data_dir, ACTOR)
     metadata.set_flags({name(0): False})
     metadata.record_generation(name(40), prompt="an image deleted by another tool")
-    killed_key = kill_generation_after_upload(world)
-    assert killed_key == store.key_for(ACTOR, name(6))
     return {
-        "orphan": {name(6), name(10), "drafts/sketch.jpg"},
+        "orphan": {name(10), "drafts/sketch.jpg"},
         "dangling": {name(2), name(3)},
         "size-mismatch": {name(1)},
         "duplicate": {name(5)},

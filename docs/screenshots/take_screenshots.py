@@ -4,10 +4,16 @@ Runs ``tdm-desktop demo`` (the bundled local S3 with demo actors, in a throwaway
 virtual X screen, drives it with real key presses (xdotool) and captures the screen (ImageMagick's
 ``import``). Needs: ``apt-get install xvfb xdotool imagemagick openbox`` plus Qt's xcb libraries
 (README). Run: ``.venv/bin/python docs/screenshots/take_screenshots.py`` (``--team`` for only the
-two curators' windows; ``SHOTS_DISPLAY`` / ``SHOTS_PORT`` pick the X display and S3 port).
+two curators' windows, ``--integrity`` for only Check against S3… and Migrate…; ``SHOTS_DISPLAY``
+/ ``SHOTS_PORT`` pick the X display and S3 port).
 
 ``two_curators.png``: ``tdm-desktop demo --curators 2``, alice's window on the left flags images
 bad from the keyboard; bob's on the right shows them within the check interval, with who did it.
+
+``check_against_s3.png``: Actor → Check against S3… on 0388 (the demo's orphan, and one object
+deleted behind the app's back: a dangling entry). ``sync_era_actor.png``: the actor list after
+that check (0388's mark) with 0521, written before the S3-only change, chosen: its row, tooltip
+and the line over the grid. ``migrate_dialog.png``: Actor → Migrate… on 0521, the dry run.
 """
 
 from __future__ import annotations
@@ -92,6 +98,20 @@ def stop(procs: list[subprocess.Popen]) -> None:
                 proc.kill()
 
 
+def open_demo(home: Path, env: dict[str, str], procs: list[subprocess.Popen]) -> subprocess.Popen:
+    """``tdm-desktop demo`` with its log in ``home``, once its window is there: 1400x900 at 0,0."""
+    tdm = Path(sys.executable).with_name("tdm-desktop")
+    log = open(home / "demo.log", "w")  # noqa: SIM115
+    demo = subprocess.Popen(
+        [str(tdm), "demo", "--port", PORT], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    procs.append(demo)
+    window = wait_for(lambda: windows_named("Training Data Manager", env), 180, "the window")[0]
+    sh("xdotool", "windowsize", window, "1400", "900", env=env)
+    sh("xdotool", "windowmove", window, "0", "0", env=env)
+    return demo
+
+
 def windows_named(name: str, env: dict[str, str]) -> list[str]:
     return sh("xdotool", "search", "--name", name, env=env, check=False).split()
 
@@ -100,9 +120,13 @@ def main() -> int:
     for tool in ("Xvfb", "xdotool", "import"):
         if not shutil.which(tool):
             raise SystemExit(f"{tool} not found: apt-get install xvfb xdotool imagemagick")
-    if "--team" not in sys.argv:
+    only = {"--team", "--integrity"} & set(sys.argv)
+    if not only:
         solo_shots()
-    team_shot()
+    if not only or "--team" in only:
+        team_shot()
+    if not only or "--integrity" in only:
+        integrity_shots()
     return 0
 
 
@@ -159,21 +183,7 @@ def solo_shots() -> None:
     env["TDM_CURATOR"] = "alice"
     demo = None
     try:
-        tdm = Path(sys.executable).with_name("tdm-desktop")
-        log = open(home / "demo.log", "w")  # noqa: SIM115
-        demo = subprocess.Popen(
-            [str(tdm), "demo", "--port", PORT], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-        procs.append(demo)
-        window = wait_for(
-            lambda: sh(
-                "xdotool", "search", "--name", "Training Data Manager", env=env, check=False
-            ).split(),
-            180,
-            "the window",
-        )[0]
-        sh("xdotool", "windowsize", window, "1400", "900", env=env)
-        sh("xdotool", "windowmove", window, "0", "0", env=env)
+        demo = open_demo(home, env, procs)
         time.sleep(4)  # thumbnails arrive
         shot("grid")
 
@@ -213,6 +223,48 @@ def solo_shots() -> None:
         sh("xdotool", "mousemove", "147", "108", "click", "1", env=env)
         shot("error_tiles", settle=4.0)
         key("ctrl+q")
+    finally:
+        end_demo(demo, procs, home)
+
+
+def integrity_shots() -> None:
+    """Check against S3… on 0388, the sync-era 0521 in the list, and Migrate…'s dry run."""
+    home = Path(tempfile.mkdtemp(prefix="tdm-shots-"))
+    env, procs = start_screen(home, "1400x900")
+    env["TDM_CURATOR"] = "alice"
+    demo = None
+    try:
+        demo = open_demo(home, env, procs)
+        time.sleep(3)
+        # Behind the app's back, one of 0388's objects goes: with the demo's orphan, two kinds.
+        text = (home / "demo.log").read_text()
+        exports = dict(re.findall(r"(AWS_[A-Z_0-9]+)=(\S+)", text))
+        key_2 = "system_actors/training_data/0388_latina_35_female/0388_latina_35_female_2.jpg"
+        sh(
+            sys.executable,
+            "-c",
+            "import boto3; boto3.client('s3').delete_object("
+            f"Bucket='story-boards-assets', Key='{key_2}')",
+            env={**env, **exports},
+        )
+        sh("xdotool", "mousemove", "150", "75", "click", "1", env=env)  # the search box
+        sh("xdotool", "type", "--delay", "80", "0388", env=env)
+        time.sleep(0.5)
+        sh("xdotool", "mousemove", "147", "108", "click", "1", env=env)  # the one row left
+        time.sleep(3)
+        key("alt+a", "Return")  # Actor → Check against S3…
+        shot("check_against_s3", settle=3.0)
+        key("Escape")
+        sh("xdotool", "mousemove", "150", "75", "click", "1", env=env)
+        key("ctrl+a", "BackSpace")
+        time.sleep(0.5)
+        sh("xdotool", "mousemove", "120", "212", "click", "1", env=env)  # 0521, the fifth row
+        time.sleep(2)
+        sh("xdotool", "mousemove", "118", "214", "sleep", "0.3", "mousemove", "122", "213", env=env)
+        shot("sync_era_actor", settle=2.5)
+        key("alt+a", "m")  # Actor → Migrate…
+        shot("migrate_dialog", settle=3.0)
+        key("Escape", "ctrl+q")
     finally:
         end_demo(demo, procs, home)
 

@@ -66,3 +66,11 @@ def test_the_generation_it_hands_out_offers_what_the_window_drives(data_dir, sto
     }
     check_offers(generation, GenerationWork, on_class=False)
     assert generation.generator.display_name == "placeholder"
+
+
+def test_the_integrity_it_hands_out_offers_what_check_against_s3_drives(data_dir, store):
+    from tdm_desktop.ui.integrity.controller import IntegrityWork
+
+    integrity = TrainingDataService(data_dir, store).integrity()
+    assert set(protocol_members(IntegrityWork)) == {"audit", "repair", "migrate", "check_writable"}
+    check_offers(integrity, IntegrityWork, on_class=False)

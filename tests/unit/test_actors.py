@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 from tdm_desktop.core.actors import ActorCatalog, ActorSummary
@@ -87,3 +88,21 @@ def test_a_cancelled_scan_stops_reading(s3_client):
 
 def test_an_empty_or_missing_data_dir_has_no_actors(catalog):
     assert ActorCatalog(catalog).list_actors() == []
+
+
+def test_a_sync_era_manifest_is_listed_by_its_name_with_what_to_do(catalog):
+    document = {
+        "character_id": "0521",
+        "character_name": "0521_nordic_28_female",
+        "training_data": [{"filename": "0521_nordic_28_female_0.jpg", "status": "local_only"}],
+        "training_data_updated": "2025-09-01T10:00:00.000000",
+        "statistics": {"training_images_count": 1, "training_data_size_mb": 0.1},
+        "synced_count": 0,
+    }
+    put_raw(catalog, "actor_manifests/0521_manifest.json", json.dumps(document).encode())
+    (summary,) = ActorCatalog(catalog).list_actors()
+    assert summary.sync_era and summary.actor_name == "0521_nordic_28_female"
+    assert summary.problem == (
+        f"{catalog.url('actor_manifests/0521_manifest.json')}: written before the S3-only "
+        "change: run tdm-desktop migrate 0521"
+    )

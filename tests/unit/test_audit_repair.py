@@ -380,3 +380,34 @@ def test_a_repair_whose_write_meets_another_curators_write_applies_again(s3_clie
     assert entries[name(5)].size_mb == 0.5  # the other curator's entry stays as it wrote it
     assert [c.filename for c in outcome.done] == [name(6)]
     assert name(5) in outcome.skipped
+
+
+# -- the window's seams: a listing asked to stop, a repair limited to what was confirmed ----------
+
+
+def test_a_listing_asked_to_stop_raises_and_an_audit_then_gives_no_report(data_dir, store):
+    from tdm_desktop.core.audit import AuditCancelledError, list_prefix
+
+    make_actor(data_dir, store, count=3)
+    asked = []
+
+    def stop_after_two() -> bool:
+        asked.append(1)
+        return len(asked) > 2
+
+    with pytest.raises(AuditCancelledError, match="cancelled"):
+        list_prefix(store, PREFIX, stop_after_two)
+    assert list_prefix(store, PREFIX, lambda: False).complete
+    with pytest.raises(AuditCancelledError):
+        AuditService(ActorCatalog(data_dir), store).audit_actor("42", lambda: True)
+
+
+def test_a_repair_limited_to_some_filenames_leaves_the_other_findings_alone(data_dir, store):
+    make_actor(data_dir, store, count=1)
+    for n in (5, 6):
+        store.put_new(store.key_for(ACTOR, name(n)), jpeg_bytes(n), "image/jpeg")
+    service = RepairService(AuditService(ActorCatalog(data_dir), store))
+    outcome = service.repair(ACTOR_ID, {Fix.DELETE_ORPHANS}, only={name(5)})
+    assert [change.filename for change in outcome.done] == [name(5)]
+    assert [f.filename for f in outcome.plan.left_alone] == [name(6)]
+    assert store.list_keys(PREFIX) == [PREFIX + name(0), PREFIX + name(6)]

@@ -20,6 +20,7 @@ from tdm_desktop.core.errors import (
     ActorNotFoundError,
     DataFileError,
     ManifestNotFoundError,
+    SyncEraManifestError,
     TdmError,
 )
 from tdm_desktop.core.layout import (
@@ -41,12 +42,15 @@ REMOTE_READERS = 16  # manifests read at once from S3 while counting (latency-bo
 @dataclass(frozen=True)
 class ActorSummary:
     """One row of the actor list. A broken manifest has ``problem`` set. ``image_count`` is None
-    (and ``actor_name`` empty) while the manifest is not read yet (``ActorScan.actors``)."""
+    (and ``actor_name`` empty) while the manifest is not read yet (``ActorScan.actors``).
+    ``sync_era``: the problem is a manifest written before the S3-only change (``tdm-desktop
+    migrate`` fixes it); its ``actor_name`` is the manifest's, when valid."""
 
     actor_id: str
     actor_name: str
     image_count: int | None
     problem: str | None = None
+    sync_era: bool = False
 
     @property
     def counted(self) -> bool:
@@ -187,6 +191,8 @@ class ActorCatalog:
         """One actor's row: its name and image count, or the problem of its manifest."""
         try:
             manifest = self.manifest(actor_id)
+        except SyncEraManifestError as err:
+            return ActorSummary(actor_id, err.actor_name or "", 0, str(err), sync_era=True)
         except DataFileError as err:
             return ActorSummary(actor_id, "", 0, problem=str(err))
         except ActorNotFoundError as err:  # removed since the listing

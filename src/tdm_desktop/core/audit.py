@@ -17,7 +17,9 @@ What it finds, each with the filename and what to do:
 - *stale metadata*: a prompt-metadata entry for an image the manifest does not list.
 
 A listing that stops early (an S3 error, a timeout) makes the report incomplete: dangling entries
-cannot be told then and are not reported, and repair refuses to act on it.
+cannot be told then and are not reported, and repair refuses to act on it. A listing asked to stop
+(``should_stop``, the window's Cancel) raises ``AuditCancelledError`` between two objects: no
+report, nothing changed.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from enum import StrEnum
 from typing import Any
 
 from tdm_desktop.core.actors import ActorCatalog
-from tdm_desktop.core.errors import ForeignImageError, InvalidNameError, S3Error
+from tdm_desktop.core.errors import ForeignImageError, InvalidNameError, S3Error, TdmError
 from tdm_desktop.core.manifest import ManifestEntry
 from tdm_desktop.core.names import check_filename, normalize_actor_id
 from tdm_desktop.core.s3_store import ObjectInfo, S3Store
@@ -51,6 +53,12 @@ class FindingKind(StrEnum):
 
 
 KIND_ORDER = tuple(FindingKind)
+
+ShouldStop = Callable[[], bool]
+
+
+class AuditCancelledError(TdmError):
+    """The audit was asked to stop before its listing ended: no report, nothing changed."""
 
 
 @dataclass(frozen=True)
@@ -232,8 +240,8 @@ def _orphan(
             FindingKind.ORPHAN,
             name,
             f"{detail} at this key: the manifest lists {name} with another URL",
-            "correct that entry's s3_url by hand, or delete the object with "
-            f"`{_repair(actor_id, '--delete-orphans --yes')}`",
+            "left alone by repair (the entry names this file): correct that entry's s3_url by "
+            "hand if this object is the image, or delete one of them with another S3 tool",
             key=obj.key,
             obj=obj,
             repairable=False,
@@ -326,12 +334,19 @@ def _stale(actor_id: str, name: str) -> Finding:
     )
 
 
-def list_prefix(store: S3Store, prefix: str) -> Listing:
-    """One listing of ``prefix`` (all pages); a page that fails ends it, incomplete."""
+def list_prefix(store: S3Store, prefix: str, should_stop: ShouldStop | None = None) -> Listing:
+    """One listing of ``prefix`` (all pages); a page that fails ends it, incomplete.
+    ``should_stop()`` true: ``AuditCancelledError`` (asked after each object, so at the latest
+    once the page being read has arrived)."""
+    stop = should_stop or (lambda: False)
     objects: list[ObjectInfo] = []
     try:
         for obj in store.iter_objects(prefix):
+            if stop():
+                break
             objects.append(obj)
+        if stop():
+            raise AuditCancelledError(f"the listing of {prefix} was cancelled")
     except S3Error as err:
         return Listing(prefix, tuple(objects), error=f"the listing stopped early: {err}")
     return Listing(prefix, tuple(objects))
@@ -353,16 +368,17 @@ class AuditService:
         self._clock = clock or utc_now
         self._alive = alive
 
-    def audit_actor(self, actor_id: str) -> AuditReport:
+    def audit_actor(self, actor_id: str, should_stop: ShouldStop | None = None) -> AuditReport:
         """Raises ``ActorNotFoundError`` / ``ManifestError`` / ``PromptMetadataError`` for input
-        that cannot be audited; an S3 failure makes the report incomplete instead."""
+        that cannot be audited; an S3 failure makes the report incomplete instead;
+        ``should_stop()`` true during the listing raises ``AuditCancelledError``."""
         actor_id = normalize_actor_id(actor_id)
         manifest = self.catalog.manifest(actor_id)
         name = manifest.character_name
         metadata_names = set(self.catalog.prompt_metadata(name).load().flags())
         journal = UploadJournal.for_actor(self.catalog.documents, name)
         intents = journal.pending()
-        listing = list_prefix(self.store, self.store.actor_prefix(name))
+        listing = list_prefix(self.store, self.store.actor_prefix(name), should_stop)
         return audit(
             actor_id,
             name,

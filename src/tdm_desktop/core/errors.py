@@ -46,15 +46,19 @@ class PromptMetadataError(DataFileError):
     """A prompt_metadata.json file is not valid."""
 
 
+def sync_era_problem(actor_id: str) -> str:
+    """What a manifest written before the S3-only change needs, in one line."""
+    return f"written before the S3-only change: run tdm-desktop migrate {actor_id}"
+
+
 class SyncEraManifestError(ManifestError):
     """A manifest written before the S3-only change (local paths, sync status) that does not load
     as it is: ``tdm-desktop migrate`` turns it into the design's structure."""
 
-    def __init__(self, path: Path | str, actor_id: str) -> None:
+    def __init__(self, path: Path | str, actor_id: str, actor_name: str | None = None) -> None:
         self.actor_id = actor_id
-        super().__init__(
-            path, f"written before the S3-only change: run tdm-desktop migrate {actor_id}"
-        )
+        self.actor_name = actor_name  # its character_name, when that is a valid actor name
+        super().__init__(path, sync_era_problem(actor_id))
 
 
 class UploadJournalError(DataFileError):

@@ -331,7 +331,9 @@ class TrainingDataManifest(DocumentBacked):
             _Validator(self.url, self._ref.name).check(data)
         except ManifestError:
             if sync_era_keys(data):  # `tdm-desktop migrate` says what else is wrong, if anything
-                raise SyncEraManifestError(self.url, self._actor_id_for_message(data)) from None
+                raise SyncEraManifestError(
+                    self.url, self._actor_id_for_message(data), _valid_name(data)
+                ) from None
             raise
         return _Document(data, trailing_newline=current.data.endswith(b"\n"))
 
@@ -386,6 +388,16 @@ def check_manifest_document(url: str, name: str, data: dict[str, Any]) -> None:
 def _encode(doc: _Document) -> bytes:
     raw = dump_json(doc.data)
     return raw if doc.trailing_newline else raw[:-1]
+
+
+def _valid_name(data: dict[str, Any]) -> str | None:
+    """The document's ``character_name`` when it is a valid actor name, else None."""
+    name = data.get("character_name")
+    try:
+        check_actor_name(name)
+    except InvalidNameError:
+        return None
+    return name
 
 
 def _base_name(name: str) -> str:

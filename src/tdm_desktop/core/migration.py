@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tdm_desktop.core.actors import ActorCatalog
-from tdm_desktop.core.audit import list_prefix
+from tdm_desktop.core.audit import ShouldStop, list_prefix
 from tdm_desktop.core.documents import DocumentRef, unreadable_as
 from tdm_desktop.core.errors import (
     ActorNotFoundError,
@@ -224,12 +224,15 @@ class MigrationService:
         """``actor_manifests/{id}_manifest.json.sync-era``, beside the manifest."""
         return DocumentRef(self.catalog.documents, manifest_name(actor_id) + SYNC_ERA_SUFFIX)
 
-    def migrate(self, actor_id: str, dry_run: bool = False) -> MigrationOutcome:
+    def migrate(
+        self, actor_id: str, dry_run: bool = False, should_stop: ShouldStop | None = None
+    ) -> MigrationOutcome:
         """Migrate one actor's manifest (see the module's docstring).
 
         Raises ``ActorNotFoundError``, ``ManifestError`` (invalid; nothing written), ``S3Error``
         (the listing failed; nothing written), ``TdmError`` (a different ``.sync-era`` copy is
-        already there, or the manifest changed meanwhile; nothing written).
+        already there, or the manifest changed meanwhile; nothing written),
+        ``AuditCancelledError`` (``should_stop()`` during the listing; nothing written).
         """
         actor_id = normalize_actor_id(actor_id)
         ref = self.catalog.manifest_document(actor_id)
@@ -241,7 +244,7 @@ class MigrationService:
         if not sync_era_keys(raw):
             self.catalog.manifest(actor_id)  # a manifest invalid in another way says so here
             return MigrationOutcome(actor_id, ref.url, None, written=False)
-        migration = self._migrate_document(ref, raw)
+        migration = self._migrate_document(ref, raw, should_stop)
         if dry_run:
             return MigrationOutcome(actor_id, ref.url, migration, written=False)
         copy = self.sync_era_copy(actor_id)
@@ -262,14 +265,16 @@ class MigrationService:
         )
         return MigrationOutcome(actor_id, ref.url, migration, written=True, copy_url=copy.url)
 
-    def _migrate_document(self, ref: DocumentRef, raw: dict[str, Any]) -> Migration:
+    def _migrate_document(
+        self, ref: DocumentRef, raw: dict[str, Any], should_stop: ShouldStop | None
+    ) -> Migration:
         name = raw.get("character_name")
         try:
             check_actor_name(name)
         except InvalidNameError:
             check_manifest_document(ref.url, ref.name, raw)  # names it in the manifest's words
             raise
-        listing = list_prefix(self.store, self.store.actor_prefix(name))
+        listing = list_prefix(self.store, self.store.actor_prefix(name), should_stop)
         if not listing.complete:
             raise S3Error(listing.prefix, "ListingIncomplete", f"{listing.error}; nothing written")
         return migrate_document(

@@ -16,12 +16,19 @@ incomplete.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from tdm_desktop.core.actors import ActorCatalog
-from tdm_desktop.core.audit import MIB, AuditReport, AuditService, Finding, FindingKind
+from tdm_desktop.core.audit import (
+    MIB,
+    AuditReport,
+    AuditService,
+    Finding,
+    FindingKind,
+    ShouldStop,
+)
 from tdm_desktop.core.errors import TdmError, one_line
 from tdm_desktop.core.interrupted import adopted_entry, record_and_end
 from tdm_desktop.core.manifest import TrainingDataManifest, size_mb
@@ -91,9 +98,13 @@ class RepairPlan:
         return [change for change in self.changes if change.fix is fix]
 
 
-def plan_repair(report: AuditReport, fixes: Iterable[Fix]) -> RepairPlan:
-    """What ``fixes`` would change given ``report``. Raises ``RefusedRepairError`` when the
-    report is incomplete, ``ValueError`` when asked to adopt and delete orphans at once."""
+def plan_repair(
+    report: AuditReport, fixes: Iterable[Fix], only: Collection[str] | None = None
+) -> RepairPlan:
+    """What ``fixes`` would change given ``report``; ``only``: just the findings of these
+    filenames (what a curator confirmed; anything the fresh audit found besides is left
+    alone). Raises ``RefusedRepairError`` when the report is incomplete, ``ValueError`` when
+    asked to adopt and delete orphans at once."""
     fixes = set(fixes)
     if {Fix.ADOPT_ORPHANS, Fix.DELETE_ORPHANS} <= fixes:
         raise ValueError("adopting and deleting orphans exclude each other")
@@ -108,7 +119,7 @@ def plan_repair(report: AuditReport, fixes: Iterable[Fix]) -> RepairPlan:
         if fix not in fixes:
             continue
         for finding in report.of_kind(FIXES_KIND[fix]):
-            if finding.repairable:
+            if finding.repairable and (only is None or finding.filename in only):
                 changes.append(PlannedChange(fix, finding))
                 changed.add(id(finding))
     left_alone = tuple(f for f in report.findings if id(f) not in changed)
@@ -139,13 +150,28 @@ class RepairService:
         self.catalog: ActorCatalog = auditor.catalog
         self.store: S3Store = auditor.store
 
-    def plan(self, actor_id: str, fixes: Iterable[Fix]) -> tuple[AuditReport, RepairPlan]:
+    def plan(
+        self,
+        actor_id: str,
+        fixes: Iterable[Fix],
+        should_stop: ShouldStop | None = None,
+        only: Collection[str] | None = None,
+    ) -> tuple[AuditReport, RepairPlan]:
         """One fresh audit and what ``fixes`` would change (a dry run)."""
-        report = self.auditor.audit_actor(actor_id)
-        return report, plan_repair(report, fixes)
+        report = self.auditor.audit_actor(actor_id, should_stop)
+        return report, plan_repair(report, fixes, only)
 
-    def repair(self, actor_id: str, fixes: Iterable[Fix]) -> RepairOutcome:
-        report, plan = self.plan(actor_id, fixes)
+    def repair(
+        self,
+        actor_id: str,
+        fixes: Iterable[Fix],
+        should_stop: ShouldStop | None = None,
+        only: Collection[str] | None = None,
+    ) -> RepairOutcome:
+        """Repair from one fresh audit (``only``: as ``plan_repair``). ``should_stop()`` is
+        asked during that audit's listing (``AuditCancelledError``: nothing changed); once
+        changes begin they all run."""
+        report, plan = self.plan(actor_id, fixes, should_stop, only)
         outcome = RepairOutcome(report, plan)
         if not plan.changes:
             return outcome

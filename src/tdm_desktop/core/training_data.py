@@ -28,6 +28,7 @@ from tdm_desktop.core.errors import (
 )
 from tdm_desktop.core.generation import GenerationService
 from tdm_desktop.core.generator import Generator
+from tdm_desktop.core.integrity import IntegrityService
 from tdm_desktop.core.layout import base_image_name, manifest_name, prompt_metadata_name
 from tdm_desktop.core.manifest import ManifestEntry, TrainingDataManifest
 from tdm_desktop.core.names import check_curator, normalize_actor_id
@@ -498,6 +499,10 @@ class TrainingDataService:
 
     def presign_get(self, key: str) -> str:
         return self.store.presign_get(key)
+
+    def integrity(self) -> IntegrityService:
+        """Audit, repair and migration of these actors (the window's Check against S3…)."""
+        return IntegrityService(self.catalog, self.store, clock=self._clock)
 
     def generation(self, generator: Generator) -> GenerationService:
         """Generation for these actors with ``generator``."""

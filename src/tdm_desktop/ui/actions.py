@@ -132,6 +132,20 @@ ACTION_TABLE: tuple[ActionSpec, ...] = (
         icon="palette.svg",
         icon_text="Generate All Prompts",
     ),
+    ActionSpec(
+        "check_s3",
+        "actionCheckAgainstS3",
+        "&Check against S3…",
+        tooltip="Compare the actor's manifest with its S3 prefix (orphans, dangling entries, "
+        "sizes, duplicates, stale metadata) and fix what it finds, one kind at a time",
+    ),
+    ActionSpec(
+        "migrate",
+        "actionMigrate",
+        "&Migrate…",
+        tooltip="Turn a manifest written before the S3-only change into the S3-only structure "
+        "(a dry run first; the original is kept beside it)",
+    ),
 )
 """In creation order (the order the window lists its actions)."""
 
@@ -156,6 +170,8 @@ class WindowActions:
     settings: QAction
     generate_single: QAction
     generate_all: QAction
+    check_s3: QAction
+    migrate: QAction
     undo: QAction
     redo: QAction
 
@@ -228,7 +244,8 @@ def _slot(
 
 
 def build_menus(bar: QMenuBar, a: WindowActions) -> QMenu:
-    """File, Edit, View, Image; returns the View menu (the log dock adds its toggle there)."""
+    """File, Edit, View, Actor, Image; returns the View menu (the log dock adds its toggle
+    there)."""
     file_menu = bar.addMenu("&File")
     file_menu.addActions([a.refresh])
     file_menu.addSeparator()
@@ -249,7 +266,19 @@ def build_menus(bar: QMenuBar, a: WindowActions) -> QMenu:
     image_menu.addActions([a.retry, a.copy_url])
     image_menu.addSeparator()
     image_menu.addActions([a.generate_single, a.generate_all])
+    actor_menu = QMenu("&Actor", bar)
+    actor_menu.addActions([a.check_s3, a.migrate])
+    bar.insertMenu(image_menu.menuAction(), actor_menu)  # File, Edit, View, Actor, Image
     return view_menu
+
+
+def build_actor_context_menu(parent: QWidget, a: WindowActions) -> QMenu:
+    """The actor list's right-click menu (it acts on the row clicked, which becomes current)."""
+    menu = QMenu(parent)
+    menu.addActions([a.check_s3, a.migrate])
+    menu.addSeparator()
+    menu.addAction(a.refresh)
+    return menu
 
 
 def build_context_menu(parent: QWidget, a: WindowActions) -> QMenu:

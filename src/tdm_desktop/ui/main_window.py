@@ -2,8 +2,8 @@
 
 Each feature lives in its folder (``docs/ARCHITECTURE.md`` walks through them): the open actor in
 ``actors/``, the grid in ``grid/``, thumbnails in ``thumbnails/``, flag / delete in ``curation/``,
-✨ / 🎨 in ``generation/``, the preview in ``preview/``, Settings… in ``settings/``, the banner,
-status bar and log in ``status/``; actions, menus and toolbar come from ``actions.py``. The parts
+✨ / 🎨 in ``generation/``, the preview in ``preview/``, Settings… in ``settings/``, Check against
+S3… and Migrate… in ``integrity/``, the banner, status bar and log in ``status/``; actions, menus and toolbar come from ``actions.py``. The parts
 are public attributes, so tests and scripts reach each one by its name. Object names
 (``actorList``, ``thumbnailGrid``, ``imageCountLabel``, ``actionMarkGood``...) do not change.
 """
@@ -25,6 +25,7 @@ from tdm_desktop.core.timestamps import Clock
 from tdm_desktop.core.training_data import ActorTrainingData
 from tdm_desktop.ui.actions import (
     build_actions,
+    build_actor_context_menu,
     build_context_menu,
     build_menus,
     build_toolbar,
@@ -47,6 +48,8 @@ from tdm_desktop.ui.grid.model import ImageGridModel
 from tdm_desktop.ui.grid.selection import GridSelection
 from tdm_desktop.ui.grid.view import ThumbnailGridView
 from tdm_desktop.ui.grid.view_controls import ViewControlsPresenter
+from tdm_desktop.ui.integrity.presenter import IntegrityPresenter
+from tdm_desktop.ui.integrity.questions import IntegrityQuestions
 from tdm_desktop.ui.preview.presenter import PreviewPresenter
 from tdm_desktop.ui.services import WindowService
 from tdm_desktop.ui.settings.model import load_settings
@@ -96,6 +99,7 @@ class MainWindow(QMainWindow):
         questions: CurationQuestions | None = None,
         generator_factory: GeneratorFactory | None = None,
         generation_questions: GenerationQuestions | None = None,
+        integrity_questions: IntegrityQuestions | None = None,
         clock: Clock | None = None,
         data_dir: DataDirChoice | None = None,
         open_data_dir: Callable[[str], None] | None = None,
@@ -199,6 +203,15 @@ class MainWindow(QMainWindow):
             environ=environ,
             curator_fallback=curator_fallback,
         )
+        self.integrity = IntegrityPresenter(
+            self,
+            service,
+            self.session,
+            self.actor_list_widget,
+            self.window_actions.check_s3,
+            self.window_actions.migrate,
+            questions=integrity_questions,
+        )
         self.loaded_label, self.flag_counts_label = add_status_labels(self.statusBar())
         self.curator_label, self.access_label = add_catalog_labels(self.statusBar())
         self.log_dock = LogDock(self)
@@ -279,6 +292,9 @@ class MainWindow(QMainWindow):
         session.error_reported.connect(self.show_error)
         session.actors_listed.connect(self.actors_listed)
         self.grid.customContextMenuRequested.connect(self._context_menu)
+        self.actor_list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.actor_list.customContextMenuRequested.connect(self._actor_context_menu)
+        self.integrity.status_message.connect(status.showMessage)
         self.model.counts_changed.connect(
             lambda good, bad: self.flag_counts_label.setText(counts_text(good, bad))
         )
@@ -408,6 +424,12 @@ class MainWindow(QMainWindow):
         menu = build_context_menu(self, self.window_actions)
         menu.exec(self.grid.viewport().mapToGlobal(pos))
 
+    def _actor_context_menu(self, pos: QPoint) -> None:
+        if not self.actor_list.indexAt(pos).isValid():
+            return
+        menu = build_actor_context_menu(self, self.window_actions)
+        menu.exec(self.actor_list.viewport().mapToGlobal(pos))
+
     # -- status and errors -----------------------------------------------------------------------
 
     def show_error(self, message: str) -> None:
@@ -502,6 +524,7 @@ class MainWindow(QMainWindow):
         self.log_dock.detach()
         self.loader.shutdown()
         self.generation.cancel()
+        self.integrity.close()
         self.generation.wait_for_jobs(30_000)
         self.controller.wait_for_jobs(10_000)
         self._jobs.wait_for_done(10_000)

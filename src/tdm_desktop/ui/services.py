@@ -14,8 +14,11 @@ from typing import Protocol
 from tdm_desktop.ui.actors.session import ActorSource
 from tdm_desktop.ui.curation.controller import CurationService
 from tdm_desktop.ui.generation.presenter import GenerationSource
+from tdm_desktop.ui.integrity.controller import IntegritySource
 from tdm_desktop.ui.thumbnails.source import ImageSource
 
 
-class WindowService(ActorSource, CurationService, GenerationSource, ImageSource, Protocol):
+class WindowService(
+    ActorSource, CurationService, GenerationSource, ImageSource, IntegritySource, Protocol
+):
     """Everything the window calls on the service layer."""

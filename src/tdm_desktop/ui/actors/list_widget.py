@@ -22,6 +22,8 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QLineEdit, QListView, QStyle, QVBoxLayout, QWidget
 
+from tdm_desktop.core.errors import sync_era_problem
+
 if TYPE_CHECKING:
     from tdm_desktop.core.actors import ActorSummary
 
@@ -31,9 +33,17 @@ ProblemRole = Qt.ItemDataRole.UserRole + 2
 
 def actor_row_text(summary: ActorSummary) -> str:
     """``"0042_european_30_male (17)"``; a broken manifest reads ``"0042 (broken manifest)"``."""
+    if summary.sync_era:
+        return f"{summary.actor_name or summary.actor_id} (to migrate)"
     if summary.problem:
         return f"{summary.actor_name or summary.actor_id} (broken manifest)"
     return f"{summary.actor_name} ({summary.image_count})"
+
+
+# A manifest written before the S3-only change reads "0521_nordic_28_female (to migrate)", with an
+# information icon and what to do as its tooltip; SyncEraRole is true on its row.
+SyncEraRole = Qt.ItemDataRole.UserRole + 11
+MIGRATE_HINT = "Actor → Migrate… does it from here, a dry run first"
 
 
 class ActorListWidget(QWidget):
@@ -73,6 +83,7 @@ class ActorListWidget(QWidget):
         """Replace the rows (keeping the current actor selected, without re-announcing it)."""
         current = self.current_actor_id()
         warning = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+        information = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxInformation)
         blocker = self.list_view.selectionModel().blockSignals(True)
         try:
             self._model.clear()
@@ -81,7 +92,11 @@ class ActorListWidget(QWidget):
                 item.setEditable(False)
                 item.setData(summary.actor_id, ActorIdRole)
                 item.setData(summary.problem, ProblemRole)
-                if summary.problem:
+                item.setData(summary.sync_era, SyncEraRole)
+                if summary.sync_era:
+                    item.setIcon(information)
+                    item.setToolTip(f"{sync_era_problem(summary.actor_id)}\n{MIGRATE_HINT}")
+                elif summary.problem:
                     item.setIcon(warning)
                     item.setToolTip(summary.problem)
                 else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from tdm_desktop.core.errors import TdmError, one_line
+from tdm_desktop.core.errors import SyncEraManifestError, TdmError, one_line
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +23,13 @@ def images_phrase(count: int) -> str:
 def failure_text(error: BaseException, context: str = "") -> str:
     """One line for a job that failed: ``"{context}: {what went wrong}"``.
 
-    A ``TdmError`` says what went wrong in its own words. Anything else is a bug: its traceback
-    goes to the log and the line says "Unexpected error".
+    A ``TdmError`` says what went wrong in its own words (a manifest written before the S3-only
+    change: what to do, here too). Anything else is a bug: its traceback goes to the log and the
+    line says "Unexpected error".
     """
-    if isinstance(error, TdmError):
+    if isinstance(error, SyncEraManifestError):
+        message = f"{error.problem}, or use Actor → Migrate… here"
+    elif isinstance(error, TdmError):
         message = one_line(error)
     else:
         log.error("background job failed", exc_info=error)

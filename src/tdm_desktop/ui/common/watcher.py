@@ -92,6 +92,11 @@ class DocumentWatcher(QObject):
             if group:
                 self._watcher.removePaths(group)
 
+    def check_now(self) -> None:
+        """Read the documents' state now (this window changed them from elsewhere than the
+        grid): a change from what was seen is reported once, as any other."""
+        self._check()
+
     def remember_current_state(self) -> None:
         """Take the documents as they are now as seen (after our own writes, if the caller wants)."""
         self._read_state(self._take_as_seen)
