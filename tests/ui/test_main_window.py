@@ -270,6 +270,7 @@ def test_run_gui_opens_the_asked_actor_and_returns_the_exit_code(qtbot, service,
 
     from tdm_desktop.ui.app import run_gui
     from tdm_desktop.ui.main_window import MainWindow
+    from tests.ui.conftest import local_transport
 
     seen = []
     finished = []
@@ -287,7 +288,7 @@ def test_run_gui_opens_the_asked_actor_and_returns_the_exit_code(qtbot, service,
     guard = QTimer(singleShot=True, interval=10_000)  # never hang the suite
     guard.timeout.connect(QApplication.quit)
     guard.start()
-    code = run_gui(service, actor_id="43", settings=settings)
+    code = run_gui(service, actor_id="43", settings=settings, transport_factory=local_transport)
     guard.stop()
     finished.append(True)
     assert code == 0

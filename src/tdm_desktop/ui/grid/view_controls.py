@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, QSettings, QTimer
 from PySide6.QtWidgets import QComboBox, QSlider
 
-from tdm_desktop.ui.grid.filter import FLAG_FILTERS, FlagFilterProxy
+from tdm_desktop.ui.grid.filter import FLAG_FILTERS, GridFilter
 from tdm_desktop.ui.grid.selection import GridSelection
 from tdm_desktop.ui.grid.view import DEFAULT_THUMBNAIL, ThumbnailGridView, clamp_thumbnail
 from tdm_desktop.ui.settings.model import read_number
@@ -19,13 +19,13 @@ FILTER_KEY = "grid/flagFilter"
 
 
 class ViewControlsPresenter(QObject):
-    """Connects ``size_slider`` and ``flag_filter`` to ``grid`` / ``proxy``; changing the filter
+    """Connects ``size_slider`` and ``flag_filter`` to ``grid`` / ``rows``; changing the filter
     keeps the current image when it is still shown, else the first one becomes current."""
 
     def __init__(
         self,
         grid: ThumbnailGridView,
-        proxy: FlagFilterProxy,
+        rows: GridFilter,
         selection: GridSelection,
         size_slider: QSlider,
         flag_filter: QComboBox,
@@ -34,7 +34,7 @@ class ViewControlsPresenter(QObject):
     ) -> None:
         super().__init__(parent)
         self._grid = grid
-        self._proxy = proxy
+        self._rows = rows
         self._selection = selection
         self._slider = size_slider
         self._filter = flag_filter
@@ -75,7 +75,7 @@ class ViewControlsPresenter(QObject):
     def _on_filter(self, _index: int) -> None:
         value = self._filter.currentData()
         keep = self._selection.current_filename()
-        self._proxy.set_flag_filter(value)
+        self._rows.set_flag_filter(value)
         self._settings.setValue(FILTER_KEY, value)
         if keep is None or not self._selection.select_filename(keep):
             self._selection.make_current_row(0)

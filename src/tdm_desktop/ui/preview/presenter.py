@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QModelIndex, QObject
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QListView, QWidget
+from PySide6.QtWidgets import QWidget
 
 from tdm_desktop.core.timestamps import Clock
 from tdm_desktop.ui.grid.model import ImageGridModel
 from tdm_desktop.ui.grid.selection import GridSelection
+from tdm_desktop.ui.grid.view import ThumbnailGridView
 from tdm_desktop.ui.preview.dialog import PreviewDialog
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ class PreviewPresenter(QObject):
     def __init__(
         self,
         window: QWidget,
-        grid: QListView,
+        grid: ThumbnailGridView,
         selection: GridSelection,
         loader: CompressedCache,
         fetch: Callable[[TrainingImage], bytes],
@@ -55,8 +56,8 @@ class PreviewPresenter(QObject):
         self._fetch = fetch
         self._actions = list(actions)
         self.dialog: PreviewDialog | None = None
-        grid.selectionModel().currentChanged.connect(self._on_current_changed)
-        grid.model().dataChanged.connect(self._on_data_changed)  # e.g. another curator's flag
+        # the current image moved, or its row changed (e.g. another curator's flag)
+        grid.current_image_changed.connect(self._on_current_changed)
 
     def toggle(self) -> None:
         """Show the current image; if the preview is open, close it."""
@@ -89,14 +90,7 @@ class PreviewPresenter(QObject):
                 return data
         return self._fetch(image)
 
-    def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+    def _on_current_changed(self, current: QModelIndex) -> None:
         if self.dialog is not None and self.dialog.isVisible():
             image = current.data(ImageGridModel.ImageRole) if current.isValid() else None
             self.dialog.show_image(image)
-
-    def _on_data_changed(self, top_left: QModelIndex, bottom_right: QModelIndex, *_roles) -> None:
-        if self.dialog is None or not self.dialog.isVisible():
-            return
-        current = self._grid.currentIndex()
-        if current.isValid() and top_left.row() <= current.row() <= bottom_right.row():
-            self.dialog.show_image(current.data(ImageGridModel.ImageRole))

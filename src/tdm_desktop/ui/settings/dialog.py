@@ -30,9 +30,11 @@ from tdm_desktop.generators.base import available_generators
 from tdm_desktop.ui.settings.model import (
     MAX_BUDGET_MIB,
     MAX_POLL_S,
+    MAX_REQUESTS,
     MAX_STEPS,
     MIN_BUDGET_MIB,
     MIN_POLL_S,
+    MIN_REQUESTS,
     MIN_STEPS,
     AppSettings,
     curator_problem,
@@ -136,6 +138,14 @@ class SettingsDialog(QDialog):
         self.budget_spin.setSingleStep(64)
         self.budget_spin.setSuffix(" MiB")
         self.budget_spin.setValue(values.thumbnail_budget_mib)
+        self.requests_spin = QSpinBox()
+        self.requests_spin.setObjectName("thumbnailRequestsSpin")
+        self.requests_spin.setRange(MIN_REQUESTS, MAX_REQUESTS)
+        self.requests_spin.setValue(values.thumbnail_requests)
+        self.requests_spin.setToolTip(
+            "Thumbnail downloads at once at most (fewer while the link is slow); "
+            "more connections than 16 apply from the next start"
+        )
 
         self.problem_label = QLabel()
         self.problem_label.setObjectName("settingsProblem")
@@ -154,6 +164,7 @@ class SettingsDialog(QDialog):
         form.addRow("&Steps:", self.steps_spin)
         form.addRow("&Denoising strength:", self.denoising_spin)
         form.addRow("&Thumbnail cache:", self.budget_spin)
+        form.addRow("Thumbnail &downloads at once:", self.requests_spin)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -177,6 +188,7 @@ class SettingsDialog(QDialog):
             steps=self.steps_spin.value(),
             denoising_strength=round(self.denoising_spin.value(), 2),
             thumbnail_budget_mib=self.budget_spin.value(),
+            thumbnail_requests=self.requests_spin.value(),
             data_dir=self.data_dir_edit.text().strip(),
             curator=self.curator_edit.text().strip(),
             poll_seconds=self.poll_spin.value(),

@@ -1,7 +1,7 @@
 """The values Settings… edits and where they are kept: generator, AUTOMATIC1111 URL/steps/
-denoising, the thumbnail cache budget, and the catalog: the data dir (a folder or
-``s3://bucket/prefix``), the curator's name and how often an S3 catalog is checked for others'
-changes, in the injected ``QSettings``.
+denoising, the thumbnail cache budget, thumbnail GETs in flight, and the catalog: the data dir (a
+folder or ``s3://bucket/prefix``), the curator's name and how often an S3 catalog is checked for
+others' changes, in the injected ``QSettings``.
 
 The data dir in effect is ``--data-dir``, else ``TDM_DATA_DIR``, else the one set here, else
 ``./data`` (``core.data_dirs.choose_data_dir``); the curator is ``TDM_CURATOR``, else the name set here, else the
@@ -29,18 +29,20 @@ from tdm_desktop.core.generator import DEFAULT_DENOISING
 from tdm_desktop.core.names import check_curator
 from tdm_desktop.generators.a1111 import DEFAULT_STEPS, DEFAULT_URL
 from tdm_desktop.generators.base import DEFAULT_GENERATOR, GENERATOR_ENV, available_generators
-from tdm_desktop.ui.thumbnails.loader import DEFAULT_PIXMAP_BUDGET_MIB
+from tdm_desktop.ui.thumbnails.loader import DEFAULT_PIXMAP_BUDGET_MIB, DEFAULT_REQUESTS
 
 log = logging.getLogger(__name__)
 
 MIN_BUDGET_MIB, MAX_BUDGET_MIB = 16, 16 * 1024
 MIN_STEPS, MAX_STEPS = 1, 150
+MIN_REQUESTS, MAX_REQUESTS = 1, 64
 
 KEY_GENERATOR = "generation/generator"
 KEY_A1111_URL = "generation/a1111Url"
 KEY_STEPS = "generation/a1111Steps"
 KEY_DENOISING = "generation/denoisingStrength"
 KEY_BUDGET = "thumbnails/pixmapBudgetMiB"
+KEY_REQUESTS = "thumbnails/requestsInFlight"
 KEY_DATA_DIR = "catalog/dataDir"
 KEY_CURATOR = "catalog/curator"
 KEY_POLL_SECONDS = "catalog/pollSeconds"
@@ -59,6 +61,8 @@ class AppSettings:
     steps: int = DEFAULT_STEPS
     denoising_strength: float = DEFAULT_DENOISING
     thumbnail_budget_mib: int = DEFAULT_PIXMAP_BUDGET_MIB
+    thumbnail_requests: int = DEFAULT_REQUESTS
+    """Thumbnail GETs in flight at most (the loader keeps fewer while the link is slow)."""
     data_dir: str = ""
     """A folder or ``s3://bucket/prefix``; "" for none (then ``./data``)."""
     curator: str = ""
@@ -108,6 +112,7 @@ def load_settings(settings: QSettings, env: Mapping[str, str] = os.environ) -> A
     steps = read_number(settings, KEY_STEPS, _as_number(env.get("TDM_A1111_STEPS"), int, 0))
     denoising = read_number(settings, KEY_DENOISING, DEFAULT_DENOISING)
     budget = read_number(settings, KEY_BUDGET, DEFAULT_PIXMAP_BUDGET_MIB)
+    requests = read_number(settings, KEY_REQUESTS, DEFAULT_REQUESTS)
     data_dir = str(settings.value(KEY_DATA_DIR, "") or "").strip()
     curator = str(settings.value(KEY_CURATOR, "") or "").strip()
     poll = read_number(settings, KEY_POLL_SECONDS, DEFAULT_POLL_S)
@@ -117,6 +122,7 @@ def load_settings(settings: QSettings, env: Mapping[str, str] = os.environ) -> A
         steps=steps if MIN_STEPS <= steps <= MAX_STEPS else DEFAULT_STEPS,
         denoising_strength=denoising if 0.0 <= denoising <= 1.0 else DEFAULT_DENOISING,
         thumbnail_budget_mib=max(MIN_BUDGET_MIB, min(MAX_BUDGET_MIB, budget)),
+        thumbnail_requests=max(MIN_REQUESTS, min(MAX_REQUESTS, requests)),
         data_dir="" if data_dir_problem(data_dir) else data_dir,
         curator="" if curator_problem(curator) else curator,
         poll_seconds=max(MIN_POLL_S, min(MAX_POLL_S, poll)),
@@ -138,6 +144,7 @@ def save_settings(settings: QSettings, values: AppSettings) -> None:
     settings.setValue(KEY_STEPS, values.steps)
     settings.setValue(KEY_DENOISING, values.denoising_strength)
     settings.setValue(KEY_BUDGET, values.thumbnail_budget_mib)
+    settings.setValue(KEY_REQUESTS, values.thumbnail_requests)
     settings.setValue(KEY_DATA_DIR, values.data_dir.strip())
     settings.setValue(KEY_CURATOR, values.curator.strip())
     settings.setValue(KEY_POLL_SECONDS, values.poll_seconds)
