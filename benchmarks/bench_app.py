@@ -16,13 +16,13 @@ the GUI event loop is, phase by phase:
 The keys phase finds what it drives by object name (``thumbnailGrid``, ``flagCountsLabel``,
 ``actionMarkBad`` ...) and Qt's public view API only, so it does not depend on the window's modules.
 
-The loader is the window's own, built as the window builds it for each kind of endpoint: the AWS
-path (``--fetch aws``, the default: the window's listed-key fetch, botocore's GET, in the decode
-workers; what every production curator gets) or the local-S3 path (``--fetch qt``:
-``QNetworkAccessManager`` on presigned URLs, what the window does on a custom endpoint). The
-window hands its ``loader_factory`` its fetch and, on a custom endpoint such as the benchmark's,
-its presigned-URL source; the benchmark keeps the source for ``qt`` and drops it for ``aws``.
-``fetch_path`` in the JSON says which path the loader used.
+The loader is the window's own, with the transport the window chooses by configuration: the same
+on AWS as on a custom endpoint such as the benchmark's (``--fetch aws``, the default: Qt's
+``QNetworkAccessManager`` on presigned URLs signed in a worker), or the fallback where Qt has no
+TLS (``--fetch botocore``: ``TDM_THUMBNAIL_FETCH=botocore``, botocore GETs in threads of their
+own). ``fetch_path`` in the JSON says which transport the loader used (``qt`` or ``botocore``).
+Rows beyond the sample are mapped to their real object by the service (``LoadCounter``), so the
+window's own gate, signer and transport run unchanged.
 ``run_gui``'s gc tuning (``--no-gc-freeze`` to skip it); worker count from the CPUs (``--workers
 N`` to override).
 
@@ -53,14 +53,14 @@ from PySide6.QtWidgets import QAbstractItemView, QApplication, QLabel, QWidget
 
 from bench_common import emit, peak_rss_mb, percentile, store_from_env
 from bench_dataset import BENCH_ACTOR_ID, IDLE_ACTOR_ID, sample_key
-from tdm_desktop.core.s3_store import S3Store
-from tdm_desktop.core.training_data import ActorTrainingData, TrainingDataService
+from tdm_desktop.core.training_data import ActorTrainingData, TrainingDataService, TrainingImage
 from tdm_desktop.ui.app import tune_gc
 from tdm_desktop.ui.grid import view as grid_view
 from tdm_desktop.ui.grid.delegate import request_size
 from tdm_desktop.ui.grid.model import ImageGridModel
 from tdm_desktop.ui.main_window import MainWindow
 from tdm_desktop.ui.thumbnails.loader import ThumbnailLoader
+from tdm_desktop.ui.thumbnails.transport import FETCH_ENV
 
 FRAME_MS = 16
 COMPRESSED_BUDGET = inspect.signature(ThumbnailLoader).parameters["compressed_budget_bytes"].default
@@ -266,15 +266,27 @@ class LoadWatch:
 
 
 class LoadCounter(TrainingDataService):
-    """The app's service, counting ``load_actor`` calls (each is a full read of the actor)."""
+    """The app's service, counting ``load_actor`` calls (each is a full read of the actor), and
+    reading rows beyond the ``sample`` real objects from the object they reuse."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: object, sample: int, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.load_calls = 0
+        self._sample = sample
 
     def load_actor(self, actor_id: str) -> ActorTrainingData:
         self.load_calls += 1  # (from job threads: an int += is enough for a count)
         return super().load_actor(actor_id)
+
+    def fetch_image_bytes(self, image: TrainingImage) -> bytes:
+        if image.location is None:
+            return super().fetch_image_bytes(image)
+        return self.store.get_bytes(sample_key(image.location.key, self._sample))
+
+    def presign_get(self, key: str) -> str:
+        if not key.rpartition("/")[2].startswith("bench_"):  # e.g. the window's probe URL
+            return super().presign_get(key)
+        return super().presign_get(sample_key(key, self._sample))
 
 
 class TilePaintWatch(QObject):
@@ -368,25 +380,6 @@ def measure_keys(
     }
 
 
-def bench_loader_factory(
-    store: S3Store, images: int, sample: int, fetch_path: str, workers: int | None = None
-) -> Callable[[Callable[[str], bytes], Callable[[str], str] | None], ThumbnailLoader]:
-    """The window's loader on ``fetch_path`` (``qt``: presigned URLs; ``aws``: the window's
-    fetch); rows beyond ``sample`` read the sample's objects."""
-
-    def loader_factory(
-        fetch: Callable[[str], bytes], url_for: Callable[[str], str] | None
-    ) -> ThumbnailLoader:
-        url_for = url_for if fetch_path == "qt" else None
-        if sample < images:  # rows beyond the sample reuse its objects
-            fetch = lambda key: store.get_bytes(sample_key(key, sample))  # noqa: E731
-            if url_for is not None:
-                url_for = lambda key: store.presign_get(sample_key(key, sample))  # noqa: E731
-        return ThumbnailLoader(fetch, url_for=url_for, max_workers=workers)
-
-    return loader_factory
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data-dir", type=Path, required=True)
@@ -396,22 +389,24 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument(
         "--fetch",
-        choices=("aws", "boto", "qt"),
+        choices=("aws", "botocore"),
         default="aws",
-        help="thumbnail GETs: aws (or boto) = the window's fetch (S3Store.get_bytes) in the decode "
-        "workers, as the window does on AWS; qt = QNetworkAccessManager on presigned URLs, as the "
-        "window does on a custom endpoint",
+        help="aws = the transport the window chooses (on AWS and on a custom endpoint alike: Qt "
+        "on presigned URLs); botocore = the fallback where Qt has no TLS (TDM_THUMBNAIL_FETCH)",
     )
     parser.add_argument("--no-gc-freeze", action="store_true", help="skip run_gui's gc tuning")
     parser.add_argument("--workers", type=int, help="thumbnail workers (default: CPU count)")
     parser.add_argument("--keys", type=int, default=0, help="flag keys to press after the drags")
     args = parser.parse_args()
 
+    if args.fetch == "botocore":
+        os.environ[FETCH_ENV] = "botocore"
+    else:
+        os.environ.pop(FETCH_ENV, None)
     app = QApplication([sys.argv[0]])
     store = store_from_env()
-    service = LoadCounter(args.data_dir, store)
+    service = LoadCounter(args.data_dir, store, sample=min(args.sample, args.images))
 
-    loader_factory = bench_loader_factory(store, args.images, args.sample, args.fetch, args.workers)
     settings_dir = tempfile.TemporaryDirectory(prefix="tdm-bench-settings-")
     settings = QSettings(str(Path(settings_dir.name) / "settings.ini"), QSettings.Format.IniFormat)
     settings.setValue("session/lastActor", IDLE_ACTOR_ID)
@@ -419,7 +414,7 @@ def main() -> None:
     if args.prefetch_all:
         grid_view.PREFETCH_SCREENS = args.images  # the band covers every row
 
-    window = MainWindow(service, loader_factory=loader_factory, settings=settings)
+    window = MainWindow(service, settings=settings)
     window.resize(1280, 800)
     window.show()
     wait_for(lambda: window.session.actor_id == IDLE_ACTOR_ID, 60, "opening the idle actor")
@@ -499,7 +494,8 @@ def main() -> None:
             for phase in ("load", "scroll", "resize")
         },
         "full_repaint_ms": full_repaint_ms,
-        "fetch_path": "qt" if loader.uses_network() else "aws",
+        "fetch_path": loader.transport_name(),
+        "requests_limit_end": loader.request_limit(),
         "workers": loader.worker_count(),
         "gc_frozen": not args.no_gc_freeze,
         "gc_pauses": gc_pauses.summary(),

@@ -37,7 +37,6 @@ from bench_app import (
     LoadWatch,
     TilePaintWatch,
     bad_count,
-    bench_loader_factory,
     idle,
     wait_for,
 )
@@ -48,6 +47,7 @@ from tdm_desktop.ui.grid import view as grid_view
 from tdm_desktop.ui.grid.delegate import request_size
 from tdm_desktop.ui.grid.model import ImageGridModel
 from tdm_desktop.ui.main_window import MainWindow
+from tdm_desktop.ui.thumbnails.transport import FETCH_ENV
 
 
 def cpu_seconds() -> float:
@@ -58,14 +58,16 @@ def cpu_seconds() -> float:
 def build_window(
     args: argparse.Namespace,
 ) -> tuple[MainWindow, LoadCounter, tempfile.TemporaryDirectory]:
+    if args.fetch == "botocore":
+        os.environ[FETCH_ENV] = "botocore"
+    else:
+        os.environ.pop(FETCH_ENV, None)
     store = store_from_env()
-    service = LoadCounter(args.data_dir, store)
-
-    loader_factory = bench_loader_factory(store, args.images, args.sample, args.fetch)
+    service = LoadCounter(args.data_dir, store, sample=min(args.sample, args.images))
     settings_dir = tempfile.TemporaryDirectory(prefix="tdm-bench-settings-")
     settings = QSettings(str(Path(settings_dir.name) / "settings.ini"), QSettings.Format.IniFormat)
     settings.setValue("session/lastActor", IDLE_ACTOR_ID)
-    window = MainWindow(service, loader_factory=loader_factory, settings=settings)
+    window = MainWindow(service, settings=settings)
     window.review.analysis.enabled = args.analysis == "on"
     window.resize(1280, 800)
     window.show()
@@ -205,7 +207,13 @@ def main() -> None:
     parser.add_argument("--sample", type=int, required=True)
     parser.add_argument("--mode", choices=("load", "session"), required=True)
     parser.add_argument("--analysis", choices=("on", "off"), default="on")
-    parser.add_argument("--fetch", choices=("aws", "qt"), default="aws")
+    parser.add_argument(
+        "--fetch",
+        choices=("aws", "botocore"),
+        default="aws",
+        help="aws = the transport the window chooses (Qt on presigned URLs); botocore = the "
+        "fallback where Qt has no TLS (TDM_THUMBNAIL_FETCH)",
+    )
     parser.add_argument("--keys", type=int, default=1000)
     parser.add_argument("--interval-ms", type=int, default=300)
     parser.add_argument("--timeout", type=float, default=900)
@@ -219,7 +227,7 @@ def main() -> None:
         {
             "mode": args.mode,
             "images": args.images,
-            "fetch_path": "qt" if window.loader.uses_network() else "aws",
+            "fetch_path": window.loader.transport_name(),
             "load_actor_calls": service.load_calls,
         }
     )

@@ -7,9 +7,9 @@ On the bundled local S3 (SeaweedFS, started here, data kept under the benchmark 
 2. **limit**: a plain thread pool doing the app's GET and scaled decode (``bench_limit.py``);
 3. **peer**: headless Chromium loading a page of ``<img>`` tags with presigned URLs
    (``bench_browser.py``; skipped, ``browser_ips: null``, without the ``chromium`` package);
-4. **app**: the real main window offscreen at 1280×800 (``bench_app.py``), on the AWS fetch path
-   (botocore GETs in the decode workers, what the window does on AWS) or the local-S3 path
-   (``QNetworkAccessManager`` on presigned URLs, what it does on a custom endpoint): ``--fetch``.
+4. **app**: the real main window offscreen at 1280×800 (``bench_app.py``) with the transport it
+   chooses, the same on AWS as here (``--fetch aws``: Qt on presigned URLs), or the fallback where
+   Qt has no TLS (``--fetch botocore``: botocore GETs in threads of their own).
 
 With ``--rtt-ms`` / ``--mbit`` (or ``--link far|office|home``) every measurement goes through a
 latency- and bandwidth-shaping TCP proxy on loopback (``wan_proxy.py``, its own process, one per
@@ -20,7 +20,7 @@ Each measurement runs in its own process, so RSS and the GIL are its own. A summ
 stderr; the last line of stdout is one JSON object with every figure.
 
     python benchmarks/grid_load.py [--images 1000] [--sample N] [--no-browser]
-    python benchmarks/grid_load.py --images 300 --rtt-ms 40 --mbit 100 [--fetch aws,qt]
+    python benchmarks/grid_load.py --images 300 --rtt-ms 40 --mbit 100 [--fetch aws,botocore]
 """
 
 from __future__ import annotations
@@ -66,8 +66,8 @@ LINKS = {
     "office": (40.0, 100.0),  # the bandwidth of ~40 images/s binds for everyone
     "home": (100.0, 20.0),
 }
-# --fetch names -> what bench_app.py calls them (``boto`` is the old name of ``aws``).
-FETCH_PATHS = {"aws": "aws", "boto": "aws", "qt": "qt"}
+# --fetch names -> what bench_app.py calls them (``qt`` is the window's choice everywhere now).
+FETCH_PATHS = {"aws": "aws", "qt": "aws", "botocore": "botocore", "boto": "botocore"}
 TARGETS = {
     "app_vs_link": (">=", 0.9),
     "app_vs_limit": (">=", 0.9),
@@ -99,11 +99,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--fetch",
-        default="aws,qt",
+        default="aws",
         help="the app's fetch path(s), comma-separated, each measured in the same run, the first "
-        "giving the headline figures: aws = botocore GETs in the decode workers (the window on "
-        "AWS), qt = QNetworkAccessManager on presigned URLs (the window on a custom endpoint); "
-        "boto = aws (default: aws,qt)",
+        "giving the headline figures: aws = the transport the window chooses, on AWS as on a "
+        "custom endpoint (Qt on presigned URLs); botocore = the fallback where Qt has no TLS "
+        "(default: aws)",
     )
     parser.add_argument("--rtt-ms", type=float, help="WAN profile: round-trip time to add (ms)")
     parser.add_argument("--mbit", type=float, help="WAN profile: link rate, Mbit/s each way")
@@ -154,7 +154,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     paths = [name.strip() for name in args.fetch.split(",") if name.strip()]
     unknown = [name for name in paths if name not in FETCH_PATHS]
     if not paths or unknown:
-        parser.error(f"--fetch {args.fetch!r}: each path must be one of aws, qt")
+        parser.error(f"--fetch {args.fetch!r}: each path must be one of aws, botocore")
     args.fetch_paths = list(dict.fromkeys(FETCH_PATHS[name] for name in paths))
     return args
 

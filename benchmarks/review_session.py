@@ -59,7 +59,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="on",
         help="curator sessions, with analysis on and/or off, in this order (on; '' for none)",
     )
-    parser.add_argument("--fetch", choices=("aws", "qt"), default="aws", help="thumbnail GETs")
+    parser.add_argument(
+        "--fetch",
+        choices=("aws", "botocore"),
+        default="aws",
+        help="thumbnail GETs: the window's transport (aws), or the botocore fallback",
+    )
     parser.add_argument("--cache-dir", type=Path, help="where S3 data and manifests are kept")
     parser.add_argument("--port", type=int, default=REVIEW_PORT, help=f"local S3 ({REVIEW_PORT})")
     parser.add_argument("-v", "--verbose", action="store_true")

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 # Tests never need a display: force Qt's offscreen platform before anything imports Qt.
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 import pytest
+
+from tests import network_guard
 
 # The fake AUTOMATIC1111 server's fixture (``fake_a1111``), for the unit and integration tiers.
 pytest_plugins = ["tests.fake_a1111"]
@@ -28,6 +31,7 @@ def aws_env(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # never ask 169.254.169.254
 
 
 @pytest.fixture
@@ -68,3 +72,16 @@ def data_dir(tmp_path):
     (path / "actor_manifests").mkdir(parents=True)
     (path / "actors").mkdir()
     return path
+
+
+@pytest.fixture(autouse=True)
+def no_network():
+    """Every test stays on this machine (tests/network_guard.py): a connection off it, by Python
+    or by Qt, is refused and fails the test."""
+    network_guard.install()
+    if "PySide6.QtNetwork" in sys.modules:
+        network_guard.route_qt_through_recorder()
+    network_guard.forget()
+    yield
+    tried = network_guard.attempts()
+    assert not tried, f"the test tried to leave the machine: {tried}"

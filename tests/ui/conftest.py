@@ -72,6 +72,14 @@ def dialogs() -> FakeDialogs:
     return FakeDialogs()
 
 
+def local_transport(source, parent):
+    """Thumbnails by the service's GET in threads of their own: over moto, nothing leaves the
+    machine (the window's own choice would GET presigned URLs with Qt, from the real AWS)."""
+    from tdm_desktop.ui.thumbnails.transport import WorkerTransport
+
+    return WorkerTransport(source.fetch_key, parent=parent)
+
+
 @pytest.fixture
 def make_window(qtbot, service, settings, dialogs):
     """Build and show a MainWindow; waits until its first actor is open (unless told not to)."""
@@ -85,6 +93,7 @@ def make_window(qtbot, service, settings, dialogs):
             settings=settings_ or settings,
             questions=dialogs.as_questions(),
             environ=options.pop("environ", {}),  # the shell's TDM_CURATOR does not count
+            transport_factory=options.pop("transport_factory", local_transport),
             **options,
         )
         qtbot.addWidget(window)

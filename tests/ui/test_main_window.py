@@ -126,7 +126,7 @@ def test_settings_keep_size_filter_and_last_actor(qtbot, make_window, settings):
     assert second.grid.iconSize().width() == 300
     assert second.flag_filter.currentText() == "Bad"
     assert second.sort_order.currentText() == "Newest first"
-    assert second.proxy.sort_order() == "newest"
+    assert second.rows.sort_order() == "newest" and second.rows.proxy() is not None
 
 
 def test_broken_manifest_shows_a_message_and_the_other_actor_opens(qtbot, make_window, data_dir):
@@ -278,6 +278,7 @@ def test_run_gui_opens_the_asked_actor_and_returns_the_exit_code(qtbot, service,
 
     from tdm_desktop.ui.app import run_gui
     from tdm_desktop.ui.main_window import MainWindow
+    from tests.ui.conftest import local_transport
 
     seen = []
     finished = []
@@ -295,7 +296,7 @@ def test_run_gui_opens_the_asked_actor_and_returns_the_exit_code(qtbot, service,
     guard = QTimer(singleShot=True, interval=10_000)  # never hang the suite
     guard.timeout.connect(QApplication.quit)
     guard.start()
-    code = run_gui(service, actor_id="43", settings=settings)
+    code = run_gui(service, actor_id="43", settings=settings, transport_factory=local_transport)
     guard.stop()
     finished.append(True)
     assert code == 0

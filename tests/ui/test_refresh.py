@@ -27,7 +27,7 @@ def select(window, names) -> None:
     sel = window.grid.selectionModel()
     sel.clearSelection()
     for name in names:
-        index = window.proxy.mapFromSource(window.model.index(window.model.row_of(name), 0))
+        index = window.rows.view_index(window.model.row_of(name))
         sel.select(index, QItemSelectionModel.SelectionFlag.Select)
     sel.setCurrentIndex(index, QItemSelectionModel.SelectionFlag.NoUpdate)
 

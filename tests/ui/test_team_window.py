@@ -18,7 +18,7 @@ from tdm_desktop.core.manifest import TrainingDataManifest
 from tdm_desktop.core.training_data import TrainingDataService
 from tests.catalogs import BUCKET, CATALOG_PREFIX, CATALOG_URL, deny_puts, raw_bytes
 from tests.factories import jpeg_bytes, make_actor
-from tests.ui.conftest import grid_focus, wait_idle
+from tests.ui.conftest import grid_focus, local_transport, wait_idle
 
 ACTOR_ID, ACTOR = "0107", "0107_japanese_25_female"
 POLL_MS = 100  # the default is 5 s
@@ -311,7 +311,7 @@ def test_run_windows_opens_a_window_per_curator_side_by_side_with_own_settings(
     guard = QTimer(singleShot=True, interval=10_000)
     guard.timeout.connect(QApplication.quit)
     guard.start()
-    code = run_windows(plans, actor_id=ACTOR_ID)
+    code = run_windows(plans, actor_id=ACTOR_ID, transport_factory=local_transport)
     guard.stop()
 
     assert code == 0
@@ -375,7 +375,7 @@ def test_a_data_dir_saved_in_settings_opens_in_a_window_in_the_old_ones_place(
     guard = QTimer(singleShot=True, interval=10_000)
     guard.timeout.connect(QApplication.quit)
     guard.start()
-    code = run_windows([plan])
+    code = run_windows([plan], transport_factory=local_transport)
     guard.stop()
 
     assert code == 0

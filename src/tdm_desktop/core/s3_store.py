@@ -217,6 +217,17 @@ class S3Store:
     def aws_url_for(self, key: str) -> str:
         return f"https://{self._bucket}.s3.amazonaws.com/{key}"
 
+    def key_prefix(self, actor_name: str) -> str:
+        """``system_actors/training_data/{actor_name}/``: where the actor's images are."""
+        return self._actor_prefix(actor_name)
+
+    def canonical_url_prefixes(self, actor_name: str) -> tuple[str, ...]:
+        """The URL prefixes this app writes for the actor's images: ``prefix + filename`` (a
+        valid filename) names the object ``key_prefix(actor_name) + filename`` exactly, as
+        ``locate`` would find."""
+        key = self._actor_prefix(actor_name)
+        return tuple(dict.fromkeys((self.aws_url_for(key), self.url_for(key))))
+
     def locate(self, s3_url: str, actor_name: str) -> S3Location:
         """The object ``s3_url`` names, if it is one of ``actor_name``'s images in our bucket.
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tdm_desktop.core.actor_images import ActorImages
 from tdm_desktop.core.actors import ActorCatalog, ActorSummary, BaseImage
 from tdm_desktop.core.documents import DocumentStore, LocalDocuments, open_documents
 from tdm_desktop.core.errors import (
@@ -72,6 +73,28 @@ class TrainingImage:
         return self.location.key if self.location else None
 
 
+def _training_image(
+    index: int,
+    entry: ManifestEntry,
+    location: S3Location | None,
+    foreign_reason: str | None,
+    record: Mapping[str, Any] | None,
+) -> TrainingImage:
+    review = review_of(record)
+    return TrainingImage(
+        index=index,
+        filename=entry.filename,
+        s3_url=entry.s3_url,
+        size_mb=entry.size_mb,
+        modified_date=entry.modified_date,
+        good=review.good,
+        location=location,
+        foreign_reason=foreign_reason,
+        entry=entry,
+        review=review,
+    )
+
+
 @dataclass(frozen=True)
 class ActorTrainingData:
     """An actor as read: its images, and the versions of its two documents as read (for polls
@@ -79,7 +102,7 @@ class ActorTrainingData:
 
     actor_id: str
     actor_name: str
-    images: tuple[TrainingImage, ...]
+    images: ActorImages
     manifest_updated: str
     base_image: BaseImage | None
     manifest_version: str | None = None
@@ -170,7 +193,7 @@ class TrainingDataService:
         log.info("[S3-ONLY] Loading manifest from %s", self.catalog.manifest_url(actor_id))
         data = self._training_data(self.catalog.manifest(actor_id))
         log.info("[S3-ONLY] Found %d images in manifest", len(data.images))
-        foreign = sum(1 for image in data.images if image.location is None)
+        foreign = data.images.foreign_count()
         if foreign:
             log.warning("[S3-ONLY] %d foreign URLs will not be fetched", foreign)
         return data
@@ -179,10 +202,14 @@ class TrainingDataService:
         name = manifest.character_name
         self._actor_names[manifest.character_id] = name
         metadata = self.catalog.prompt_metadata(name).load()
-        images_metadata = metadata.images()
-        images = tuple(
-            self._image(index, entry, name, review_of(images_metadata.get(entry.filename)))
-            for index, entry in enumerate(manifest.get_all_images())
+        images = ActorImages(
+            manifest.entries_json(),
+            metadata.images(),
+            _training_image,
+            lambda entry: self._locate(entry, name),
+            bucket=self.store.bucket,
+            key_prefix=self.store.key_prefix(name),
+            canonical=self.store.canonical_url_prefixes(name),
         )
         self._versions[normalize_actor_id(manifest.character_id)] = {
             manifest.document.name: manifest.version,
@@ -198,27 +225,16 @@ class TrainingDataService:
             prompt_metadata_version=metadata.version,
         )
 
-    def _image(
-        self, index: int, entry: ManifestEntry, actor_name: str, review: Review
-    ) -> TrainingImage:
+    def _locate(
+        self, entry: ManifestEntry, actor_name: str
+    ) -> tuple[S3Location | None, str | None]:
         try:
-            location, reason = self.store.locate(entry.s3_url, actor_name), None
-            if location.key.rsplit("/", 1)[-1] != entry.filename:
-                location, reason = None, f"the URL names another file than {entry.filename!r}"
+            location = self.store.locate(entry.s3_url, actor_name)
         except ForeignImageError as err:
-            location, reason = None, err.reason
-        return TrainingImage(
-            index=index,
-            filename=entry.filename,
-            s3_url=entry.s3_url,
-            size_mb=entry.size_mb,
-            modified_date=entry.modified_date,
-            good=review.good,
-            location=location,
-            foreign_reason=reason,
-            entry=entry,
-            review=review,
-        )
+            return None, err.reason
+        if location.key.rsplit("/", 1)[-1] != entry.filename:
+            return None, f"the URL names another file than {entry.filename!r}"
+        return location, None
 
     def get_training_data(self, actor_id: str) -> dict:
         """``GET /api/actors/:actorId/training-data`` of the seed, exactly its response shape."""
@@ -379,7 +395,7 @@ class TrainingDataService:
         self._require_listed(manifest, filenames)
         self.documents.check_writable()  # a read-only curator deletes nothing from S3
         data = self._training_data(manifest)
-        by_name = {image.filename: image for image in data.images}
+        by_name = {name: data.images[data.images.row_of(name)] for name in filenames}
         refused = {
             name: f"foreign URL ({by_name[name].foreign_reason}): not deleted"
             for name in filenames

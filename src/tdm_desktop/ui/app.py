@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # Qt is imported only once a display is known to work
     from PySide6.QtWidgets import QWidget
 
     from tdm_desktop.ui.generation.factory import GeneratorFactory
-    from tdm_desktop.ui.main_window import MainWindow
+    from tdm_desktop.ui.main_window import MainWindow, TransportFactory
     from tdm_desktop.ui.services import WindowService
 
 OpenCatalog = Callable[[str], "WindowService"]
@@ -115,12 +115,14 @@ def run_gui(
     settings: QSettings | None = None,
     argv: Sequence[str] | None = None,
     generator_factory: GeneratorFactory | None = None,
+    transport_factory: TransportFactory | None = None,
 ) -> int:
     """Show the main window on ``service`` (on ``actor_id`` if given) and run the event loop;
     returns its exit code. A data dir saved in Settings opens at the next start.
 
     ✨ / 🎨 generate through ``service`` with the generator ``generator_factory(AppSettings)``
     returns (default: the one the Settings choose, ``TDM_GENERATOR`` when nothing is saved).
+    Thumbnails come by the transport the configuration chooses, or ``transport_factory``'s.
     """
     app = _application(argv)
     from PySide6.QtCore import QSettings
@@ -131,6 +133,7 @@ def run_gui(
         service,
         settings=settings if settings is not None else QSettings(),
         generator_factory=generator_factory,
+        transport_factory=transport_factory,
     )
     return _run(app, [window], actor_id)
 
@@ -141,11 +144,12 @@ def run_windows(
     actor_id: str | None = None,
     argv: Sequence[str] | None = None,
     generator_factory: GeneratorFactory | None = None,
+    transport_factory: TransportFactory | None = None,
 ) -> int:
     """Show one window per plan (side by side when there are several and nothing is saved of
     their places), each on its data dir; runs the event loop until the last one closes."""
     app = _application(argv)
-    windows = _Windows(generator_factory)
+    windows = _Windows(generator_factory, transport_factory)
     for index, plan in enumerate(plans):
         windows.open(plan, place=(index, len(plans)) if len(plans) > 1 else None)
     return _run(app, windows.shown, actor_id)
@@ -155,8 +159,13 @@ class _Windows:
     """The windows of ``run_windows``; a data dir saved in Settings replaces its window by one
     on the new data dir (same settings, same place)."""
 
-    def __init__(self, generator_factory: GeneratorFactory | None) -> None:
+    def __init__(
+        self,
+        generator_factory: GeneratorFactory | None,
+        transport_factory: TransportFactory | None = None,
+    ) -> None:
         self._generator_factory = generator_factory
+        self._transport_factory = transport_factory
         self.shown: list[MainWindow] = []
 
     def open(self, plan: WindowPlan, *, place: tuple[int, int] | None = None) -> MainWindow:
@@ -187,6 +196,7 @@ class _Windows:
             service,
             settings=settings,
             generator_factory=self._generator_factory,
+            transport_factory=self._transport_factory,
             data_dir=choice,
             open_data_dir=lambda location: self._reopen(holder[0], plan, settings, location),
             environ=plan.environ,

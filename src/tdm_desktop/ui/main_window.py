@@ -10,10 +10,11 @@ are public attributes, so tests and scripts reach each one by its name. Object n
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping
 
-from PySide6.QtCore import QByteArray, QEvent, QPoint, QSettings, Qt, Signal
+from PySide6.QtCore import QByteArray, QEvent, QObject, QPoint, QSettings, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QMainWindow,
@@ -26,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from tdm_desktop.core.curators import FROM_CALLER, CuratorChoice
 from tdm_desktop.core.data_dirs import DataDirChoice
-from tdm_desktop.core.team_changes import changes_between
+from tdm_desktop.core.team_changes import ActorChanges, changes_between
 from tdm_desktop.core.timestamps import Clock
 from tdm_desktop.core.training_data import ActorTrainingData
 from tdm_desktop.ui.actions import (
@@ -53,7 +54,7 @@ from tdm_desktop.ui.generation.dialogs import GenerationQuestions
 from tdm_desktop.ui.generation.factory import GeneratorFactory
 from tdm_desktop.ui.generation.presenter import GenerationPresenter
 from tdm_desktop.ui.grid.delegate import ThumbnailDelegate
-from tdm_desktop.ui.grid.filter import FlagFilterProxy
+from tdm_desktop.ui.grid.filter import GridFilter
 from tdm_desktop.ui.grid.model import ImageGridModel
 from tdm_desktop.ui.grid.selection import GridSelection
 from tdm_desktop.ui.grid.view import ThumbnailGridView
@@ -61,8 +62,10 @@ from tdm_desktop.ui.grid.view_controls import ViewControlsPresenter
 from tdm_desktop.ui.integrity.presenter import IntegrityPresenter
 from tdm_desktop.ui.integrity.questions import IntegrityQuestions
 from tdm_desktop.ui.preview.presenter import PreviewPresenter
+from tdm_desktop.ui.review.analysis import AnalysisController
 from tdm_desktop.ui.review.presenter import ReviewPresenter
 from tdm_desktop.ui.services import WindowService
+from tdm_desktop.ui.settings.model import load_settings
 from tdm_desktop.ui.settings.presenter import SettingsPresenter
 from tdm_desktop.ui.status.banner import ErrorBannerWidget
 from tdm_desktop.ui.status.log_dock import LogDock, for_window
@@ -72,17 +75,20 @@ from tdm_desktop.ui.status.status_bar import (
     counts_text,
     curator_text,
 )
-from tdm_desktop.ui.thumbnails.loader import Fetch, ThumbnailLoader, UrlFor
+from tdm_desktop.ui.thumbnails.loader import ThumbnailLoader
 from tdm_desktop.ui.thumbnails.source import ThumbnailSource
 from tdm_desktop.ui.thumbnails.status import ThumbnailStatusController
+from tdm_desktop.ui.thumbnails.transport import Transport
 
 log = logging.getLogger(__name__)
 
 APP_TITLE = "Training Data Manager"
 APP_ICON = "tdm-desktop.svg"
 
-LoaderFactory = Callable[[Fetch, UrlFor | None], ThumbnailLoader]
-"""``(fetch, url_for) -> loader``: tests and benchmarks inject their own loader."""
+TransportFactory = Callable[[ThumbnailSource, QObject], Transport]
+"""``(source, parent) -> transport``: where thumbnails' bytes come from. By default the one the
+configuration chooses (``ThumbnailSource.make_transport``); tests inject one that stays on the
+machine (e.g. ``WorkerTransport(source.fetch_key)`` over moto)."""
 
 OTHERS_CHANGED_MS = 15_000  # how long the status bar says what others changed
 
@@ -100,7 +106,7 @@ class MainWindow(QMainWindow):
     def __init__(
         self,
         service: WindowService,
-        loader_factory: LoaderFactory | None = None,
+        transport_factory: TransportFactory | None = None,
         settings: QSettings | None = None,
         *,
         questions: CurationQuestions | None = None,
@@ -136,15 +142,23 @@ class MainWindow(QMainWindow):
             curator_fallback = CuratorChoice(service.curator, FROM_CALLER)
 
         self.model = ImageGridModel(self, clock=clock)
-        self.proxy = FlagFilterProxy(self)
-        self.proxy.setSourceModel(self.model)
-        self.thumbnail_source = ThumbnailSource(service)
+        self.thumbnail_source = ThumbnailSource(service, self.model)
         self.thumbs = ThumbnailStatusController(service.s3_endpoint, parent=self)
-        fetch, url_for = self.thumbnail_source.fetch_key, self.thumbnail_source.url_source()
-        if loader_factory is not None:
-            self.loader = loader_factory(fetch, url_for)
-        else:  # on a custom endpoint Qt GETs presigned URLs: no GIL
-            self.loader = ThumbnailLoader(fetch, url_for=url_for, parent=self)
+        requests = load_settings(self._settings).thumbnail_requests
+        if transport_factory is not None:
+            transport = transport_factory(self.thumbnail_source, self)
+        else:  # Qt on presigned URLs wherever it can speak to the endpoint (no GIL)
+            transport = self.thumbnail_source.make_transport(connections=requests, parent=self)
+        # near-duplicates and quality checks, from the bytes the loader fetched (its hook)
+        self.analysis = AnalysisController(self.model, parent=self)
+        self.loader = ThumbnailLoader(
+            transport,
+            gate=self.thumbnail_source.allow,
+            max_requests=requests,
+            analysis=self.analysis,
+            parent=self,
+        )
+        self.analysis.attach(self.loader.analysis_backlog, self.loader.hold_analysis)
         self.controller = CurationController(
             service,
             self.model,
@@ -165,16 +179,15 @@ class MainWindow(QMainWindow):
             access=self.access,
             parent=self,
         )
-        self.selection = GridSelection(self.grid, self.proxy, self.model)
+        self.selection = GridSelection(self.grid, self.rows)
         self.review = ReviewPresenter(
             service,
-            self.model,
             self.selection,
             self.header,
             self.actor_list_widget,
             self.controller,
-            loader=self.loader,
-            proxy=self.proxy,
+            analysis=self.analysis,
+            rows=self.rows,
             delegate=self.delegate,
             view=self.grid,
             parent=self,
@@ -197,7 +210,7 @@ class MainWindow(QMainWindow):
         self.generation = self.generation_presenter.generation
         self.view_controls = ViewControlsPresenter(
             self.grid,
-            self.proxy,
+            self.rows,
             self.selection,
             self.size_slider,
             self.flag_filter,
@@ -222,8 +235,7 @@ class MainWindow(QMainWindow):
             self,
             self.grid_stack,
             self.grid,
-            self.proxy,
-            self.model,
+            self.rows,
             self.selection,
             self.controller,
             full_image,
@@ -269,6 +281,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self._restore_settings()
         self.session.reload_actor_list()
+        self.loader.warm_up()
 
     # -- building ------------------------------------------------------------------------------
 
@@ -281,7 +294,7 @@ class MainWindow(QMainWindow):
 
         self.grid = ThumbnailGridView()
         self.grid.setObjectName("thumbnailGrid")
-        self.grid.setModel(self.proxy)
+        self.rows = GridFilter(self.grid, self.model, self)  # the view shows the model itself
         self.delegate = ThumbnailDelegate(self.loader, self.grid)
         self.grid.setItemDelegate(self.delegate)
         self.grid.attach_loader(self.loader)
@@ -358,7 +371,6 @@ class MainWindow(QMainWindow):
             signal.connect(self._on_rows_changed)
         self.model.images_replaced.connect(self.loader.invalidate)  # a key can be reused
         self.loader.thumbnail_ready.connect(self.thumbs.on_thumbnail_ready)
-        self.loader.thumbnail_ready.connect(self.review.thumbnail_ready)
         self.settings_presenter.applied.connect(
             lambda v: self.review.set_thresholds(v.duplicate_threshold, v.training_resolution)
         )
@@ -427,6 +439,7 @@ class MainWindow(QMainWindow):
         self.session.reload_actor()
 
     def _on_opening(self, actor_id: str) -> None:
+        self.loader.warm_up()  # the connection is made while the manifest is read
         self.header.invalidate()
         self.statusBar().showMessage(f"Opening actor {actor_id}…")
 
@@ -464,7 +477,7 @@ class MainWindow(QMainWindow):
         self._clear_banner()
         # Our own writes are in the model already (a reload older than one is read again), so
         # what differs is what others did; a landing of our own generation is said by it.
-        changes = changes_between(self.model.images(), data.images) if select is None else None
+        changes = self._others_changes(data) if select is None else None
         self.model.update_images(data.images)  # no reset: selection, current row, scroll kept
         self.actor_list_widget.update_count(data.actor_id, data.actor_name, len(data.images))
         if select is not None and self.selection.select_filename(select):
@@ -477,6 +490,12 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(summary, OTHERS_CHANGED_MS)
             self.others_changed.emit(summary)
         self.refreshed.emit()
+
+    def _others_changes(self, data: ActorTrainingData) -> ActorChanges:
+        """What differs between the rows as shown and ``data``: only the rows that read
+        differently are built (a poll of a 100,000-image actor costs what changed)."""
+        old, new, added, gone = self.model.differences(data.images)
+        return dataclasses.replace(changes_between(old, new), added=added, deleted=gone)
 
     def _on_trigger_word_shown(self, actor_id: str, word: str, stored: bool) -> None:
         if actor_id == self.controller.actor_id:
@@ -516,10 +535,11 @@ class MainWindow(QMainWindow):
         return self.error_banner.shown_text(self)
 
     def _on_rows_changed(self, *_args: object) -> None:
-        images = self.model.images()
-        self.header.set_image_count(len(images))
-        self.thumbnail_source.set_images(images)
-        self.thumbs.set_images(images)
+        """O(1) per change, whatever the row count: the gate and the counts ask the model."""
+        count = self.model.rowCount()
+        self.header.set_image_count(count)
+        self.thumbnail_source.forget()
+        self.thumbs.set_listed(count, self.model.is_listed)
         self.review.rows_changed()
 
     def _on_left_alone(self, text: str) -> None:
@@ -592,7 +612,6 @@ class MainWindow(QMainWindow):
         self.session.watcher.clear()
         self.log_dock.detach()
         self.loader.shutdown()
-        self.review.analysis.wait_for_jobs(10_000)
         self.generation.cancel()
         self.export_presenter.shutdown(30_000)
         self.integrity.close()

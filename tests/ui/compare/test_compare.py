@@ -34,7 +34,7 @@ def select(window, names):
     window.selection.select_filename(names[0])
     flags = QItemSelectionModel.SelectionFlag.Select
     for name in names[1:]:
-        index = window.proxy.mapFromSource(window.model.index(window.model.row_of(name), 0))
+        index = window.rows.view_index(window.model.row_of(name))
         window.grid.selectionModel().select(index, flags)
 
 

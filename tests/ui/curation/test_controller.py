@@ -72,7 +72,7 @@ def test_undo_and_redo_restore_the_file(qtbot, window, data_dir, actors):
     grid_focus(qtbot, window)
     sel = window.grid.selectionModel()
     for row in (0, 1, 2):
-        sel.select(window.proxy.index(row, 0), QItemSelectionModel.SelectionFlag.Select)
+        sel.select(window.rows.view_model().index(row, 0), QItemSelectionModel.SelectionFlag.Select)
     qtbot.keyClick(window.grid, Qt.Key.Key_B)
     wait_idle(qtbot, window)
     assert bad_on_disk(data_dir) == set(names[:3])
@@ -291,7 +291,7 @@ def test_a_flag_key_shows_at_once_and_writes_off_the_gui_thread(
     assert bad_on_disk(data_dir) == {names[0]}
     assert len(service.threads) == 1
     assert service.threads[0] != threading.get_ident()
-    assert set(service.known[0]) == set(names)  # the model's names, not a fresh manifest read
+    assert set(service.known[0]) == {names[0]}  # listed in the model: no manifest read, O(flags)
 
 
 def test_a_failed_flag_write_puts_the_badge_back_and_reports_once(
@@ -378,3 +378,40 @@ def test_flagging_does_not_wait_on_the_manifest(qtbot, window, data_dir, actors)
     wait_idle(qtbot, window)
     assert bad_on_disk(data_dir) == {names[0]}
     assert not window.model.image_at(window.model.row_of(names[0])).good
+
+
+class _CountingService(_GatedService):
+    """Also counts full reads of an actor (``load_actor``)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.loads = 0
+
+    def load_actor(self, actor_id):
+        self.loads += 1
+        return super().load_actor(actor_id)
+
+
+def test_no_reload_while_flag_writes_are_queued_then_one(
+    qtbot, make_window, data_dir, store, actors
+):
+    names = actors[ACTOR_A[0]]
+    service = _CountingService(data_dir, store)
+    window = make_window(service_=service)
+    loads = service.loads
+    try:
+        grid_focus(qtbot, window)
+        for _ in range(3):
+            qtbot.keyClick(window.grid, Qt.Key.Key_B)
+        for _ in range(5):  # the documents changed (the watcher), F5...
+            window.session.reload_actor()
+        qtbot.wait(300)
+        assert service.loads == loads  # nothing re-read while our writes are queued
+    finally:
+        service.gate.set()
+    wait_idle(qtbot, window)
+    qtbot.waitUntil(lambda: service.loads == loads + 1, timeout=5000)
+    qtbot.wait(300)
+    assert service.loads == loads + 1  # one read once they have landed, not one per key
+    assert bad_on_disk(data_dir) == set(names[:3])
+    assert [is_good(window.model, name) for name in names[:4]] == [False, False, False, True]

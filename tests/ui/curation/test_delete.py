@@ -72,7 +72,7 @@ def test_undo_brings_back_a_bad_flag_too(qtbot, window, s3_client, data_dir, act
     sel = window.grid.selectionModel()
     sel.clearSelection()
     for name in victims:
-        index = window.proxy.mapFromSource(window.model.index(window.model.row_of(name), 0))
+        index = window.rows.view_index(window.model.row_of(name))
         sel.select(index, QItemSelectionModel.SelectionFlag.Select)
     window.curation.delete_selected()
     wait_idle(qtbot, window)

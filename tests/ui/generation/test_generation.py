@@ -107,6 +107,7 @@ def chosen() -> list[AppSettings]:
 @pytest.fixture
 def make_gen_window(qtbot, service, settings, dialogs, gen_dialogs, fake, chosen, prompts):
     from tdm_desktop.ui.main_window import MainWindow
+    from tests.ui.conftest import local_transport
 
     made = []
 
@@ -122,6 +123,7 @@ def make_gen_window(qtbot, service, settings, dialogs, gen_dialogs, fake, chosen
             questions=dialogs.as_questions(),
             generator_factory=factory,
             generation_questions=gen_dialogs.as_generation_questions(),
+            transport_factory=local_transport,
         )
         qtbot.addWidget(window)
         made.append(window)

@@ -44,6 +44,7 @@ def open_window(qtbot, settings):
     """``open_window(service, answers=None, opens=True)``: a shown MainWindow on ``service``; waits
     until its first actor is open unless ``opens`` is False."""
     from tdm_desktop.ui.main_window import MainWindow
+    from tests.ui.conftest import local_transport
 
     made = []
 
@@ -54,6 +55,7 @@ def open_window(qtbot, settings):
             settings=settings,
             questions=FakeDialogs().as_questions(),
             integrity_questions=IntegrityQuestions(answers.confirm),
+            transport_factory=local_transport,
         )
         qtbot.addWidget(window)
         made.append(window)

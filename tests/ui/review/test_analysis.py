@@ -80,7 +80,7 @@ def test_marks_say_which_check_and_which_group_and_each_image_is_fetched_once(qt
     assert ours == {n(i): 1 for i in range(8)}  # one GET each: the thumbnail's, no extra one
 
     def tooltip_at(name: str, corner) -> str | None:
-        index = window.proxy.mapFromSource(window.model.index(window.model.row_of(name), 0))
+        index = window.rows.view_index(window.model.row_of(name))
         option = QStyleOptionViewItem()
         window.grid.initViewItemOption(option)
         option.rect = window.grid.visualRect(index)

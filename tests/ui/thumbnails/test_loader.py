@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import sys
 import threading
+import time
 
 import pytest
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QThreadPool
@@ -15,6 +15,8 @@ from PySide6.QtGui import QColor, QImage
 from tdm_desktop.core.errors import ForeignImageError, S3Error
 from tdm_desktop.ui.common.images import decode_image
 from tdm_desktop.ui.thumbnails.loader import ThumbnailLoader
+from tdm_desktop.ui.thumbnails.network import NetworkTransport
+from tdm_desktop.ui.thumbnails.pacing import RequestPacer
 
 
 def jpeg_bytes(width: int = 120, height: int = 80, color: str = "#3a7") -> bytes:
@@ -29,6 +31,11 @@ def jpeg_bytes(width: int = 120, height: int = 80, color: str = "#3a7") -> bytes
 
 
 JPEG = jpeg_bytes()
+
+
+def fixed_pacer(count: int) -> RequestPacer:
+    """Always ``count`` GETs in flight (tests that count requests)."""
+    return RequestPacer(count, minimum=count, initial=count)
 
 
 class FakeS3:
@@ -144,11 +151,11 @@ def test_in_flight_requests_are_fetched_once(qtbot, make_loader):
 def test_reprioritising_drops_keys_no_longer_requested(qtbot, make_loader):
     fetch = FakeS3()
     fetch.gate = threading.Event()
-    loader = make_loader(fetch, max_workers=2)
+    loader = make_loader(fetch, max_workers=2, pacer=fixed_pacer(2))
     first = [f"old{i}" for i in range(8)]
     loader.request(first, 64)
     assert fetch.started.acquire(timeout=5) and fetch.started.acquire(timeout=5)
-    assert loader.pending_count() == 6  # the pool only ever holds max_workers jobs
+    assert loader.pending_count() == 6  # only as many GETs as the pacer allows are out
 
     loader.request(["new0", "new1", "new2"], 64)
     fetch.gate.set()
@@ -346,75 +353,9 @@ def test_thumbnails_of_a_real_actor_in_moto_s3(qtbot, make_loader, data_dir, sto
 # -- the network path: QNetworkAccessManager on (presigned) URLs -----------------------------------
 
 
-class TinyS3:
-    """An ``http.server`` on 127.0.0.1 answering GET /<key> like S3 would; counts requests."""
-
-    def __init__(self) -> None:
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        owner = self
-        self.objects: dict[str, bytes] = {}
-        self.status: dict[str, tuple[int, bytes]] = {}  # key -> (status, body)
-        self.hold: dict[str, threading.Event] = {}  # key -> released when set
-        self.paths: list[str] = []
-        self._lock = threading.Lock()
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *_args) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                key = self.path.lstrip("/").split("?", 1)[0]
-                with owner._lock:
-                    owner.paths.append(self.path)
-                gate = owner.hold.get(key)
-                if gate is not None:
-                    gate.wait(timeout=5)
-                status, body = owner.status.get(key, (200, owner.objects.get(key, b"")))
-                if key not in owner.objects and key not in owner.status:
-                    status, body = 404, b"<Error><Code>NoSuchKey</Code></Error>"
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                with contextlib.suppress(OSError):  # the client gave up (a timeout test)
-                    self.wfile.write(body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self.thread.start()
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def url_for(self, key: str) -> str:
-        return f"{self.base}/{key}?X-Amz-Signature=abc%2Fdef"
-
-    def count(self, key: str) -> int:
-        with self._lock:
-            return sum(1 for p in self.paths if p.lstrip("/").split("?", 1)[0] == key)
-
-    def close(self) -> None:
-        for gate in self.hold.values():
-            gate.set()
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def tiny_s3():
-    server = TinyS3()
-    yield server
-    server.close()
-
-
-def never_fetch(key: str) -> bytes:
-    raise AssertionError(f"{key}: the network path must not call fetch")
-
-
 def test_network_path_loads_thumbnails_and_caches_the_bytes(qtbot, make_loader, tiny_s3):
     tiny_s3.objects.update({"a.jpg": jpeg_bytes(600, 400), "b.jpg": JPEG})
-    loader = make_loader(never_fetch, url_for=tiny_s3.url_for)
+    loader = make_loader(NetworkTransport(tiny_s3.url_for))
     assert loader.uses_network()
 
     loader.request(["a.jpg", "b.jpg"], 64)
@@ -449,7 +390,7 @@ def test_network_errors_map_to_a_curators_reason(qtbot, make_loader, tiny_s3):
         return tiny_s3.url_for(key)
 
     failed: dict[str, str] = {}
-    loader = make_loader(never_fetch, url_for=url_for, transfer_timeout_ms=300)
+    loader = make_loader(NetworkTransport(url_for, transfer_timeout_ms=300))
     loader.thumbnail_failed.connect(failed.__setitem__)
     keys = ["ok.jpg", "denied.jpg", "plain403.jpg", "gone.jpg", "text.jpg"]
     keys += ["slow.jpg", "refused.jpg", "unsigned.jpg"]
@@ -473,7 +414,7 @@ def test_a_presigned_urls_signature_never_reaches_the_log(qtbot, make_loader, ti
     caplog.set_level(logging.DEBUG, logger="tdm_desktop")
     query = "?X-Amz-Credential=TDMKEY%2F20261124&X-Amz-Signature=deadbeefcafe"
     failed: dict[str, str] = {}
-    loader = make_loader(never_fetch, url_for=lambda key: tiny_s3.url_for(key) + query)
+    loader = make_loader(NetworkTransport(lambda key: tiny_s3.url_for(key) + query))
     loader.thumbnail_failed.connect(failed.__setitem__)
 
     loader.request(["gone.jpg"], 64)
@@ -489,13 +430,13 @@ def test_network_requests_are_bounded_deduped_and_screen_ordered(qtbot, make_loa
     for key in keys:
         tiny_s3.objects[key] = JPEG
         tiny_s3.hold[key] = threading.Event()
-    loader = make_loader(never_fetch, url_for=tiny_s3.url_for, max_requests=3)
+    loader = make_loader(NetworkTransport(tiny_s3.url_for), pacer=fixed_pacer(3))
 
     loader.request(keys, 64)
     loader.request(keys, 96)  # the same keys at another size while fetching: no second GET
     qtbot.waitUntil(lambda: len(tiny_s3.paths) == 3, timeout=5000)
     qtbot.wait(50)
-    assert len(tiny_s3.paths) == 3  # never more than max_requests at once
+    assert len(tiny_s3.paths) == 3  # never more than the pacer allows at once
     loader.request(["k9.jpg", "k8.jpg"], 96)  # the screen moved: these first, the rest dropped
     for gate in tiny_s3.hold.values():
         gate.set()
@@ -512,7 +453,7 @@ def test_clear_aborts_requests_and_drops_their_results(qtbot, make_loader, tiny_
     tiny_s3.objects["a.jpg"] = JPEG
     tiny_s3.hold["a.jpg"] = threading.Event()
     ready: list[str] = []
-    loader = make_loader(never_fetch, url_for=tiny_s3.url_for)
+    loader = make_loader(NetworkTransport(tiny_s3.url_for))
     loader.thumbnail_ready.connect(ready.append)
     loader.request(["a.jpg"], 64)
     qtbot.waitUntil(lambda: tiny_s3.count("a.jpg") == 1, timeout=5000)
@@ -524,23 +465,36 @@ def test_clear_aborts_requests_and_drops_their_results(qtbot, make_loader, tiny_
     assert ready == [] and loader.pixmap("a.jpg", 64) is None and loader.error("a.jpg") is None
 
 
-def test_by_default_one_image_per_cpu_loads_at_once(qtbot, make_loader):
-    """With no ``max_workers``, as many fetches run at once as the machine has CPUs, never more."""
-    from PySide6.QtCore import QThread
-
-    cpus = max(1, QThread.idealThreadCount())
+def test_gets_in_flight_do_not_depend_on_the_decode_workers(qtbot, make_loader):
+    """One decode worker, four GETs at once: the network is not held to the CPU count."""
     fetch = FakeS3()
     fetch.gate = threading.Event()
-    loader = make_loader(fetch)
-    keys = [f"k{i}" for i in range(cpus + 3)]
+    loader = make_loader(fetch, max_workers=1, pacer=fixed_pacer(4))
+    keys = [f"k{i}" for i in range(7)]
     loader.request(keys, 64)
-    for _ in range(cpus):
+    for _ in range(4):
         assert fetch.started.acquire(timeout=5)
-    assert not fetch.started.acquire(timeout=0.3)  # the others wait for a free worker
-    assert len(fetch.calls) == cpus
+    assert not fetch.started.acquire(timeout=0.3)  # the others wait for a GET to end
+    assert len(fetch.calls) == 4 and loader.requests_in_flight() == 4
     fetch.gate.set()
     wait_all_ready(qtbot, loader, keys, 64)
     assert sorted(fetch.calls) == sorted(keys)
+
+
+def test_the_first_get_has_the_link_to_itself_then_more_follow(qtbot, make_loader):
+    """The default pacer starts with one GET (the first visible tile is not slowed by others)
+    and lets more out once replies show the link carries them."""
+    fetch = FakeS3()
+    fetch.gate = threading.Event()
+    loader = make_loader(fetch, max_requests=16)
+    keys = [f"k{i}" for i in range(40)]
+    loader.request(keys[:20], 64, keys[20:])
+    assert fetch.started.acquire(timeout=5)
+    assert not fetch.started.acquire(timeout=0.2)
+    assert fetch.calls == ["k0"]
+    fetch.gate.set()
+    wait_all_ready(qtbot, loader, keys, 64)
+    assert loader.request_limit() > 1
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
@@ -557,3 +511,58 @@ def test_workers_yield_the_cpu_to_the_gui_thread(qtbot, make_loader):
 
     gui = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     assert niceness and min(niceness) >= 10 and min(niceness) > gui
+
+
+class _Analysis:
+    """Records what the hook was given; wants every key but ``skip``."""
+
+    def __init__(self, loader_ready: list[str], skip: str = "") -> None:
+        self.seen: dict[str, tuple[bytes, tuple[int, int], int, bool]] = {}
+        self._ready = loader_ready
+        self._skip = skip
+        self._lock = threading.Lock()
+
+    def wants(self, key: str) -> bool:
+        return key != self._skip
+
+    def analyze(self, key: str, data: bytes, tile: QImage) -> None:
+        with self._lock:
+            delivered = key in self._ready  # the tile was handed back first
+            self.seen[key] = (data, (tile.width(), tile.height()), threading.get_ident(), delivered)
+
+
+def test_the_analysis_hook_gets_the_fetched_bytes_after_the_tile(qtbot, make_loader):
+    fetch = FakeS3()
+    ready: list[str] = []
+    analysis = _Analysis(ready, skip="k2")
+    loader = make_loader(fetch, analysis=analysis)
+    loader.thumbnail_ready.connect(ready.append)
+    keys = ["k0", "k1", "k2"]
+
+    loader.request(keys, 64)
+    wait_all_ready(qtbot, loader, keys, 64)
+    qtbot.waitUntil(lambda: len(analysis.seen) == 2, timeout=5000)
+
+    assert sorted(analysis.seen) == ["k0", "k1"]
+    for data, tile, thread, delivered in analysis.seen.values():
+        assert data == JPEG and tile == (64, 42)
+        assert thread != threading.get_ident() and delivered
+    assert fetch.count("k0") == 1  # no second GET for the analysis
+
+
+def test_held_analysis_starts_once_the_curator_paused(qtbot, make_loader):
+    ready: list[str] = []
+    began: list[float] = []
+    analysis = _Analysis(ready)
+    recorded = analysis.analyze
+    analysis.analyze = lambda *args: (began.append(time.monotonic()), recorded(*args))
+    loader = make_loader(FakeS3(), analysis=analysis)
+    loader.thumbnail_ready.connect(ready.append)
+    held_at = time.monotonic()
+    loader.hold_analysis(800)  # a key was pressed: no analysis job beside the next ones
+
+    loader.request(["k0"], 64)
+    wait_all_ready(qtbot, loader, ["k0"], 64)
+    qtbot.waitUntil(lambda: "k0" in analysis.seen, timeout=5000)
+    assert began[0] - held_at >= 0.8
+    qtbot.waitUntil(lambda: loader.analysis_backlog() == 0, timeout=5000)

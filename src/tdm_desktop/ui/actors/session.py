@@ -17,7 +17,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from PySide6.QtCore import QObject, QSettings, Signal, Slot
+from PySide6.QtCore import QObject, QSettings, Signal, SignalInstance, Slot
 
 from tdm_desktop.core.errors import ReadOnlyCatalogError, TdmError
 from tdm_desktop.core.names import normalize_actor_id
@@ -48,9 +48,11 @@ class ActorChooser(Protocol):
 
 
 class WriteTracker(Protocol):
-    """Our own writes (``CurationController``): a reload older than one of them is read again."""
+    """Our own writes (``CurationController``): a reload older than one of them is read again,
+    once they have all landed (``busy_changed(False)``)."""
 
     write_serial: int
+    busy_changed: SignalInstance
 
     def is_busy(self) -> bool: ...
 
@@ -144,6 +146,8 @@ class ActorSessionController(QObject):
         self._settings_actor: str | None = None
         self._actors_known = False
         self._select_after_refresh: str | None = None
+        self._reload_when_idle = False
+        writes.busy_changed.connect(self._on_writes_busy)
 
     @property
     def actor_id(self) -> str | None:
@@ -236,6 +240,7 @@ class ActorSessionController(QObject):
         data = opened.data
         self._actor_id, self._actor_name = data.actor_id, data.actor_name
         self._select_after_refresh = None
+        self._reload_when_idle = False
         self.access.set_read_only(opened.read_only)
         self.watcher.watch(opened.documents, opened.state)
         self._settings.setValue(LAST_ACTOR_KEY, data.actor_id)
@@ -258,6 +263,9 @@ class ActorSessionController(QObject):
             if current is not None:
                 self.load_actor(current)
             return
+        if self._writes.is_busy():  # read once our queued writes have landed (see _on_refreshed)
+            self._reload_when_idle = True
+            return
         self._refresh_serial += 1
         serial, open_serial = self._refresh_serial, self._open_serial
         writes = self._writes.write_serial
@@ -267,6 +275,12 @@ class ActorSessionController(QObject):
             on_result=lambda data: self._on_refreshed(serial, open_serial, writes, data),
             on_error=lambda err: self._on_refresh_failed(open_serial, actor_id, err),
         )
+
+    @Slot(bool)
+    def _on_writes_busy(self, busy: bool) -> None:
+        if not busy and self._reload_when_idle:
+            self._reload_when_idle = False
+            self.reload_actor()
 
     def show_landed(self, actor_id: str, select: str | None = None) -> None:
         """A new image of ``actor_id`` is in the manifest: re-read the actor (one job, newest read
@@ -284,8 +298,14 @@ class ActorSessionController(QObject):
         if serial != self._refresh_serial or open_serial != self._open_serial:
             return
         if writes != self._writes.write_serial or self._writes.is_busy():
+            # One of our writes overtook this read: read again, once, when the writes have all
+            # landed (not now: while flag keys keep the queue busy, that would be a reload of
+            # the whole actor after every key).
             self.watcher.remember_current_state()
-            self.reload_actor()  # one of our writes overtook this read: read again
+            if self._writes.is_busy():
+                self._reload_when_idle = True
+            else:
+                self.reload_actor()
             return
         select, self._select_after_refresh = self._select_after_refresh, None
         self.reloaded.emit(data, select)

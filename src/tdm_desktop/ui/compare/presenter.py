@@ -19,8 +19,7 @@ from tdm_desktop.ui.common.full_image import FetchImage
 from tdm_desktop.ui.common.messages import describe_image
 from tdm_desktop.ui.compare.controller import MAX_IMAGES, CompareController, compare_problem
 from tdm_desktop.ui.compare.widget import CompareWidget
-from tdm_desktop.ui.grid.filter import FlagFilterProxy
-from tdm_desktop.ui.grid.model import ImageGridModel
+from tdm_desktop.ui.grid.filter import GridFilter
 from tdm_desktop.ui.grid.selection import GridSelection
 
 
@@ -53,8 +52,7 @@ class ComparePresenter(QObject):
         window: QWidget,
         stack: QStackedWidget,
         grid: QListView,
-        proxy: FlagFilterProxy,
-        model: ImageGridModel,
+        rows: GridFilter,
         selection: GridSelection,
         flags: FlagWrites,
         fetch: FetchImage,
@@ -65,8 +63,8 @@ class ComparePresenter(QObject):
         super().__init__(window)
         self._stack = stack
         self._grid = grid
-        self._proxy = proxy
-        self._model = model
+        self._rows = rows
+        self._model = model = rows.model
         self._selection = selection
         self._flags = flags
         self._group_of = group_of
@@ -139,10 +137,7 @@ class ComparePresenter(QObject):
         self.closed.emit()
 
     def _make_current_keeping_selection(self, filename: str) -> None:
-        row = self._model.row_of(filename)
-        if row < 0:
-            return
-        index = self._proxy.mapFromSource(self._model.index(row, 0))
+        index = self._rows.view_index(self._model.row_of(filename))
         if index.isValid():
             flag = QItemSelectionModel.SelectionFlag.NoUpdate
             self._grid.selectionModel().setCurrentIndex(index, flag)

@@ -263,9 +263,10 @@ class CurationController(QObject):
         is stored and ``command`` (the redo that asked for it) is dropped from its undo stack."""
         flags = dict(flags)
         shown = actor_id == self._actor_id
-        # A snapshot of the model's names, taken here: the job reads it on another thread. With
-        # them the service need not re-read the whole manifest.
-        known = frozenset(self._model.filenames()) if shown else None
+        # The flagged names the model lists, taken here (the job reads them on another thread):
+        # the service then checks the flags against them instead of re-reading the manifest.
+        # O(flags), not O(rows): a key on a 100,000-image actor copies no list of names.
+        known = frozenset(n for n in flags if self._model.row_of(n) >= 0) if shown else None
         display = {}
         for name, good in flags.items():
             image = self._model.image_at(self._model.row_of(name)) if shown else None
@@ -575,10 +576,7 @@ class CurationController(QObject):
     def _remove_rows(self, actor_id: str, filenames: Collection[str]) -> None:
         if actor_id != self._actor_id:
             return
-        gone = set(filenames)
-        rows = range(self._model.rowCount())
-        remaining = [self._model.image_at(r) for r in rows]
-        self._model.update_images([img for img in remaining if img.filename not in gone])
+        self._model.remove_filenames(filenames)
 
     def _start_job(
         self,
@@ -592,20 +590,26 @@ class CurationController(QObject):
         then ``on_failure`` runs (so whatever the start showed can end)."""
         self._set_busy(+1)
 
+        # Not busy only once the result is shown: a reload that waits for our writes to land
+        # (ActorSessionController) then reads after it, not before.
         def done(result: _R) -> None:
-            self._set_busy(-1)
-            self.files_written.emit()
-            on_result(result)
+            try:
+                self.files_written.emit()
+                on_result(result)
+            finally:
+                self._set_busy(-1)
 
         def failed(error: BaseException) -> None:
-            self._set_busy(-1)
-            if isinstance(error, ReadOnlyCatalogError):  # said once, by the access gate
-                self.access.set_read_only(str(error))
-                self.access.allows_writes()
-            else:
-                self._report(failure_text(error, context))
-            if on_failure is not None:
-                on_failure()
+            try:
+                if isinstance(error, ReadOnlyCatalogError):  # said once, by the access gate
+                    self.access.set_read_only(str(error))
+                    self.access.allows_writes()
+                else:
+                    self._report(failure_text(error, context))
+                if on_failure is not None:
+                    on_failure()
+            finally:
+                self._set_busy(-1)
 
         self._jobs.run(work, on_result=done, on_error=failed)
 

@@ -16,7 +16,7 @@ from tdm_desktop.ui.curation.controller import CurationController, delete_proble
 from tdm_desktop.ui.curation.dialogs import ShowProblems
 from tdm_desktop.ui.grid.model import ImageGridModel
 from tdm_desktop.ui.grid.selection import GridSelection
-from tdm_desktop.ui.review.advance import NONE_LEFT, next_unreviewed
+from tdm_desktop.ui.review.advance import NONE_LEFT, next_unreviewed_shown
 
 
 class CurationPresenter(QObject):
@@ -64,9 +64,8 @@ class CurationPresenter(QObject):
 
         def next_for(names: list[str]) -> str | None:
             nonlocal none_left
-            selection = self._selection
-            after = selection.row_of(names[-1])
-            target = next_unreviewed(selection.image_at, selection.visible_count(), after, names)
+            after = self._selection.row_of(names[-1])
+            target = next_unreviewed_shown(self._selection, self._model, after, names)
             none_left = target is None
             return target
 

@@ -1,4 +1,8 @@
-"""The grid's current image and selection, in filenames: what flag, delete and preview act on."""
+"""The grid's current image and selection, in filenames: what flag, delete and preview act on.
+
+Every question here costs O(what is selected), never O(rows): a flag key on a 100,000-image
+actor reads the selected rows and the rows next to them, nothing else.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QItemSelectionModel, QModelIndex
 from PySide6.QtWidgets import QListView
 
-from tdm_desktop.ui.grid.filter import FlagFilterProxy
-from tdm_desktop.ui.grid.model import ImageGridModel
+from tdm_desktop.core.actor_images import ImageRows
+from tdm_desktop.ui.grid.filter import GridFilter
 
 if TYPE_CHECKING:
     from tdm_desktop.core.training_data import TrainingImage
@@ -22,47 +26,80 @@ def next_after(ordered: Sequence[str], selected: Collection[str]) -> str | None:
     positions = [i for i, name in enumerate(ordered) if name in chosen]
     if not positions:
         return None
-    last = positions[-1]
-    for name in ordered[last + 1 :]:
-        if name not in chosen:
-            return name
-    for name in reversed(ordered[:last]):
-        if name not in chosen:
-            return name
-    return None
+    row = next_row_after(positions, len(ordered))
+    return ordered[row] if row is not None else None
+
+
+def next_row_after(rows: Collection[int], row_count: int) -> int | None:
+    """``next_after`` in rows: the first row after the last of ``rows`` that is not one of them,
+    else the last such row before it; None when ``rows`` are all the rows. O(len(rows))."""
+    chosen = set(rows)
+    if not chosen:
+        return None
+    last = max(chosen)
+    row = last + 1
+    while row < row_count and row in chosen:
+        row += 1
+    if row < row_count:
+        return row
+    row = last - 1
+    while row >= 0 and row in chosen:
+        row -= 1
+    return row if row >= 0 else None
+
+
+class ViewImages(ImageRows):
+    """The images in the order the grid shows them (its filter, its sort), read row by row when
+    asked: walking a few rows from the current one costs a few rows, not the actor."""
+
+    def __init__(self, rows: GridFilter) -> None:
+        self._rows = rows
+
+    def __len__(self) -> int:
+        return self._rows.view_model().rowCount()
+
+    def _row(self, index: int) -> TrainingImage:
+        image = self._rows.model.image_at(self._rows.to_source_row(index))
+        assert image is not None
+        return image
 
 
 class GridSelection:
-    """Reads and moves the selection of ``grid`` (showing ``proxy`` over ``model``)."""
+    """Reads and moves the selection of ``grid`` (showing what ``rows`` puts in front of it)."""
 
-    def __init__(self, grid: QListView, proxy: FlagFilterProxy, model: ImageGridModel) -> None:
+    def __init__(self, grid: QListView, rows: GridFilter) -> None:
         self._grid = grid
-        self._proxy = proxy
-        self._model = model
+        self._rows = rows
+        self._model = rows.model
 
-    def selected_filenames(self) -> list[str]:
-        """Selected images in grid order; the current one if nothing is selected."""
+    def selected_rows(self) -> list[int]:
+        """The grid's rows that are selected, in order; the current one if none is."""
         rows = sorted(index.row() for index in self._grid.selectionModel().selectedIndexes())
         if not rows and self._grid.currentIndex().isValid():
             rows = [self._grid.currentIndex().row()]
-        return [self._filename_at(row) for row in rows]
+        return rows
+
+    def selected_filenames(self) -> list[str]:
+        """Selected images in grid order; the current one if nothing is selected."""
+        return [self._filename_at(row) for row in self.selected_rows()]
+
+    def view_images(self) -> ViewImages:
+        """The images in the grid's order, read lazily (see ``ViewImages``)."""
+        return ViewImages(self._rows)
 
     def visible_filenames(self) -> list[str]:
-        return [self._filename_at(row) for row in range(self._proxy.rowCount())]
+        """Every filename the grid shows, in its order: O(rows), so not for what a key does."""
+        return [self._filename_at(row) for row in range(self._view_count())]
 
-    def visible_count(self) -> int:
-        return self._proxy.rowCount()
-
-    def image_at(self, row: int) -> TrainingImage | None:
-        """The image at ``row`` in the order the grid shows them (its filter and sort)."""
-        return self._proxy.index(row, 0).data(ImageGridModel.ImageRole)
+    def current_row(self) -> int:
+        """The current image's row in the grid's order, or -1."""
+        index = self._grid.currentIndex()
+        return index.row() if index.isValid() else -1
 
     def row_of(self, filename: str | None) -> int:
         """``filename``'s row in the grid's order, or -1 (not shown)."""
         row = self._model.row_of(filename) if filename is not None else -1
-        if row < 0:
-            return -1
-        return self._proxy.mapFromSource(self._model.index(row, 0)).row()
+        return self._rows.to_view_row(row) if row >= 0 else -1
 
     def current_filename(self) -> str | None:
         index = self._grid.currentIndex()
@@ -73,27 +110,24 @@ class GridSelection:
 
     def select_filename(self, filename: str) -> bool:
         """Make ``filename`` the current, only selected image (if the filter shows it)."""
-        row = self._model.row_of(filename)
-        if row < 0:
-            return False
-        index = self._proxy.mapFromSource(self._model.index(row, 0))
+        index = self._rows.view_index(self._model.row_of(filename))
         if not index.isValid():
             return False
         self.set_current(index)
         return True
 
-    def make_current_row(self, proxy_row: int) -> None:
+    def make_current_row(self, view_row: int) -> None:
         """Make the row current, clamped to the rows shown (nothing when none is)."""
-        count = self._proxy.rowCount()
+        count = self._view_count()
         if count:
-            self.set_current(self._proxy.index(max(0, min(proxy_row, count - 1)), 0))
+            self.set_current(self._rows.view_model().index(max(0, min(view_row, count - 1)), 0))
 
     def make_last_row_current(self) -> None:
-        self.make_current_row(self._proxy.rowCount() - 1)
+        self.make_current_row(self._view_count() - 1)
 
     def ensure_current(self) -> None:
         """The first image becomes current if none is."""
-        if not self.has_current() and self._proxy.rowCount():
+        if not self.has_current() and self._view_count():
             self.make_current_row(0)
 
     def set_current(self, index: QModelIndex) -> None:
@@ -104,8 +138,8 @@ class GridSelection:
     def step(self, delta: int) -> None:
         """Move the current image by ``delta`` rows (the preview's previous / next)."""
         row = self._grid.currentIndex().row() + delta
-        if 0 <= row < self._proxy.rowCount():
-            self.set_current(self._proxy.index(row, 0))
+        if 0 <= row < self._view_count():
+            self.set_current(self._rows.view_model().index(row, 0))
 
     def act_and_advance(
         self,
@@ -115,11 +149,12 @@ class GridSelection:
         """Run ``act`` on the selection, then move to the image after it (flag keys act on the
         selection and advance, as in photo culling tools), or to ``next_for(selection)`` when
         given; if there is none, stay on the last acted-on image."""
-        names = self.selected_filenames()
-        if not names:
+        rows = self.selected_rows()
+        if not rows:
             return
+        names = [self._filename_at(row) for row in rows]
         position = self._grid.currentIndex().row()
-        target = next_for(names) if next_for else next_after(self.visible_filenames(), names)
+        target = next_for(names) if next_for is not None else self._next_after_rows(rows)
         if not act(names):
             return
         moved = target is not None and self.select_filename(target)
@@ -127,8 +162,16 @@ class GridSelection:
             self.make_current_row(position)
 
     def next_after_selection(self, names: list[str]) -> str | None:
-        return next_after(self.visible_filenames(), names)
+        """The image after ``names`` (selected images) in the grid's order, as ``next_after``."""
+        rows = [self._rows.to_view_row(self._model.row_of(name)) for name in names]
+        return self._next_after_rows([row for row in rows if row >= 0])
 
-    def _filename_at(self, proxy_row: int) -> str:
-        image = self._proxy.index(proxy_row, 0).data(ImageGridModel.ImageRole)
-        return image.filename
+    def _next_after_rows(self, rows: Collection[int]) -> str | None:
+        row = next_row_after(rows, self._view_count())
+        return self._filename_at(row) if row is not None else None
+
+    def _view_count(self) -> int:
+        return self._rows.view_model().rowCount()
+
+    def _filename_at(self, view_row: int) -> str:
+        return self._model.filenames()[self._rows.to_source_row(view_row)]

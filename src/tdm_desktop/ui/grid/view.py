@@ -14,6 +14,8 @@ from PySide6.QtCore import (
     QAbstractItemModel,
     QCoreApplication,
     QEvent,
+    QModelIndex,
+    QPersistentModelIndex,
     QPoint,
     QSize,
     Qt,
@@ -59,6 +61,9 @@ class ThumbnailGridView(QListView):
     """Icon-mode grid of uniform tiles; zooms with Ctrl+wheel and Ctrl+= / Ctrl+-; R retries."""
 
     thumbnail_size_changed = Signal(int)
+    current_image_changed = Signal(QModelIndex)
+    """The current index moved, or its row's data changed (whatever model the view shows: it
+    outlives a model swap)."""
 
     def __init__(
         self,
@@ -271,6 +276,25 @@ class ThumbnailGridView(QListView):
     @staticmethod
     def _key(model: QAbstractItemModel, row: int) -> str:
         return model.index(row, 0).data(ImageGridModel.KeyRole) or ""
+
+    def currentChanged(
+        self,
+        current: QModelIndex | QPersistentModelIndex,
+        previous: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        super().currentChanged(current, previous)
+        self.current_image_changed.emit(QModelIndex(current))
+
+    def dataChanged(
+        self,
+        top_left: QModelIndex | QPersistentModelIndex,
+        bottom_right: QModelIndex | QPersistentModelIndex,
+        roles: list[int] | None = None,
+    ) -> None:
+        super().dataChanged(top_left, bottom_right, roles or [])
+        current = self.currentIndex()
+        if current.isValid() and top_left.row() <= current.row() <= bottom_right.row():
+            self.current_image_changed.emit(QModelIndex(current))
 
     # -- events ---------------------------------------------------------------------------------
 

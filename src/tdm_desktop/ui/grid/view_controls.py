@@ -7,7 +7,7 @@ from PySide6.QtCore import QObject, QSettings, QTimer
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QComboBox, QMenu, QSlider
 
-from tdm_desktop.ui.grid.filter import FLAG_FILTERS, SORT_ORDERS, FlagFilterProxy
+from tdm_desktop.ui.grid.filter import FLAG_FILTERS, SORT_ORDERS, GridFilter
 from tdm_desktop.ui.grid.selection import GridSelection
 from tdm_desktop.ui.grid.view import DEFAULT_THUMBNAIL, ThumbnailGridView, clamp_thumbnail
 from tdm_desktop.ui.settings.model import read_number
@@ -43,13 +43,13 @@ def with_mnemonics(labels: list[str], avoid: str = GRID_LETTERS) -> list[str]:
 
 
 class ViewControlsPresenter(QObject):
-    """Connects ``size_slider`` and ``flag_filter`` to ``grid`` / ``proxy``; changing the filter
+    """Connects ``size_slider`` and ``flag_filter`` to ``grid`` / ``rows``; changing the filter
     keeps the current image when it is still shown, else the first one becomes current."""
 
     def __init__(
         self,
         grid: ThumbnailGridView,
-        proxy: FlagFilterProxy,
+        rows: GridFilter,
         selection: GridSelection,
         size_slider: QSlider,
         flag_filter: QComboBox,
@@ -59,7 +59,7 @@ class ViewControlsPresenter(QObject):
     ) -> None:
         super().__init__(parent)
         self._grid = grid
-        self._proxy = proxy
+        self._rows = rows
         self._selection = selection
         self._slider = size_slider
         self._filter = flag_filter
@@ -136,13 +136,13 @@ class ViewControlsPresenter(QObject):
 
     def _on_filter(self, _index: int) -> None:
         value = self._filter.currentData()
-        self._keeping_current(lambda: self._proxy.set_flag_filter(value))
+        self._keeping_current(lambda: self._rows.set_flag_filter(value))
         self._settings.setValue(FILTER_KEY, value)
 
     def _on_sort(self, _index: int) -> None:
         assert self._sort is not None
         value = self._sort.currentData()
-        self._keeping_current(lambda: self._proxy.set_sort_order(value))
+        self._keeping_current(lambda: self._rows.set_sort_order(value))
         self._settings.setValue(SORT_KEY, value)
 
     def _keeping_current(self, change) -> None:

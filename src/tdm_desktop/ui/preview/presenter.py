@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QModelIndex, QObject, Qt, SignalInstance
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QListView, QWidget
+from PySide6.QtWidgets import QWidget
 
 from tdm_desktop.core.captions import ImageCaption
 from tdm_desktop.core.timestamps import Clock
 from tdm_desktop.ui.common.full_image import FetchImage
 from tdm_desktop.ui.grid.model import ImageGridModel
 from tdm_desktop.ui.grid.selection import GridSelection
+from tdm_desktop.ui.grid.view import ThumbnailGridView
 from tdm_desktop.ui.preview.caption import CaptionEditWidget
 from tdm_desktop.ui.preview.dialog import PreviewDialog, ReadBaseImage
 
@@ -55,7 +56,7 @@ class PreviewPresenter(QObject):
     def __init__(
         self,
         window: QWidget,
-        grid: QListView,
+        grid: ThumbnailGridView,
         selection: GridSelection,
         fetch: FetchImage,
         actions: Sequence[QAction],
@@ -78,8 +79,8 @@ class PreviewPresenter(QObject):
         self._captions = captions
         self.dialog: PreviewDialog | None = None
         self.caption_editor: CaptionEditWidget | None = None
-        grid.selectionModel().currentChanged.connect(self._on_current_changed)
-        grid.model().dataChanged.connect(self._on_data_changed)  # e.g. another curator's flag
+        # the current image moved, or its row changed (e.g. another curator's flag)
+        grid.current_image_changed.connect(self._on_current_changed)
         if captions is not None:
             captions.caption_shown.connect(self._on_caption_shown)
 
@@ -140,14 +141,7 @@ class PreviewPresenter(QObject):
     def _actor_name(self) -> str:
         return self._actor.actor_name if self._actor is not None else ""
 
-    def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+    def _on_current_changed(self, current: QModelIndex) -> None:
         if self.dialog is not None and self.dialog.isVisible():
             image = current.data(ImageGridModel.ImageRole) if current.isValid() else None
             self._show(image)
-
-    def _on_data_changed(self, top_left: QModelIndex, bottom_right: QModelIndex, *_roles) -> None:
-        if self.dialog is None or not self.dialog.isVisible():
-            return
-        current = self._grid.currentIndex()
-        if current.isValid() and top_left.row() <= current.row() <= bottom_right.row():
-            self._show(current.data(ImageGridModel.ImageRole))

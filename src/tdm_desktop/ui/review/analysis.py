@@ -1,17 +1,16 @@
 """Near-duplicates and quality problems of the open actor, found from the bytes the thumbnail
 loader already fetched (no extra GET), after the tiles, at a lower priority than them.
 
-When a thumbnail lands, its image joins a backlog. Whenever the loader is idle (nothing queued,
-decoding or on the network), one worker thread, niced below the thumbnail workers, takes the next
-image, reads its bytes from the loader's compressed cache and runs ``core.image_analysis`` on
-them (the same decode, checks and hash as ``tdm-desktop check`` / ``duplicates``). An image whose
-bytes left the cache before its turn waits for its next thumbnail. Results are grouped (Hamming
-distance under the threshold, single linkage) and announced at most every ``NOTIFY_MS``.
+``AnalysisController`` is the loader's ``PixelAnalysis`` hook: when a tile lands with fetched
+bytes, the loader asks ``wants(key)`` (GUI thread: a listed image not analysed yet), and later
+runs ``analyze(key, data, tile)`` in one of its decode workers, at the lowest priority, when no
+tile waits for a worker and the curator has not acted for ``QUIET_MS`` (``hold``). ``analyze``
+runs ``core.image_analysis`` (the same decode, checks and hash as ``tdm-desktop check`` /
+``duplicates``) and hands the result to the GUI thread. Results are grouped (Hamming distance
+under the threshold, single linkage) and announced at most every ``NOTIFY_MS``.
 
-The tile is always handed back first: analysis never delays a visible thumbnail. Nor does it
-start while the curator acts: after a key or a scroll (``hold``), the next image waits
-``QUIET_MS``, so a job (a few ms of CPU) runs between two keys rather than beside one, and the
-GUI thread does not wait on the interpreter lock for it. Measured in
+Nothing here walks the rows: the model answers ``is_listed`` / ``row_of`` per image, so opening
+an actor of 100,000 images costs analysis nothing before its first screen. Measured in
 ``benchmarks/review_session.py`` (docs/PERFORMANCE.md).
 """
 
@@ -19,37 +18,29 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import sys
-import threading
-import time
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from collections.abc import Callable, Iterable
+from typing import NamedTuple, Protocol
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QImage
 
 from tdm_desktop.core.image_analysis import ImageAnalysis, analyze_bytes
 from tdm_desktop.core.near_duplicates import DEFAULT_THRESHOLD, group_near_duplicates
 from tdm_desktop.core.quality import QualityThresholds
 from tdm_desktop.core.review_sort import ReviewFacts
 
-if TYPE_CHECKING:
-    from tdm_desktop.core.training_data import TrainingImage
-
 log = logging.getLogger(__name__)
 
-ANALYSIS_NICENESS = 15  # the thumbnail workers run at 10: they go first
-POLL_MS = 40  # how often an idle loader is looked for while the backlog is not empty
 NOTIFY_MS = 250
 QUIET_MS = 60  # after a key or a scroll, no analysis starts for this long
 
 
-class CachedBytes(Protocol):
-    """The thumbnail loader (``ThumbnailLoader``): its compressed cache, and whether it is busy."""
+class ListedRows(Protocol):
+    """The grid's model (``ImageGridModel``): which keys are listed, each filename's row."""
 
-    def compressed_bytes(self, key: str) -> bytes | None: ...
+    def is_listed(self, key: str) -> bool: ...
 
-    def is_idle(self) -> bool: ...
+    def row_of(self, filename: str) -> int: ...
 
 
 class DuplicateMark(NamedTuple):
@@ -59,43 +50,8 @@ class DuplicateMark(NamedTuple):
     size: int
 
 
-class _Emitter(QObject):
-    done = Signal(int, str, object)  # serial, filename, ImageAnalysis
-
-
-class _AnalysisJob(QRunnable):
-    def __init__(self, serial: int, filename: str, data: bytes, emitter: _Emitter) -> None:
-        super().__init__()
-        self.setAutoDelete(True)
-        self._args = (serial, filename, data)
-        self._emitter = emitter
-
-    def run(self) -> None:
-        _lower_priority()
-        serial, filename, data = self._args
-        try:
-            result = analyze_bytes(filename, data)
-        except Exception as err:  # a bug in the checks: the image stays unanalysed, logged
-            log.error("analysis of %s failed", filename, exc_info=err)
-            result = None
-        with contextlib.suppress(RuntimeError):  # the window closed meanwhile
-            self._emitter.done.emit(serial, filename, result)
-
-
-_niced = threading.local()
-
-
-def _lower_priority() -> None:
-    """This worker yields to the thumbnail workers and the GUI thread (Linux: per-thread nice)."""
-    if getattr(_niced, "done", False):
-        return
-    _niced.done = True
-    if hasattr(os, "setpriority") and sys.platform.startswith("linux"):
-        try:
-            tid = threading.get_native_id()
-            os.setpriority(os.PRIO_PROCESS, tid, ANALYSIS_NICENESS)
-        except OSError as err:
-            log.debug("could not lower the analysis worker's priority: %s", err)
+def _filename(key: str) -> str:
+    return key.rpartition("/")[2]
 
 
 class AnalysisController(QObject):
@@ -104,9 +60,11 @@ class AnalysisController(QObject):
 
     changed = Signal()
 
+    done = Signal(int, str, object)  # serial, S3 key, ImageAnalysis (from a worker: queued)
+
     def __init__(
         self,
-        loader: CachedBytes,
+        rows: ListedRows,
         *,
         thresholds: QualityThresholds | None = None,
         duplicate_threshold: int = DEFAULT_THRESHOLD,
@@ -114,59 +72,51 @@ class AnalysisController(QObject):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self._loader = loader
+        self._rows = rows
         self._thresholds = thresholds or QualityThresholds()
         self._duplicate_threshold = duplicate_threshold
         self.enabled = enabled
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
-        self._emitter = _Emitter(self)
-        self._emitter.done.connect(self._on_done)
+        self.done.connect(self._on_done)
         self._serial = 0
-        self._keys: dict[str, str] = {}  # S3 key -> filename
-        self._order: dict[str, int] = {}  # filename -> manifest position
-        self._backlog: dict[str, None] = {}  # S3 keys, in the order their tiles landed
-        self._busy = False
-        self._quiet_until = 0.0
+        self._backlog: Callable[[], int] = lambda: 0
+        self._hold: Callable[[int], None] = lambda _ms: None
         self._results: dict[str, ImageAnalysis] = {}
         self._problems: dict[str, list[str]] = {}
         self._groups: dict[str, DuplicateMark] = {}
         self._group_lists: list[tuple[str, ...]] = []
         self._shown: tuple[dict[str, DuplicateMark], list[str]] = ({}, [])  # as last announced
-        self._poll = QTimer(self, interval=POLL_MS)
-        self._poll.timeout.connect(self._start_next)
         self._notify = QTimer(self, singleShot=True, interval=NOTIFY_MS)
         self._notify.timeout.connect(self._regroup)
 
     # -- what is shown -------------------------------------------------------------------------
 
-    def set_images(self, images: Sequence[TrainingImage]) -> None:
-        """The grid's rows (a reset or a refresh): results of images no longer listed go."""
-        keys = {image.location.key: image.filename for image in images if image.location}
-        if keys == self._keys:
-            return
-        self._keys = keys
-        self._order = {image.filename: row for row, image in enumerate(images)}
-        listed = set(keys.values())
-        self._backlog = {key: None for key in self._backlog if key in keys}
-        self._results = {name: r for name, r in self._results.items() if name in listed}
-        self._changed_soon()
+    def attach(self, backlog: Callable[[], int], hold: Callable[[int], None]) -> None:
+        """The loader's side: how many images wait for (or are in) ``analyze``, and how to keep
+        analysis from starting for a while (``ThumbnailLoader.analysis_backlog`` /
+        ``hold_analysis``)."""
+        self._backlog, self._hold = backlog, hold
+
+    def prune(self) -> None:
+        """The rows changed (a refresh): results of images no longer listed go (O(results))."""
+        gone = [name for name in self._results if self._rows.row_of(name) < 0]
+        for name in gone:
+            del self._results[name]
+            self._problems.pop(name, None)
+        if gone:
+            self._changed_soon()
 
     def clear(self) -> None:
         """Another actor: nothing known, work in flight dropped."""
         self._serial += 1
-        self._busy = False
-        self._keys, self._order, self._backlog, self._results = {}, {}, {}, {}
+        self._results = {}
         self._problems, self._groups, self._group_lists = {}, {}, []
         self._shown = ({}, [])
-        self._poll.stop()
         self.changed.emit()
 
     def forget(self, keys: Iterable[str]) -> None:
         """These keys may hold another picture now (the model says so): analyse them again."""
         for key in keys:
-            name = self._keys.get(key)
-            if name is not None and self._results.pop(name, None) is not None:
+            if self._results.pop(_filename(key), None) is not None:
                 self._changed_soon()
 
     def set_thresholds(self, thresholds: QualityThresholds, duplicate_threshold: int) -> None:
@@ -178,17 +128,26 @@ class AnalysisController(QObject):
             self._regroup(force=True)
 
     def hold(self) -> None:
-        """The curator acts (a key, a scroll): no analysis starts for ``QUIET_MS``."""
-        self._quiet_until = time.monotonic() + QUIET_MS / 1000
+        """The curator acts (a key, a scroll): no analysis starts for ``QUIET_MS``, so a job (a
+        few ms of CPU) runs between two keys rather than beside one."""
+        self._hold(QUIET_MS)
 
-    def thumbnail_ready(self, key: str) -> None:
-        """A tile landed: its image joins the backlog (unless analysed already)."""
-        name = self._keys.get(key)
-        if not self.enabled or name is None or name in self._results:
-            return
-        self._backlog[key] = None
-        if not self._poll.isActive():
-            self._poll.start()
+    # -- the loader's hook ---------------------------------------------------------------------
+
+    def wants(self, key: str) -> bool:
+        """GUI thread, when a tile landed with fetched bytes: a listed image not analysed yet."""
+        return self.enabled and self._rows.is_listed(key) and _filename(key) not in self._results
+
+    def analyze(self, key: str, data: bytes, _tile: QImage) -> None:
+        """A decode worker: the checks and the hash of ``data``, handed to the GUI thread."""
+        serial = self._serial
+        try:
+            result: ImageAnalysis | None = analyze_bytes(_filename(key), data)
+        except Exception as err:  # a bug in the checks: the image stays unanalysed, logged
+            log.error("analysis of %s failed", key, exc_info=err)
+            result = None
+        with contextlib.suppress(RuntimeError):  # the window closed meanwhile
+            self.done.emit(serial, key, result)
 
     # -- what is known -------------------------------------------------------------------------
 
@@ -218,48 +177,29 @@ class AnalysisController(QObject):
             duplicate_group=mark.number if mark is not None else None,
         )
 
+    def problem_count(self) -> int:
+        """How many images the quality checks flagged (of those analysed)."""
+        return len(self._problems)
+
     def analysed_count(self) -> int:
         return len(self._results)
 
     def backlog_count(self) -> int:
-        return len(self._backlog) + (1 if self._busy else 0)
+        return self._backlog()
 
     def is_done(self) -> bool:
-        return not self._backlog and not self._busy
-
-    def wait_for_jobs(self, msecs: int = -1) -> bool:
-        return self._pool.waitForDone(msecs)
+        """Nothing waits for analysis in the loader (what landed is analysed)."""
+        return self._backlog() == 0
 
     # -- the work ------------------------------------------------------------------------------
 
-    def _start_next(self) -> None:
-        if self._busy:
+    def _on_done(self, serial: int, key: str, result: ImageAnalysis | None) -> None:
+        if serial != self._serial or result is None or not self._rows.is_listed(key):
             return
-        if not self._backlog:
-            self._poll.stop()
-            return
-        if not self._loader.is_idle() or time.monotonic() < self._quiet_until:
-            return  # thumbnails first, and the curator's keys
-        while self._backlog:
-            key = next(iter(self._backlog))
-            del self._backlog[key]
-            name = self._keys.get(key)
-            data = self._loader.compressed_bytes(key)
-            if name is None or name in self._results or not data:
-                continue  # gone, done, or out of the cache: its next thumbnail brings it back
-            self._busy = True
-            self._pool.start(_AnalysisJob(self._serial, name, data, self._emitter))
-            return
-
-    def _on_done(self, serial: int, filename: str, result: ImageAnalysis | None) -> None:
-        if serial != self._serial:
-            return
-        self._busy = False
-        if result is not None and filename in self._order:
-            self._results[filename] = result
-            self._note_problems(filename, result)
-            self._changed_soon()
-        self._start_next()
+        filename = _filename(key)
+        self._results[filename] = result
+        self._note_problems(filename, result)
+        self._changed_soon()
 
     def _note_problems(self, filename: str, result: ImageAnalysis) -> None:
         problems = result.problems(self._thresholds)
@@ -279,7 +219,7 @@ class AnalysisController(QObject):
         self._problems = {n: p for n, p in self._problems.items() if n in self._results}
         hashes = sorted(
             ((name, r.phash) for name, r in self._results.items() if r.phash is not None),
-            key=lambda item: self._order.get(item[0], 0),
+            key=lambda item: self._rows.row_of(item[0]),
         )
         groups = group_near_duplicates(hashes, self._duplicate_threshold)
         marks = {

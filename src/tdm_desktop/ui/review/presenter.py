@@ -7,15 +7,15 @@ from __future__ import annotations
 from typing import Protocol
 
 from PySide6.QtCore import QModelIndex, QObject, Signal
-from PySide6.QtWidgets import QAbstractItemView
 
 from tdm_desktop.core.quality import QualityThresholds
 from tdm_desktop.ui.grid.delegate import ThumbnailDelegate
-from tdm_desktop.ui.grid.filter import FlagFilterProxy
+from tdm_desktop.ui.grid.filter import GridFilter
 from tdm_desktop.ui.grid.model import ImageGridModel
 from tdm_desktop.ui.grid.selection import GridSelection
-from tdm_desktop.ui.review.advance import NONE_LEFT, next_unreviewed
-from tdm_desktop.ui.review.analysis import AnalysisController, CachedBytes
+from tdm_desktop.ui.grid.view import ThumbnailGridView
+from tdm_desktop.ui.review.advance import NONE_LEFT, next_unreviewed_shown
+from tdm_desktop.ui.review.analysis import AnalysisController
 from tdm_desktop.ui.review.progress import ActorProgressController, ReviewSource, ReviewTally
 
 
@@ -46,46 +46,44 @@ class ReviewPresenter(QObject):
     def __init__(
         self,
         service: ReviewSource,
-        model: ImageGridModel,
         selection: GridSelection,
         header: ProgressShown,
         actor_rows: ActorRows,
         actor: OpenActorId,
         *,
-        loader: CachedBytes,
-        proxy: FlagFilterProxy,
+        analysis: AnalysisController,
+        rows: GridFilter,
         delegate: ThumbnailDelegate,
-        view: QAbstractItemView,
+        view: ThumbnailGridView,
         parent: QObject | None = None,
     ) -> None:
+        """``analysis``: the thumbnail loader's analysis hook; ``rows``: what the grid shows of
+        the model (its filter and sort read what analysis found)."""
         super().__init__(parent)
-        self._model = model
+        self._model = model = rows.model
         self._selection = selection
         self._header = header
         self._rows = actor_rows
         self._actor = actor
-        self._proxy = proxy
+        self._grid_rows = rows
         self._view = view
         self.tally = ReviewTally(model, self)
         self.actor_progress = ActorProgressController(service, self)
-        self.analysis = AnalysisController(loader, parent=self)
+        self.analysis = analysis
         self.tally.changed.connect(self._on_tally)
         self.actor_progress.progress_read.connect(self._on_actor_progress)
-        proxy.set_facts(self.analysis)
-        delegate.set_marks(self.analysis)
-        self.analysis.changed.connect(self._on_analysis)
-        model.modelReset.connect(self.analysis.clear)  # another actor (set_images follows)
-        view.selectionModel().currentChanged.connect(self._on_current_changed)
-        view.verticalScrollBar().valueChanged.connect(lambda _v: self.analysis.hold())
-        model.images_replaced.connect(self.analysis.forget)
+        rows.set_facts(analysis)
+        delegate.set_marks(analysis)
+        analysis.changed.connect(self._on_analysis)
+        model.modelReset.connect(analysis.clear)  # another actor
+        view.current_image_changed.connect(self._on_current_changed)  # outlives a model swap
+        view.verticalScrollBar().valueChanged.connect(lambda _v: analysis.hold())
+        model.images_replaced.connect(analysis.forget)
 
     # -- analysis ------------------------------------------------------------------------------
 
-    def thumbnail_ready(self, key: str) -> None:
-        self.analysis.thumbnail_ready(key)
-
     def rows_changed(self) -> None:
-        self.analysis.set_images(self._model.images())
+        self.analysis.prune()
 
     def set_thresholds(self, duplicate_bits: int, training_resolution: int) -> None:
         thresholds = QualityThresholds(training_resolution=training_resolution)
@@ -102,7 +100,7 @@ class ReviewPresenter(QObject):
         """What the Problems / Near-duplicates filter shows, and of how many images checked."""
         checked = self.analysis.analysed_count()
         of = f"among the {checked} of {self._model.rowCount()} images checked so far"
-        wanted = self._proxy.flag_filter()
+        wanted = self._grid_rows.flag_filter()
         if wanted == "duplicates":
             groups = self.analysis.duplicate_groups()
             count = sum(len(group) for group in groups)
@@ -110,9 +108,7 @@ class ReviewPresenter(QObject):
                 f"Near-duplicates: {len(groups)} groups, {count} images, {of} · C compares a group"
             )
         if wanted == "problems":
-            flagged = sum(
-                1 for image in self._model.images() if self.analysis.problems(image.filename)
-            )
+            flagged = self.analysis.problem_count()
             return f"Problems: {flagged} images flagged by the quality checks, {of}"
         return None
 
@@ -129,7 +125,7 @@ class ReviewPresenter(QObject):
             parts.append(f"near-duplicates: group {group[0]}, {group[1]} images alike (C compares)")
         return f"{filename}: {' · '.join(parts)}" if parts else None
 
-    def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+    def _on_current_changed(self, current: QModelIndex) -> None:
         """The keyboard's way to read a tile's marks: the status bar says them."""
         self.analysis.hold()
         image = current.data(ImageGridModel.ImageRole) if current.isValid() else None
@@ -138,14 +134,14 @@ class ReviewPresenter(QObject):
             self.status_message.emit(text, 5000)
 
     def _on_analysis(self) -> None:
-        self._proxy.facts_changed()
+        self._grid_rows.facts_changed()
         self._view.viewport().update()
 
     def jump_to_unreviewed(self) -> None:
         """``U``: the next unreviewed image after the current one (wrapping)."""
         selection = self._selection
         after = selection.row_of(selection.current_filename())
-        target = next_unreviewed(selection.image_at, selection.visible_count(), after)
+        target = next_unreviewed_shown(selection, self._model, after)
         if target is None:
             self.status_message.emit(NONE_LEFT, 5000)
         else:

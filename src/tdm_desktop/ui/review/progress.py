@@ -1,8 +1,9 @@
 """How far the review is: "24 images in S3 · 18 reviewed" for the open actor, and each actor's
 progress in the actor list.
 
-``ReviewTally`` follows the grid's model: a reset or inserted / removed rows recount, a changed
-row updates only itself, so a flag key costs the rows it changed. ``ActorProgressController``
+``ReviewTally`` follows the grid's model, which keeps its count of decided rows the way it keeps
+the flag counts (from the records on a reset, by the rows a change touches), so a flag key costs
+the rows it changed and opening 100,000 images builds none. ``ActorProgressController``
 reads every listed actor's decisions in the background (one job, one actor after the other) for
 the actor list.
 """
@@ -13,7 +14,7 @@ import logging
 from collections.abc import Sequence
 from typing import Protocol
 
-from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Signal
+from PySide6.QtCore import QObject, Signal
 
 from tdm_desktop.core.prompt_metadata import Review
 from tdm_desktop.ui.common.jobs import JobRunner
@@ -23,45 +24,25 @@ log = logging.getLogger(__name__)
 
 
 class ReviewTally(QObject):
-    """``changed(reviewed, total)`` whenever the model's count of decided images may change."""
+    """``changed(reviewed, total)`` whenever the model's count of decided images changed."""
 
     changed = Signal(int, int)
 
     def __init__(self, model: ImageGridModel, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._model = model
-        self._decided: set[str] = set()
-        model.modelReset.connect(self._recount)
-        model.rowsInserted.connect(self._recount)
-        model.rowsRemoved.connect(self._recount)
-        model.layoutChanged.connect(self._recount)
-        model.dataChanged.connect(self._rows_changed)
+        self._shown: tuple[int, int] | None = None
+        model.counts_changed.connect(self._recount)
 
     @property
     def reviewed(self) -> int:
-        return len(self._decided)
+        return self._model.reviewed_count()
 
     def _recount(self, *_args: object) -> None:
-        self._decided = {image.filename for image in self._model.images() if image.review.decided}
-        self.changed.emit(len(self._decided), self._model.rowCount())
-
-    def _rows_changed(
-        self,
-        top: QModelIndex | QPersistentModelIndex,
-        bottom: QModelIndex | QPersistentModelIndex,
-        *_roles: object,
-    ) -> None:
-        before = len(self._decided)
-        for row in range(top.row(), bottom.row() + 1):
-            image = self._model.image_at(row)
-            if image is None:
-                continue
-            if image.review.decided:
-                self._decided.add(image.filename)
-            else:
-                self._decided.discard(image.filename)
-        if len(self._decided) != before:
-            self.changed.emit(len(self._decided), self._model.rowCount())
+        counts = (self._model.reviewed_count(), self._model.rowCount())
+        if counts != self._shown:
+            self._shown = counts
+            self.changed.emit(*counts)
 
 
 class ReviewSource(Protocol):

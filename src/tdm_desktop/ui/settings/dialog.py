@@ -32,10 +32,12 @@ from tdm_desktop.ui.settings.model import (
     MAX_BUDGET_MIB,
     MAX_DUPLICATE_THRESHOLD,
     MAX_POLL_S,
+    MAX_REQUESTS,
     MAX_RESOLUTION,
     MAX_STEPS,
     MIN_BUDGET_MIB,
     MIN_POLL_S,
+    MIN_REQUESTS,
     MIN_RESOLUTION,
     MIN_STEPS,
     AppSettings,
@@ -159,6 +161,14 @@ class SettingsDialog(QDialog):
             'An image whose short side is below this is marked "too small" (the trainer '
             "would upscale it)"
         )
+        self.requests_spin = QSpinBox()
+        self.requests_spin.setObjectName("thumbnailRequestsSpin")
+        self.requests_spin.setRange(MIN_REQUESTS, MAX_REQUESTS)
+        self.requests_spin.setValue(values.thumbnail_requests)
+        self.requests_spin.setToolTip(
+            "Thumbnail downloads at once at most (fewer while the link is slow); "
+            "more connections than 16 apply from the next start"
+        )
 
         self.problem_label = QLabel()
         self.problem_label.setObjectName("settingsProblem")
@@ -179,6 +189,7 @@ class SettingsDialog(QDialog):
         form.addRow("&Thumbnail cache:", self.budget_spin)
         form.addRow("&Near-duplicates within:", self.duplicate_spin)
         form.addRow("Training &resolution:", self.resolution_spin)
+        form.addRow("Thumbnail do&wnloads at once:", self.requests_spin)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -204,6 +215,7 @@ class SettingsDialog(QDialog):
             thumbnail_budget_mib=self.budget_spin.value(),
             duplicate_threshold=self.duplicate_spin.value(),
             training_resolution=self.resolution_spin.value(),
+            thumbnail_requests=self.requests_spin.value(),
             data_dir=self.data_dir_edit.text().strip(),
             curator=self.curator_edit.text().strip(),
             poll_seconds=self.poll_spin.value(),

@@ -1,7 +1,8 @@
 """The values Settings… edits and where they are kept: generator, AUTOMATIC1111 URL/steps/
-denoising, the thumbnail cache budget, the review's near-duplicate threshold and training
-resolution, and the catalog: the data dir (a folder or ``s3://bucket/prefix``), the curator's
-name and how often an S3 catalog is checked for others' changes, in the injected ``QSettings``.
+denoising, the thumbnail cache budget, thumbnail GETs in flight, the review's near-duplicate
+threshold and training resolution, and the catalog: the data dir (a folder or
+``s3://bucket/prefix``), the curator's name and how often an S3 catalog is checked for others'
+changes, in the injected ``QSettings``.
 
 The data dir in effect is ``--data-dir``, else ``TDM_DATA_DIR``, else the one set here, else
 ``./data`` (``core.data_dirs.choose_data_dir``); the curator is ``TDM_CURATOR``, else the name set here, else the
@@ -31,7 +32,7 @@ from tdm_desktop.core.near_duplicates import DEFAULT_THRESHOLD, HASH_BITS
 from tdm_desktop.core.quality import DEFAULT_TRAINING_RESOLUTION
 from tdm_desktop.generators.a1111 import DEFAULT_STEPS, DEFAULT_URL
 from tdm_desktop.generators.base import DEFAULT_GENERATOR, GENERATOR_ENV, available_generators
-from tdm_desktop.ui.thumbnails.loader import DEFAULT_PIXMAP_BUDGET_MIB
+from tdm_desktop.ui.thumbnails.loader import DEFAULT_PIXMAP_BUDGET_MIB, DEFAULT_REQUESTS
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ MIN_BUDGET_MIB, MAX_BUDGET_MIB = 16, 16 * 1024
 MIN_STEPS, MAX_STEPS = 1, 150
 MIN_RESOLUTION, MAX_RESOLUTION = 64, 8192
 MAX_DUPLICATE_THRESHOLD = HASH_BITS // 2  # beyond half the bits, "alike" means little
+MIN_REQUESTS, MAX_REQUESTS = 1, 64
 
 KEY_GENERATOR = "generation/generator"
 KEY_A1111_URL = "generation/a1111Url"
@@ -47,6 +49,7 @@ KEY_DENOISING = "generation/denoisingStrength"
 KEY_BUDGET = "thumbnails/pixmapBudgetMiB"
 KEY_DUPLICATE_THRESHOLD = "review/duplicateThresholdBits"
 KEY_RESOLUTION = "review/trainingResolution"
+KEY_REQUESTS = "thumbnails/requestsInFlight"
 KEY_DATA_DIR = "catalog/dataDir"
 KEY_CURATOR = "catalog/curator"
 KEY_POLL_SECONDS = "catalog/pollSeconds"
@@ -67,6 +70,8 @@ class AppSettings:
     thumbnail_budget_mib: int = DEFAULT_PIXMAP_BUDGET_MIB
     duplicate_threshold: int = DEFAULT_THRESHOLD  # hash bits two near-duplicates may differ in
     training_resolution: int = DEFAULT_TRAINING_RESOLUTION  # "too small" below this short side
+    thumbnail_requests: int = DEFAULT_REQUESTS
+    """Thumbnail GETs in flight at most (the loader keeps fewer while the link is slow)."""
     data_dir: str = ""
     """A folder or ``s3://bucket/prefix``; "" for none (then ``./data``)."""
     curator: str = ""
@@ -118,6 +123,7 @@ def load_settings(settings: QSettings, env: Mapping[str, str] = os.environ) -> A
     budget = read_number(settings, KEY_BUDGET, DEFAULT_PIXMAP_BUDGET_MIB)
     bits = read_number(settings, KEY_DUPLICATE_THRESHOLD, DEFAULT_THRESHOLD)
     resolution = read_number(settings, KEY_RESOLUTION, DEFAULT_TRAINING_RESOLUTION)
+    requests = read_number(settings, KEY_REQUESTS, DEFAULT_REQUESTS)
     data_dir = str(settings.value(KEY_DATA_DIR, "") or "").strip()
     curator = str(settings.value(KEY_CURATOR, "") or "").strip()
     poll = read_number(settings, KEY_POLL_SECONDS, DEFAULT_POLL_S)
@@ -133,6 +139,7 @@ def load_settings(settings: QSettings, env: Mapping[str, str] = os.environ) -> A
             if MIN_RESOLUTION <= resolution <= MAX_RESOLUTION
             else DEFAULT_TRAINING_RESOLUTION
         ),
+        thumbnail_requests=max(MIN_REQUESTS, min(MAX_REQUESTS, requests)),
         data_dir="" if data_dir_problem(data_dir) else data_dir,
         curator="" if curator_problem(curator) else curator,
         poll_seconds=max(MIN_POLL_S, min(MAX_POLL_S, poll)),
@@ -156,6 +163,7 @@ def save_settings(settings: QSettings, values: AppSettings) -> None:
     settings.setValue(KEY_BUDGET, values.thumbnail_budget_mib)
     settings.setValue(KEY_DUPLICATE_THRESHOLD, values.duplicate_threshold)
     settings.setValue(KEY_RESOLUTION, values.training_resolution)
+    settings.setValue(KEY_REQUESTS, values.thumbnail_requests)
     settings.setValue(KEY_DATA_DIR, values.data_dir.strip())
     settings.setValue(KEY_CURATOR, values.curator.strip())
     settings.setValue(KEY_POLL_SECONDS, values.poll_seconds)

@@ -19,6 +19,7 @@ from tdm_desktop.core.errors import InvalidNameError
 from tdm_desktop.ui.settings.dialog import InEffect, SettingsDialog
 from tdm_desktop.ui.settings.model import (
     KEY_BUDGET,
+    KEY_REQUESTS,
     AppSettings,
     load_settings,
     save_settings,
@@ -29,9 +30,11 @@ log = logging.getLogger(__name__)
 
 
 class PixmapBudget(Protocol):
-    """The thumbnail loader's decoded-pixmap cache (``ThumbnailLoader``)."""
+    """The thumbnail loader's decoded-pixmap cache and GETs in flight (``ThumbnailLoader``)."""
 
     def set_pixmap_budget(self, budget_bytes: int) -> None: ...
+
+    def set_max_requests(self, count: int) -> None: ...
 
 
 class Curated(Protocol):
@@ -106,6 +109,7 @@ class SettingsPresenter(QObject):
         previous = load_settings(self._settings)
         save_settings(self._settings, values)
         self._apply_pixmap_budget(values.thumbnail_budget_mib)
+        self._loader.set_max_requests(values.thumbnail_requests)
         self._apply_catalog(values)
         self.applied.emit(values)
         said = f"Settings saved: curator {self.curator}, generator {values.generator}"
@@ -121,6 +125,8 @@ class SettingsPresenter(QObject):
         values = load_settings(self._settings)
         if self._settings.contains(KEY_BUDGET):
             self._apply_pixmap_budget(values.thumbnail_budget_mib)
+        if self._settings.contains(KEY_REQUESTS):
+            self._loader.set_max_requests(values.thumbnail_requests)
         self._apply_catalog(values)
         self.applied.emit(values)
 

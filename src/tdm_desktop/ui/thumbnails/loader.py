@@ -2,30 +2,28 @@
 
 After qimgv's thumbnailer: a private ``QThreadPool`` that never holds more than ``max_workers``
 jobs, an app-side queue in screen order (so re-prioritising is just replacing a deque), dedupe of
-in-flight (key, size) work, and ``QImageReader.setScaledSize`` in the worker so a JPEG decodes at
-reduced scale. Workers hand a ``QImage`` back through a queued signal; only the GUI thread makes
-``QPixmap``s. Two byte-bounded LRUs: decoded pixmaps, and the compressed bytes so that a size change
-re-decodes (still in a worker) without fetching again. No disk cache, no temp files.
+in-flight (key, size) work, and a decode at reduced scale in the worker. Workers hand a ``QImage``
+back through a queued signal; only the GUI thread makes ``QPixmap``s. Two byte-bounded LRUs:
+decoded pixmaps, and the compressed bytes so that a size change re-decodes (still in a worker)
+without fetching again. No disk cache, no temp files.
 
-Two ways to fetch. With ``url_for`` (``ThumbnailSource.url_source()``: presigned URLs), the GET is a
-``QNetworkAccessManager`` request on a presigned URL: the HTTP work happens in Qt's C++ network
-thread without the GIL, so it neither stalls the GUI thread nor competes with it; at most
-``max_requests`` run at once and the bytes go to a worker for the decode (``QImageReader.read``
-releases the GIL too). Without it, ``fetch(key)`` (e.g. botocore's GET) runs in the workers; tests
-and other callers use that path. See docs/PERFORMANCE.md for the figures behind this choice.
+The bytes come from a ``Transport`` (``transport.py``: Qt on presigned URLs, or a GET function in
+threads of its own), the same on every endpoint. How many GETs are in flight is independent of
+the decode workers: up to ``max_requests``, as many as the link carries (``RequestPacer``), the
+visible tiles first, then the prefetch band. Every key passes ``gate`` (the listed images) on the
+GUI thread before a transport sees it, whichever transport it is. See docs/PERFORMANCE.md for the
+figures behind these choices.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import re
-import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from PySide6.QtCore import (
     QByteArray,
@@ -35,114 +33,50 @@ from PySide6.QtCore import (
     QThread,
     QThreadPool,
     QTimer,
-    QUrl,
     Signal,
     Slot,
 )
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtNetwork import QNetworkAccessManager, QNetworkReply, QNetworkRequest
 
-from tdm_desktop.core.errors import ForeignImageError, S3Error
-from tdm_desktop.ui.common.images import NotAnImageError, decode_image
+from tdm_desktop.ui.common.images import decode_image
 from tdm_desktop.ui.thumbnails.cache import ByteLRU
+from tdm_desktop.ui.thumbnails.pacing import RequestPacer
+from tdm_desktop.ui.thumbnails.priority import lower_thread_priority
+from tdm_desktop.ui.thumbnails.reasons import failure_reason
+from tdm_desktop.ui.thumbnails.transport import Fetch, Fetched, Transport, WorkerTransport
 
 log = logging.getLogger(__name__)
 
 MIB = 1024 * 1024
 DEFAULT_PIXMAP_BUDGET_MIB = 512  # decoded thumbnails kept in memory (Settings… can change it)
 DEFAULT_COMPRESSED_BUDGET_MIB = 128  # fetched bytes kept for re-decoding at another size
+DEFAULT_REQUESTS = 16  # GETs in flight at most (Settings… can change it)
 
-Fetch = Callable[[str], bytes]
 Decode = Callable[[bytes, int], QImage]
-UrlFor = Callable[[str], str]
+Gate = Callable[[str], bool]
+"""``gate(key)``: may this key be fetched (is it listed)? Asked on the GUI thread."""
 
-MAX_REQUESTS = 6  # Qt opens at most 6 connections per host anyway
-PUMP_SLICE_S = 0.004  # starting work (signing a URL ~0.4 ms) yields to the event loop after this
-TRANSFER_TIMEOUT_MS = 30_000
-
-# S3 error codes (and the short words S3Store uses) in a curator's words.
-_REASONS = {
-    "AccessDenied": "forbidden",
-    "Forbidden": "forbidden",
-    "403": "forbidden",
-    "AllAccessDisabled": "forbidden",
-    "NoSuchKey": "missing",
-    "NoSuchBucket": "missing",
-    "NotFound": "missing",
-    "404": "missing",
-    "Timeout": "timeout",
-    "RequestTimeout": "timeout",
-    "ReadTimeout": "timeout",
-    "ConnectTimeout": "timeout",
-    "EndpointUnreachable": "unreachable",
-    "EndpointConnectionError": "unreachable",
-    "NoCredentials": "no credentials",
-    "InvalidAccessKeyId": "no credentials",
-    "SignatureDoesNotMatch": "no credentials",
-    "ExpiredToken": "no credentials",
-}
+PUMP_SLICE_S = 0.004  # starting work yields to the event loop after this
+PREPARE_AHEAD = 16  # keys whose URLs are signed ahead of their GET (about one pacer window)
+ANALYSIS_QUEUE = 256  # images waiting for the analysis hook at most (older ones are skipped)
+VISIBLE_PRIORITY, BAND_PRIORITY, ANALYSIS_PRIORITY = 2, 1, 0
 
 
-_NET = QNetworkReply.NetworkError
-_UNREACHABLE = {
-    _NET.ConnectionRefusedError,
-    _NET.RemoteHostClosedError,
-    _NET.HostNotFoundError,
-    _NET.TemporaryNetworkFailureError,
-    _NET.NetworkSessionFailedError,
-    _NET.ProxyConnectionRefusedError,
-    _NET.ProxyNotFoundError,
-    _NET.UnknownNetworkError,
-}
-_HTTP_REASONS = {401: "no credentials", 403: "forbidden", 404: "missing", 410: "missing"}
-_S3_CODE = re.compile(rb"<Code>([A-Za-z0-9]+)</Code>")
+class PixelAnalysis(Protocol):
+    """A hook for what else should be learnt from an image's pixels (quality, a hash) without a
+    second GET. ``wants(key)`` on the GUI thread when a thumbnail arrived with fetched bytes;
+    then ``analyze(key, data, tile)`` in a decode worker, after the tile was handed back and only
+    when no tile waits for a worker (lowest priority). ``data`` is the object's bytes (decode it
+    at 256 px or more for the checks), ``tile`` the thumbnail just made from them."""
+
+    def wants(self, key: str) -> bool: ...
+
+    def analyze(self, key: str, data: bytes, tile: QImage) -> None: ...
 
 
 def default_workers() -> int:
     """Decode workers: one per CPU (``QThread.idealThreadCount``), at least 1."""
     return max(1, QThread.idealThreadCount())
-
-
-_QUERY = re.compile(r"\?[^\s]*")
-
-
-def without_query(message: str) -> str:
-    """``message`` without URL query strings: a presigned URL's query is a bearer credential
-    (X-Amz-Credential, X-Amz-Signature), never logged nor shown."""
-    return _QUERY.sub("?…", message)
-
-
-def reply_failure_reason(error: QNetworkReply.NetworkError, status: int | None, body: bytes) -> str:
-    """The curator's word for a failed thumbnail GET, from the S3 error code, HTTP status or error."""
-    match = _S3_CODE.search(body[:4096])
-    if match is not None and match.group(1).decode() in _REASONS:
-        return _REASONS[match.group(1).decode()]
-    if status in _HTTP_REASONS:
-        return _HTTP_REASONS[status]
-    if status is not None and status >= 400:
-        return f"HTTP {status}"
-    if error in (_NET.OperationCanceledError, _NET.TimeoutError):
-        return "timeout"  # our requests are only cancelled by their transfer timeout
-    if error in _UNREACHABLE:
-        return "unreachable"
-    return "failed"
-
-
-def failure_reason(error: BaseException) -> str:
-    """A short word a curator understands for why a thumbnail could not be shown."""
-    if isinstance(error, ForeignImageError):
-        return f"foreign URL: {error.reason}"
-    if isinstance(error, S3Error):
-        return _REASONS.get(error.code, error.code or "S3 error")
-    if isinstance(error, NotAnImageError):
-        return "not an image"
-    if isinstance(error, TimeoutError):
-        return "timeout"
-    if isinstance(error, OSError):
-        return "unreachable"
-    if isinstance(error, LookupError):  # e.g. the image is no longer listed
-        return "missing"
-    return "failed"
 
 
 def pixmap_bytes(pixmap: QPixmap) -> int:
@@ -159,85 +93,72 @@ class _Result:
     error: str | None
 
 
-WORKER_NICENESS = 10
-_worker_state = threading.local()
-
-
-def _lower_thread_priority(niceness: int = WORKER_NICENESS) -> None:
-    """Make this worker thread yield the CPU to the GUI thread (Linux: per-thread nice).
-
-    On 2 cores, decodes, the S3 server and the GUI thread all want the CPU while a grid fills; at
-    equal priority the GUI thread waits its turn and the event loop stalls. Qt's own
-    ``QThread.setPriority`` does nothing for normal threads on Linux, so this uses setpriority on
-    the thread id. Once per thread; silently skipped where unsupported.
-    """
-    if getattr(_worker_state, "niced", False):
-        return
-    _worker_state.niced = True
-    if not hasattr(os, "setpriority") or not sys.platform.startswith("linux"):
-        return
-    try:
-        tid = threading.get_native_id()
-        current = os.getpriority(os.PRIO_PROCESS, tid)
-        os.setpriority(os.PRIO_PROCESS, tid, max(current, niceness))
-    except OSError as err:
-        log.debug("could not lower the thumbnail worker's priority: %s", err)
-
-
 class _ResultEmitter(QObject):
     """Lives in the GUI thread; a worker's ``emit`` reaches it through a queued connection."""
 
     finished = Signal(object)
 
 
-class _ThumbnailJob(QRunnable):
-    """Fetch (unless the compressed bytes are given) then decode; always reports exactly once."""
+class _DecodeJob(QRunnable):
+    """Decode the bytes; always reports exactly once."""
 
     def __init__(
-        self,
-        result: _Result,
-        fetch: Fetch | None,
-        decode: Decode,
-        emitter: _ResultEmitter,
-        *,
-        keep_bytes: bool = False,
+        self, result: _Result, decode: Decode, emitter: _ResultEmitter, *, keep_bytes: bool
     ) -> None:
         super().__init__()
         self.setAutoDelete(True)
         self._result = result
-        self._fetch = fetch
         self._decode = decode
         self._emitter = emitter
         self._keep_bytes = keep_bytes  # the bytes were fetched for this job: cache them
 
     def run(self) -> None:
-        _lower_thread_priority()
+        lower_thread_priority()
         r = self._result
         data, image, error = r.data, None, None
         if isinstance(data, QByteArray):  # a network reply's body
             data = data.data()
-        fetched = data if self._keep_bytes else None
         try:
-            if data is None and self._fetch is not None:
-                data = fetched = self._fetch(r.key)
             image = self._decode(bytes(data or b""), r.size)
         except Exception as err:
             error = failure_reason(err)
             log.info("thumbnail %s failed: %s (%s)", r.key, error, err)
-        self._emitter.finished.emit(
-            _Result(r.key, r.size, r.token, image, fetched if error is None else None, error)
+        kept = data if self._keep_bytes and error is None else None
+        self._emitter.finished.emit(_Result(r.key, r.size, r.token, image, kept, error))
+
+
+class _AnalysisJob(QRunnable):
+    def __init__(
+        self, analysis: PixelAnalysis, key: str, data: bytes, tile: QImage, done: _ResultEmitter
+    ) -> None:
+        super().__init__()
+        self.setAutoDelete(True)
+        self._analysis, self._key, self._data, self._tile, self._done = (
+            analysis,
+            key,
+            data,
+            tile,
+            done,
         )
+
+    def run(self) -> None:
+        lower_thread_priority()
+        try:
+            self._analysis.analyze(self._key, self._data, self._tile)
+        except Exception:
+            log.exception("analysing %s failed", self._key)
+        self._done.finished.emit(None)
 
 
 class ThumbnailLoader(QObject):
-    """Loads thumbnails for S3 keys in worker threads; the view asks, the delegate paints.
+    """Loads thumbnails for S3 keys; the view asks, the delegate paints.
 
-    ``fetch(key) -> bytes`` is the S3 GET (called from worker threads: it must be thread-safe, as a
-    boto3 client is). ``decode(bytes, size) -> QImage`` defaults to :func:`decode_image`.
-    With ``url_for(key) -> URL`` (called on the GUI thread; e.g. ``S3Store.presign_get``), GETs go
-    through ``network`` (a ``QNetworkAccessManager``, made here if not given) instead of ``fetch``,
-    ``max_requests`` at a time, each aborted as "timeout" after ``transfer_timeout_ms`` without data.
-    ``max_workers`` defaults to :func:`default_workers` (one per CPU).
+    ``transport``: where bytes come from (a ``Transport``); a plain ``fetch(key) -> bytes`` is run
+    in a ``WorkerTransport`` (tests pass one over a fake or moto). ``gate(key)`` (GUI thread) says
+    whether a key may be fetched at all; a refused key fails as "missing" without a GET.
+    ``max_requests`` GETs in flight at most, paced by ``pacer`` (default: a ``RequestPacer``
+    following the link); ``max_workers`` decode workers (default: one per CPU).
+    ``decode(bytes, size) -> QImage`` defaults to :func:`decode_image`.
     """
 
     thumbnail_ready = Signal(str)
@@ -245,17 +166,17 @@ class ThumbnailLoader(QObject):
 
     def __init__(
         self,
-        fetch: Fetch,
+        transport: Transport | Fetch,
         *,
+        gate: Gate | None = None,
         max_workers: int | None = None,
+        max_requests: int = DEFAULT_REQUESTS,
+        pacer: RequestPacer | None = None,
         pixmap_budget_bytes: int = DEFAULT_PIXMAP_BUDGET_MIB * MIB,
         compressed_budget_bytes: int = DEFAULT_COMPRESSED_BUDGET_MIB * MIB,
         pool: QThreadPool | None = None,
         decode: Decode = decode_image,
-        url_for: UrlFor | None = None,
-        network: QNetworkAccessManager | None = None,
-        max_requests: int = MAX_REQUESTS,
-        transfer_timeout_ms: int = TRANSFER_TIMEOUT_MS,
+        analysis: PixelAnalysis | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -265,7 +186,6 @@ class ThumbnailLoader(QObject):
             raise ValueError(f"thumbnail requests {max_requests}: must be at least 1")
         if max_workers < 1:
             raise ValueError(f"thumbnail workers {max_workers}: must be at least 1")
-        self._fetch = fetch
         self._decode = decode
         self._max_workers = max_workers
         self._owns_pool = pool is None
@@ -276,14 +196,21 @@ class ThumbnailLoader(QObject):
         self._pool = pool
         self._emitter = _ResultEmitter(self)
         self._emitter.finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
-        self._url_for = url_for
-        self._max_requests = max_requests
-        self._transfer_timeout_ms = transfer_timeout_ms
-        self._network: QNetworkAccessManager | None = None
-        if url_for is not None:
-            self._network = network if network is not None else QNetworkAccessManager(self)
-            self._network.finished.connect(self._on_reply)
-        self._replies: dict[QNetworkReply, tuple[str, int, tuple[int, int]]] = {}
+        self._analysis_done = _ResultEmitter(self)
+        self._analysis_done.finished.connect(self._on_analysed, Qt.ConnectionType.QueuedConnection)
+        if not isinstance(transport, QObject):
+            transport = WorkerTransport(transport, threads=max_requests, parent=self)
+        self._transport: Transport = transport
+        transport.fetched.connect(self._on_fetched)
+        self._gate = gate
+        self._pacer = pacer if pacer is not None else RequestPacer(max_requests)
+        self._analysis = analysis
+        self._analysis_queue: deque[tuple[str, bytes, QImage]] = deque(maxlen=ANALYSIS_QUEUE)
+        self._analysing = 0
+        self._analysis_after = 0.0  # no analysis job starts before this (time.monotonic)
+        self._analysis_timer = QTimer(self)
+        self._analysis_timer.setSingleShot(True)
+        self._analysis_timer.timeout.connect(self._start_analysis)
         # Results arrive in bursts; they free slots, and one pump per event-loop turn refills
         # them, a time slice at a time, so the GUI thread never works long in one go.
         self._pump_timer = QTimer(self)
@@ -301,11 +228,13 @@ class ThumbnailLoader(QObject):
 
         self._pending: deque[tuple[str, int]] = deque()
         self._wanted: set[str] = set()  # keys of the latest request
+        self._visible: set[str] = set()  # the on-screen keys of the latest request
         self._size = 0  # size of the latest request
         self._in_flight: dict[tuple[str, int], tuple[int, int]] = {}  # (key, size) -> token
-        self._fetching: dict[str, tuple[int, int]] = {}  # key -> token of the job fetching it
+        self._fetching: dict[str, tuple[int, int]] = {}  # key -> token of its GET (or decode)
+        self._gets: dict[str, tuple[int, tuple[int, int]]] = {}  # key in flight -> (size, token)
         self._deferred: dict[str, list[int]] = {}  # sizes waiting for a fetch of that key
-        self._active = 0
+        self._active = 0  # decode jobs handed to the pool
         self._epoch = 0
         self._generation: dict[str, int] = {}
         self._closed = False
@@ -331,6 +260,7 @@ class ThumbnailLoader(QObject):
             if self._needs_work(key, size):
                 self._pending.append((key, size))
         self._wanted = seen
+        self._visible = {key for key in keys if key}
         self._pump()
 
     def pixmap(self, key: str, size: int) -> QPixmap | None:
@@ -373,6 +303,7 @@ class ThumbnailLoader(QObject):
         self._pending.clear()
         self._deferred.clear()
         self._wanted = set()
+        self._visible = set()
         self._pixmaps.clear()
         self._sizes.clear()
         with self._compressed_lock:
@@ -381,13 +312,35 @@ class ThumbnailLoader(QObject):
         self._generation.clear()
         self._in_flight.clear()
         self._fetching.clear()
-        self._abort_requests()
+        self._gets.clear()
+        self._analysis_queue.clear()
+        self._transport.abort()
+
+    def warm_up(self) -> None:
+        """GETs will come soon (an actor is opening): let the transport connect ahead."""
+        if not self._closed:
+            self._transport.warm_up()
 
     def set_pixmap_budget(self, budget_bytes: int) -> None:
         self._pixmaps.set_budget(budget_bytes)
 
     def pixmap_budget(self) -> int:
         return self._pixmaps.budget_bytes()
+
+    def set_max_requests(self, count: int) -> None:
+        """GETs in flight at most from now on (the pacer keeps fewer while the link is slow)."""
+        self._pacer.set_maximum(max(1, count))
+        self._pump_soon()
+
+    def max_requests(self) -> int:
+        return self._pacer.maximum()
+
+    def requests_in_flight(self) -> int:
+        return len(self._gets)
+
+    def request_limit(self) -> int:
+        """How many GETs the pacer allows in flight now."""
+        return self._pacer.limit()
 
     def compressed_bytes(self, key: str) -> bytes | None:
         """The fetched bytes of ``key`` if still cached (e.g. for a preview). Thread-safe."""
@@ -407,23 +360,37 @@ class ThumbnailLoader(QObject):
     def worker_count(self) -> int:
         return self._max_workers
 
-    def is_idle(self) -> bool:
-        """Nothing queued, decoding or on the network: background work may have the CPU now."""
-        return not self._pending and self._active == 0 and not self._replies
+    def transport_name(self) -> str:
+        """Which transport fetches: ``"qt"`` (presigned URLs) or ``"botocore"``."""
+        return self._transport.name
+
+    def analysis_backlog(self) -> int:
+        """Images waiting for the analysis hook, or in it."""
+        return len(self._analysis_queue) + self._analysing
+
+    def hold_analysis(self, ms: int) -> None:
+        """No analysis job starts for ``ms`` (the curator acts: a key, a scroll)."""
+        self._analysis_after = max(self._analysis_after, time.monotonic() + ms / 1000)
+        if self._analysis is not None and not self._closed and not self._analysis_timer.isActive():
+            self._analysis_timer.start(ms)
 
     def uses_network(self) -> bool:
-        """True when GETs go through QNetworkAccessManager on URLs from ``url_for``."""
-        return self._network is not None
+        """True when GETs go through Qt's network stack on presigned URLs."""
+        return self._transport.name == "qt"
 
-    def shutdown(self) -> None:
-        """Drop queued work and wait for running workers; nothing is delivered afterwards."""
+    def shutdown(self, timeout_ms: int = 1000) -> bool:
+        """Drop queued work, abort GETs and wait at most ``timeout_ms`` for running workers;
+        nothing is delivered afterwards. True when every worker had ended."""
         self._closed = True
         self._pending.clear()
         self._deferred.clear()
-        self._abort_requests()
+        self._analysis_queue.clear()
+        deadline = time.monotonic() + timeout_ms / 1000
+        transport_done = self._transport.shutdown(timeout_ms)
         if self._owns_pool:
             self._pool.clear()
-        self._pool.waitForDone()
+        left_ms = max(0, int((deadline - time.monotonic()) * 1000))
+        return self._pool.waitForDone(left_ms) and transport_done
 
     # -- the queue ------------------------------------------------------------------------------
 
@@ -446,7 +413,8 @@ class ThumbnailLoader(QObject):
         self._pump()
 
     def _pump(self) -> None:
-        """Hand queued work, in order, to free workers (decode, or fetch + decode) or requests.
+        """Hand queued work, in order, to free decode workers (bytes cached) or to the transport
+        (as many GETs as the pacer allows); then the idle workers to the analysis hook.
 
         Runs for at most ``PUMP_SLICE_S``, then continues in the next event-loop turn.
         """
@@ -466,110 +434,114 @@ class ThumbnailLoader(QObject):
                 self._pending.popleft()
                 self._deferred.setdefault(key, []).append(size)  # one GET per key at a time
                 continue
-            by_network = data is None and self._network is not None
-            if by_network and len(self._replies) >= self._max_requests:
-                return
-            if not by_network and self._active >= self._max_workers:
-                return
+            if data is None and len(self._gets) >= self._pacer.limit():
+                break
+            if data is not None and self._active >= self._max_workers:
+                break
             self._pending.popleft()
-            if data is None:
-                self._fetching[key] = token
             self._in_flight[(key, size)] = token
-            if by_network:
-                self._start_request(key, size, token)
-            else:
-                self._start_job(_Result(key, size, token, None, data, None), fetch=data is None)
+            if data is not None:
+                self._start_decode(_Result(key, size, token, None, data, None), keep=False)
+                continue
+            self._fetching[key] = token
+            if self._gate is not None and not self._gate(key):
+                self._fail(key, size, token, "missing", "no longer listed")
+                continue
+            self._gets[key] = (size, token)
+            self._transport.fetch(key)
+        self._prepare_ahead()
+        self._start_analysis()
+
+    def _prepare_ahead(self) -> None:
+        """Let the transport get ready for the next GETs (sign their URLs)."""
+        ahead: list[str] = []
+        for key, size in self._pending:
+            if len(ahead) >= PREPARE_AHEAD:
+                break
+            listed = self._gate is None or self._gate(key)
+            if key not in self._gets and listed and self._needs_work(key, size):
+                ahead.append(key)
+        if ahead:
+            self._transport.prepare(ahead)
 
     def _pump_soon(self) -> None:
         if not self._closed:
             self._pump_timer.start()
 
-    def _start_job(self, result: _Result, *, fetch: bool, keep_bytes: bool = False) -> None:
+    def _start_decode(self, result: _Result, *, keep: bool) -> None:
         self._active += 1
-        job = _ThumbnailJob(
-            result,
-            self._fetch if fetch else None,
-            self._decode,
-            self._emitter,
-            keep_bytes=keep_bytes,
-        )
-        self._pool.start(job)
+        job = _DecodeJob(result, self._decode, self._emitter, keep_bytes=keep)
+        priority = VISIBLE_PRIORITY if result.key in self._visible else BAND_PRIORITY
+        self._pool.start(job, priority)
 
-    # -- the network path -----------------------------------------------------------------------
+    def _start_analysis(self) -> None:
+        if self._analysis is None or self._closed:
+            return
+        wait_ms = (self._analysis_after - time.monotonic()) * 1000
+        if wait_ms > 0:  # held: the timer comes back (a coarse timer may fire a little early)
+            if not self._analysis_timer.isActive():
+                self._analysis_timer.start(max(1, int(wait_ms) + 1))
+            return
+        waiting_tiles = any(self._needs_work(k, s) for k, s in list(self._pending)[:1])
+        while (
+            self._analysis_queue
+            and not waiting_tiles
+            and self._active + self._analysing < self._max_workers
+        ):
+            key, data, tile = self._analysis_queue.popleft()
+            self._analysing += 1
+            job = _AnalysisJob(self._analysis, key, data, tile, self._analysis_done)
+            self._pool.start(job, ANALYSIS_PRIORITY)
 
-    def _start_request(self, key: str, size: int, token: tuple[int, int]) -> None:
-        assert self._network is not None and self._url_for is not None
-        try:
-            url = self._url_for(key)
-        except Exception as err:  # e.g. S3Error(NoCredentials) while signing
-            self._fail_request(key, size, token, failure_reason(err), err, pump=False)
-            return
-        request = QNetworkRequest(QUrl.fromEncoded(url.encode()))
-        request.setTransferTimeout(self._transfer_timeout_ms)
-        reply = self._network.get(request)
-        self._replies[reply] = (key, size, token)
+    # -- results --------------------------------------------------------------------------------
 
-    @Slot(QNetworkReply)
-    def _on_reply(self, reply: QNetworkReply) -> None:
-        entry = self._replies.pop(reply, None)
-        if entry is None:  # not ours (a shared manager), or aborted by clear()/shutdown()
-            return
-        reply.deleteLater()
-        if self._closed:
-            return
-        key, size, token = entry
-        error = reply.error()
-        status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute)
-        body = reply.readAll()  # a QByteArray: the copy to bytes happens in the worker
-        if error == _NET.NoError and (status is None or 200 <= int(status) < 300):
-            self._start_job(
-                _Result(key, size, token, None, body, None), fetch=False, keep_bytes=True
-            )
+    @Slot(object)
+    def _on_fetched(self, fetched: Fetched) -> None:
+        key = fetched.key
+        entry = self._gets.pop(key, None)
+        if entry is None or self._closed:
+            return  # not ours any more (cleared, invalidated)
+        size, token = entry
+        if fetched.error is None and fetched.data is not None:
+            self._pacer.done(fetched.sent_at, fetched.first_byte_at, fetched.done_at, fetched.size)
+        else:
+            self._pacer.failed()
+        if token != self._token(key):
+            self._forget_in_flight(key, size, token)
             self._pump_soon()
             return
-        code = int(status) if status is not None else None
-        reason = reply_failure_reason(error, code, body.data())
-        self._fail_request(key, size, token, reason, without_query(reply.errorString()))
+        if fetched.error is not None or fetched.data is None:
+            log.info("thumbnail %s failed: %s (%s)", key, fetched.error, fetched.detail)
+            self._fail(key, size, token, fetched.error or "failed", fetched.detail)
+            self._pump_soon()
+            return
+        self._start_decode(_Result(key, size, token, None, fetched.data, None), keep=True)
+        self._pump_soon()
 
-    def _fail_request(
-        self,
-        key: str,
-        size: int,
-        token: tuple[int, int],
-        reason: str,
-        detail: object,
-        *,
-        pump: bool = True,
-    ) -> None:
-        log.info("thumbnail %s failed: %s (%s)", key, reason, detail)
+    def _fail(self, key: str, size: int, token: tuple[int, int], reason: str, detail: str) -> None:
+        self._forget_in_flight(key, size, token)
+        if token == self._token(key):
+            self._deliver(_Result(key, size, token, None, None, reason))
+
+    def _forget_in_flight(self, key: str, size: int, token: tuple[int, int]) -> None:
         if self._in_flight.get((key, size)) == token:
             del self._in_flight[(key, size)]
         if self._fetching.get(key) == token:
             del self._fetching[key]
-        if token == self._token(key):
-            self._deliver(_Result(key, size, token, None, None, reason))
-        if pump:
-            self._pump_soon()
-
-    def _abort_requests(self) -> None:
-        replies, self._replies = list(self._replies), {}
-        for reply in replies:
-            reply.abort()
-            reply.deleteLater()
 
     @Slot(object)
     def _on_finished(self, result: _Result) -> None:
         self._active -= 1
         if self._closed:
             return
-        key, size = result.key, result.size
-        current = result.token == self._token(key)
-        if self._in_flight.get((key, size)) == result.token:
-            del self._in_flight[(key, size)]
-        if self._fetching.get(key) == result.token:
-            del self._fetching[key]
-        if current:
+        self._forget_in_flight(result.key, result.size, result.token)
+        if result.token == self._token(result.key):
             self._deliver(result)
+        self._pump_soon()
+
+    @Slot(object)
+    def _on_analysed(self, _nothing: object) -> None:
+        self._analysing -= 1
         self._pump_soon()
 
     def _deliver(self, result: _Result) -> None:
@@ -581,8 +553,11 @@ class ThumbnailLoader(QObject):
             self.thumbnail_failed.emit(key, reason)
             return
         if result.data is not None:
+            data = bytes(result.data)
             with self._compressed_lock:
-                self._compressed.put(key, result.data)
+                self._compressed.put(key, data)
+            if self._analysis is not None and self._analysis.wants(key):
+                self._analysis_queue.append((key, data, result.image))
         waiting = self._deferred.pop(key, [])
         if waiting:
             self._pending.extendleft((key, s) for s in reversed(waiting))

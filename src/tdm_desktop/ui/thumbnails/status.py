@@ -4,11 +4,9 @@ credentials, timeout)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
-
-from tdm_desktop.core.training_data import TrainingImage
 
 
 def connection_problem(reason: str, endpoint: str | None) -> str | None:
@@ -40,7 +38,7 @@ class ThumbnailStatusController(QObject):
     def __init__(self, endpoint: str | None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._endpoint = endpoint
-        self._keys: set[str] = set()
+        self._listed: Callable[[str], bool] = lambda _key: False
         self._loaded_keys: set[str] = set()
         self._failed_keys: set[str] = set()
         self._row_count = 0
@@ -50,11 +48,13 @@ class ThumbnailStatusController(QObject):
         self._loaded_keys.clear()
         self._failed_keys.clear()
 
-    def set_images(self, images: Sequence[TrainingImage]) -> None:
-        self._keys = {img.location.key for img in images if img.location is not None}
-        self._loaded_keys &= self._keys
-        self._failed_keys &= self._keys
-        self._row_count = len(images)
+    def set_listed(self, row_count: int, is_listed: Callable[[str], bool]) -> None:
+        """The grid lists ``row_count`` images; ``is_listed(key)`` tells a listed image's key.
+        O(loaded), not O(rows): only the keys counted so far are checked again."""
+        self._listed = is_listed
+        self._loaded_keys = {key for key in self._loaded_keys if is_listed(key)}
+        self._failed_keys = {key for key in self._failed_keys if is_listed(key)}
+        self._row_count = row_count
         self._announce()
 
     def loaded_text(self) -> str:
@@ -71,13 +71,13 @@ class ThumbnailStatusController(QObject):
             self._announce()
 
     def on_thumbnail_ready(self, key: str) -> None:
-        if key in self._keys:
+        if self._listed(key):
             self._loaded_keys.add(key)
             self._failed_keys.discard(key)
             self._announce()
 
     def on_thumbnail_failed(self, key: str, reason: str) -> None:
-        if key in self._keys:
+        if self._listed(key):
             self._failed_keys.add(key)
             self._announce()
             message = connection_problem(reason, self._endpoint)
