@@ -44,8 +44,9 @@ class UndoMemory:
         self._fit()
 
     def fits(self, size_bytes: int) -> bool:
-        """Whether a delete of ``size_bytes`` can keep its copies at all."""
-        return size_bytes <= self._budget
+        """Whether a delete of ``size_bytes`` can keep its copies at all (never with a budget
+        of 0)."""
+        return 0 < self._budget and size_bytes <= self._budget
 
     def keep(self, command: KeepsCopies) -> None:
         """``command`` holds copies now (the newest); older copies go while over the budget."""
