@@ -40,7 +40,6 @@ def s3_client(aws_env):
     from moto import mock_aws
 
     from tdm_desktop.core.s3_store import make_s3_client
-
     from tdm_desktop.core.threads import wait_for_all_pools
 
     with mock_aws():

@@ -5,6 +5,7 @@ several at a time."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
 
@@ -61,9 +62,7 @@ def test_past_the_budget_the_oldest_delete_keeps_no_copy_and_its_undo_says_so(
     assert (stack.index(), stack.redoText()) == (0, "Delete (1 image)")
 
 
-def test_lowering_the_budget_drops_copies_at_once_and_the_edit_menu_says_so(
-    qtbot, window, actors
-):
+def test_lowering_the_budget_drops_copies_at_once_and_the_edit_menu_says_so(qtbot, window, actors):
     delete_one(qtbot, window, actors[ACTOR_ID][2])
     assert undo_text(window) == "&Undo Delete (1 image)"
     assert window.controller.undo_memory.total_bytes() == len(jpeg_bytes(2))
@@ -104,11 +103,9 @@ class _ConcurrentFetches(TrainingDataService):
             self.most = max(self.most, self.now)
             self.calls += 1
             first_three = self.calls <= 3
-        if first_three:
-            try:
-                self.three_at_once.wait()  # breaks (after 5 s) unless three run side by side
-            except threading.BrokenBarrierError:
-                pass
+        if first_three:  # the barrier breaks (after 5 s) unless three run side by side
+            with contextlib.suppress(threading.BrokenBarrierError):
+                self.three_at_once.wait()
         try:
             return super().fetch_image_bytes(image)
         finally:

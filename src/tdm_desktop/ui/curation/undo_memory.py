@@ -46,7 +46,7 @@ class UndoMemory:
     def fits(self, size_bytes: int) -> bool:
         """Whether a delete of ``size_bytes`` can keep its copies at all (never with a budget
         of 0)."""
-        return 0 < self._budget and size_bytes <= self._budget
+        return self._budget > 0 and size_bytes <= self._budget
 
     def keep(self, command: KeepsCopies) -> None:
         """``command`` holds copies now (the newest); older copies go while over the budget."""
