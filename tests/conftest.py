@@ -40,11 +40,15 @@ def s3_client(aws_env):
     from moto import mock_aws
 
     from tdm_desktop.core.s3_store import make_s3_client
+    from tdm_desktop.core.threads import wait_for_all_pools
 
     with mock_aws():
         client = make_s3_client(region="us-east-1")
         client.create_bucket(Bucket=BUCKET)
         yield client
+        # A closed window leaves its background work to end on its own: it must end on moto,
+        # not reach for the real AWS once moto has stopped.
+        wait_for_all_pools(10)
 
 
 @pytest.fixture

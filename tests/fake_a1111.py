@@ -2,7 +2,7 @@
 
 It checks each request's shape (path, JSON keys, a PNG ``init_images[0]`` and a float
 ``denoising_strength`` for img2img), answers a real PNG in base64, and has switches (``mode``)
-for 500, 422, 401, slow answers, malformed base64, non-image bytes, and ``fail_marker`` to fail
+for 500, 422, 401, slow answers, answers held until released, malformed base64, non-image bytes, and ``fail_marker`` to fail
 only the prompts that contain it.
 """
 
@@ -65,6 +65,9 @@ class FakeA1111:
                 return 401, {"detail": "Not authenticated"}
             case "slow":
                 self.release.wait(5)
+                return 200, {"images": [encoded], "info": info}
+            case "held":  # until the test (or the fixture's end) releases it
+                self.release.wait()
                 return 200, {"images": [encoded], "info": info}
             case "bad_base64":
                 return 200, {"images": ["iVBORw0K!!!not base64***"], "info": info}

@@ -23,11 +23,13 @@ class FakeDialogs:
 
     answer: bool = True
     delete_questions: list[tuple[list[str], str]] = field(default_factory=list)
+    undoable_answers: list[bool] = field(default_factory=list)  # what each Delete question said
     delete_all_questions: list[tuple[str, int]] = field(default_factory=list)
     reports: list[tuple[str, dict[str, str]]] = field(default_factory=list)
 
-    def confirm_delete(self, filenames, actor_name) -> bool:
+    def confirm_delete(self, filenames, actor_name, undoable=True) -> bool:
         self.delete_questions.append((list(filenames), actor_name))
+        self.undoable_answers.append(undoable)
         return self.answer
 
     def confirm_delete_all(self, actor_name, count) -> bool:

@@ -11,7 +11,6 @@ import contextlib
 import os
 import threading
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from tdm_desktop.core.layout import (
 from tdm_desktop.core.manifest import TrainingDataManifest
 from tdm_desktop.core.names import normalize_actor_id
 from tdm_desktop.core.prompt_metadata import PromptMetadata
+from tdm_desktop.core.threads import map_unordered
 from tdm_desktop.core.timestamps import Clock
 
 REMOTE_READERS = 16  # manifests read at once from S3 while counting (latency-bound on AWS)
@@ -105,23 +105,23 @@ class ActorScan:
                     return
                 yield self._catalog.summary(actor_id)
             return
-        with ThreadPoolExecutor(self._workers, thread_name_prefix="tdm-actors") as pool:
-            futures: list[Future[ActorSummary]] = [
-                pool.submit(self._summary_unless_cancelled, actor_id) for actor_id in ids
-            ]
-            try:
-                for future in as_completed(futures):
-                    summary = future.result()
-                    if summary is None or self._cancelled.is_set():
-                        return
-                    yield summary
-            finally:
-                self._cancelled.set()
-                for future in futures:
-                    future.cancel()
-
-    def _summary_unless_cancelled(self, actor_id: str) -> ActorSummary | None:
-        return None if self._cancelled.is_set() else self._catalog.summary(actor_id)
+        # Daemon threads (core/threads.py): a manifest read that hangs never holds up the exit
+        # of a window that was closed meanwhile.
+        summaries = map_unordered(
+            self._catalog.summary,
+            ids,
+            self._workers,
+            name="tdm-actors",
+            should_stop=self._cancelled.is_set,
+        )
+        try:
+            for summary in summaries:
+                if self._cancelled.is_set():
+                    return
+                yield summary
+        finally:
+            self._cancelled.set()
+            summaries.close()
 
 
 class ActorCatalog:

@@ -21,7 +21,6 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from tdm_desktop.core.captions import ActorCaptions
@@ -35,6 +34,7 @@ from tdm_desktop.core.export_targets import (
     refused_write,
 )
 from tdm_desktop.core.s3_store import TRAINING_DATA_PREFIX, ObjectInfo
+from tdm_desktop.core.threads import map_unordered
 from tdm_desktop.core.training_data import TrainingDataService
 
 log = logging.getLogger(__name__)
@@ -178,8 +178,9 @@ class _ExportRun:
             pending.remove(probe)
             self._one(probe, probe=True)
         if pending:
-            with ThreadPoolExecutor(workers, thread_name_prefix="tdm-export") as pool:
-                list(pool.map(self._one, pending))
+            # daemon threads: a GET that hangs never holds up the end of the process
+            for _ in map_unordered(self._one, pending, workers, name="tdm-export"):
+                pass
 
     def _needs_a_write(self, planned: PlannedImage) -> bool:
         paths = [planned.path, planned.caption_path]

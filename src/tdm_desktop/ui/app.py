@@ -135,7 +135,7 @@ def run_gui(
         generator_factory=generator_factory,
         transport_factory=transport_factory,
     )
-    return _run(app, [window], actor_id)
+    return _run(app, [window], actor_id, lambda: [window])
 
 
 def run_windows(
@@ -152,7 +152,7 @@ def run_windows(
     windows = _Windows(generator_factory, transport_factory)
     for index, plan in enumerate(plans):
         windows.open(plan, place=(index, len(plans)) if len(plans) > 1 else None)
-    return _run(app, windows.shown, actor_id)
+    return _run(app, windows.shown, actor_id, lambda: windows.made)
 
 
 class _Windows:
@@ -167,6 +167,7 @@ class _Windows:
         self._generator_factory = generator_factory
         self._transport_factory = transport_factory
         self.shown: list[MainWindow] = []
+        self.made: list[MainWindow] = []  # every window, also those replaced by another
 
     def open(self, plan: WindowPlan, *, place: tuple[int, int] | None = None) -> MainWindow:
         from PySide6.QtCore import QSettings
@@ -205,6 +206,7 @@ class _Windows:
         )
         holder.append(window)
         self.shown.append(window)
+        self.made.append(window)
         return window
 
     def _reopen(
@@ -256,7 +258,14 @@ def _application(argv: Sequence[str] | None):
     return app
 
 
-def _run(app, windows: Sequence[MainWindow], actor_id: str | None) -> int:
+def _run(
+    app,
+    windows: Sequence[MainWindow],
+    actor_id: str | None,
+    made: Callable[[], Sequence[MainWindow]],
+) -> int:
+    """Show ``windows`` and run the event loop; 1 when a window closed before our writes
+    landed (each window logged which), else the loop's exit code."""
     for window in windows:
         if actor_id is not None:
             window.session.open_actor(actor_id)
@@ -264,7 +273,10 @@ def _run(app, windows: Sequence[MainWindow], actor_id: str | None) -> int:
     tune_gc()
     log.info("%s shown", "window" if len(windows) == 1 else f"{len(windows)} windows")
     with _quit_on_ctrl_c(windows):
-        return int(app.exec())
+        code = int(app.exec())
+    if any(window.close_report for window in made()):
+        return code or 1
+    return code
 
 
 def tune_gc(gen0_threshold: int = GC_GEN0_THRESHOLD) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Callable, Mapping
 
 from PySide6.QtCore import QByteArray, QEvent, QObject, QPoint, QSettings, Qt, Signal
@@ -91,6 +92,7 @@ configuration chooses (``ThumbnailSource.make_transport``); tests inject one tha
 machine (e.g. ``WorkerTransport(source.fetch_key)`` over moto)."""
 
 OTHERS_CHANGED_MS = 15_000  # how long the status bar says what others changed
+CLOSE_WAIT_S = 1.5  # closing waits this long at most for work in flight (our writes first)
 
 
 class MainWindow(QMainWindow):
@@ -119,13 +121,15 @@ class MainWindow(QMainWindow):
         environ: Mapping[str, str] | None = None,
         curator_fallback: CuratorChoice | None = None,
         curator_in_title: bool = False,
+        close_wait_s: float = CLOSE_WAIT_S,
         parent: QWidget | None = None,
     ) -> None:
         """``clock``: now, for "5 min ago"; ``data_dir``: the data dir ``service`` has open and why;
         ``open_data_dir(location)``: opens another one when Settings saves it (None: it opens at
         the next start); ``environ`` and ``curator_fallback``: where the curator's name comes
         from (``TDM_CURATOR`` in ``environ``, then Settings, then the fallback or the OS user);
-        ``curator_in_title``: the title names the curator (windows of several curators)."""
+        ``curator_in_title``: the title names the curator (windows of several curators);
+        ``close_wait_s``: how long closing waits at most for work in flight."""
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.setWindowTitle(APP_TITLE)
@@ -137,6 +141,10 @@ class MainWindow(QMainWindow):
         self._service = service
         self._curator_in_title = curator_in_title
         self._title_subject = ""
+        self._close_wait_s = close_wait_s
+        self.close_report: list[str] = []
+        """What had not landed when the window closed (empty while open, and after a clean
+        close)."""
         self.access = CatalogAccess(self)
         if curator_fallback is None and service.curator:
             curator_fallback = CuratorChoice(service.curator, FROM_CALLER)
@@ -257,6 +265,7 @@ class MainWindow(QMainWindow):
             self.loader,
             curated=service,
             polling=self.session.watcher,
+            undo=self.controller,
             data_dir=data_dir,
             environ=environ,
             curator_fallback=curator_fallback,
@@ -607,15 +616,24 @@ class MainWindow(QMainWindow):
         self.session.watcher.set_paused(not self.isVisible() or self.isMinimized())
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        """Returns within ``close_wait_s`` (plus the settings' write) whatever is in flight.
+
+        What stops at once: thumbnail GETs and signing, queued decodes, the documents' polling,
+        opening an actor, a check's listing, the next 🎨 image. Our own writes (flags, deletes,
+        undo) get the time to land; what has not landed by then is reported, never dropped
+        silently (``close_report``, logged as errors). Anything still waiting on S3 or on a
+        generator afterwards ends on its own (daemon threads: the process never waits)."""
+        deadline = time.monotonic() + self._close_wait_s
         self.save_settings()
         self.preview_presenter.close()
-        self.session.watcher.clear()
+        self.session.watcher.shutdown()
         self.log_dock.detach()
-        self.loader.shutdown()
+        self.loader.shutdown(0)  # aborts GETs now; decodes in hand end within milliseconds
         self.generation.cancel()
-        self.export_presenter.shutdown(30_000)
-        self.integrity.close()
-        self.generation.wait_for_jobs(30_000)
-        self.controller.wait_for_jobs(10_000)
-        self._jobs.wait_for_done(10_000)
+        report = self.controller.shutdown(deadline)  # first: the writes are what may be lost
+        report += self.integrity.close(deadline)
+        report += self.export_presenter.shutdown(deadline)
+        report += self.generation.shutdown(deadline)
+        self._jobs.shutdown(deadline)  # reads only (opening an actor, the list, a base image)
+        self.close_report = report
         super().closeEvent(event)

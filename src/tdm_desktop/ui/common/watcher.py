@@ -92,6 +92,11 @@ class DocumentWatcher(QObject):
             if group:
                 self._watcher.removePaths(group)
 
+    def shutdown(self) -> None:
+        """The window closes: follow nothing more; a poll waiting for S3 is left to end unseen."""
+        self.clear()
+        self._jobs.shutdown(0.0)
+
     def check_now(self) -> None:
         """Read the documents' state now (this window changed them from elsewhere than the
         grid): a change from what was seen is reported once, as any other."""

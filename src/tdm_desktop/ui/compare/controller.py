@@ -11,7 +11,7 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
 from tdm_desktop.ui.common.full_image import FetchImage
@@ -64,10 +64,8 @@ class CompareController(QObject):
     ) -> None:
         super().__init__(parent)
         self._fetch = fetch
-        if jobs is None:
-            pool = QThreadPool(self)
-            pool.setMaxThreadCount(MAX_IMAGES)  # every pane's picture at once
-            jobs = JobRunner(pool, parent=self)
+        if jobs is None:  # every pane's picture at once
+            jobs = JobRunner(max_threads=MAX_IMAGES, name="tdm-compare", parent=self)
         self._jobs = jobs
         self.zoom = SharedZoom(self)
         self._filenames: list[str] = []

@@ -68,6 +68,8 @@ class CurationWrites(Protocol):
         self, actor_id: str, filenames: list[str], kept: dict[str, DeletedImage]
     ) -> None: ...
 
+    def report_no_copy(self, text: str) -> None: ...
+
 
 class CaptionWrites(Protocol):
     """What the caption commands ask of the ``CaptionController``."""
@@ -177,8 +179,17 @@ class FlagCommand(QUndoCommand):
         self._writes.take_back_flags(self._actor_id, self.record, self._before, redo=False)
 
 
+NO_COPY = "no copy kept"
+"""Said after a delete's name once its copies are gone: "Delete (3 images), no copy kept"."""
+
+
 class DeleteCommand(QUndoCommand):
-    """A finished delete. Its first redo is the delete that already ran; undo re-uploads the bytes."""
+    """A finished delete. Its first redo is the delete that already ran; undo re-uploads the bytes.
+
+    ``copies=False``: the delete kept no copy (it was larger than the undo memory). Once its
+    copies are gone (``drop_copies``: the undo memory's budget, ``undo_memory.py``) its text says
+    so ("Delete (3 images), no copy kept", shown by the Edit menu) and its undo reports that it
+    cannot bring the images back, then leaves the stack."""
 
     def __init__(
         self,
@@ -186,13 +197,29 @@ class DeleteCommand(QUndoCommand):
         actor_id: str,
         filenames: list[str],
         kept: dict[str, DeletedImage],
+        *,
+        copies: bool = True,
     ) -> None:
-        super().__init__(command_text("Delete", len(filenames)))
+        self._name = command_text("Delete", len(filenames))
+        super().__init__(self._name if copies else f"{self._name}, {NO_COPY}")
         self._writes = writes
         self._actor_id = actor_id
         self._filenames = list(filenames)
-        self._kept = dict(kept)
+        self._kept = dict(kept) if copies else {}
+        self._has_copies = copies
         self._already_done = True
+
+    def has_copies(self) -> bool:
+        return self._has_copies
+
+    def copies_bytes(self) -> int:
+        return sum(len(copy.data) for copy in self._kept.values())
+
+    def drop_copies(self) -> None:
+        """Let the copies go (the undo memory needs the room); the text says so from now on."""
+        self._kept = {}
+        self._has_copies = False
+        self.setText(f"{self._name}, {NO_COPY}")
 
     def redo(self) -> None:
         if self._already_done:
@@ -202,4 +229,8 @@ class DeleteCommand(QUndoCommand):
         self._writes.run_delete_again(self._actor_id, restorable)
 
     def undo(self) -> None:
+        if not self._has_copies:
+            self.setObsolete(True)  # Qt takes it off the stack: there is nothing to redo either
+            self._writes.report_no_copy(self._name)
+            return
         self._writes.run_restore(self._actor_id, self._filenames, self._kept)

@@ -31,6 +31,7 @@ from tdm_desktop.core.errors import ReadOnlyCatalogError, S3Error, TdmError
 from tdm_desktop.core.manifest import ManifestEntry
 from tdm_desktop.core.prompt_metadata import FlagChange, FlagUndo, PromptMetadata, Review
 from tdm_desktop.core.team_changes import left_alone_text
+from tdm_desktop.core.threads import map_unordered
 from tdm_desktop.core.timestamps import Clock, manifest_now
 from tdm_desktop.core.training_data import ActorTrainingData, DeleteOutcome, TrainingImage
 from tdm_desktop.ui.common.access import CatalogAccess
@@ -43,16 +44,21 @@ from tdm_desktop.ui.curation.commands import (
     FlagRecord,
     command_text,
 )
+from tdm_desktop.ui.curation.undo_memory import MIB, UndoMemory
 from tdm_desktop.ui.grid.model import ImageGridModel
 
 log = logging.getLogger(__name__)
 
-ConfirmDelete = Callable[[Sequence[str], str], bool]
-"""``(filenames, actor_name) -> go ahead?``"""
+ConfirmDelete = Callable[[Sequence[str], str, bool], bool]
+"""``(filenames, actor_name, undoable) -> go ahead?``; ``undoable`` is False when the images are
+more than the undo memory holds (no copy is kept: the delete cannot be undone)."""
 ConfirmDeleteAll = Callable[[str, int], bool]
 """``(actor_name, image_count) -> go ahead?``"""
 
 _R = TypeVar("_R")
+NAMED_IMAGES = 5  # images named in the report of a write that did not land
+COPY_FETCHES = 8  # GETs at once for the copies a delete keeps for undo
+_DECISION = {True: "good", False: "bad", None: "unreviewed"}
 
 
 class CurationService(Protocol):
@@ -160,7 +166,7 @@ class CurationController(QObject):
         self.access.read_only_changed.connect(self._on_read_only_changed)
         self._clock = clock
         self._jobs = jobs if jobs is not None else JobRunner(max_threads=1, parent=self)
-        self._confirm_delete = confirm_delete or (lambda _names, _actor: True)
+        self._confirm_delete = confirm_delete or (lambda _names, _actor, _undoable: True)
         self._confirm_delete_all = confirm_delete_all or (lambda _actor, _count: True)
         self.undo_group = undo_group if undo_group is not None else QUndoGroup(self)
         self._stacks: dict[str, QUndoStack] = {}
@@ -168,6 +174,9 @@ class CurationController(QObject):
         self._actor_name = ""
         self._busy = 0
         self._pending_flags: dict[tuple[str, str], _PendingFlag] = {}
+        self._closed = False
+        self.undo_memory = UndoMemory()
+        """The copies kept for undoing deletes, within a budget (``set_undo_memory``)."""
         self.write_serial = 0
         """Bumped on every write of ours, so a reload started before it can be told stale."""
 
@@ -193,6 +202,28 @@ class CurationController(QObject):
             stack = QUndoStack(self.undo_group)
             self._stacks[actor_id] = stack
         self.undo_group.setActiveStack(stack)
+
+    def set_undo_memory(self, budget_bytes: int) -> None:
+        """At most ``budget_bytes`` of copies kept for undoing deletes (Settings…); older
+        deletes' copies go at once when over it (their undo then says so)."""
+        self.undo_memory.set_budget(budget_bytes)
+        self._refresh_undo_text()
+
+    def _refresh_undo_text(self) -> None:
+        """The Edit menu reads a command's text when the stack moves; a text changed in place
+        (a delete's copies let go) is announced here."""
+        stack = self.undo_stack
+        if stack is not None:
+            stack.undoTextChanged.emit(stack.undoText())
+            stack.redoTextChanged.emit(stack.redoText())
+
+    def report_no_copy(self, text: str) -> None:
+        """Undo reached a delete that kept no copy of its images."""
+        mib = self.undo_memory.budget_bytes() // MIB
+        self._report(
+            f"Cannot undo {text}: no copy of its images was kept (the undo memory holds "
+            f"{mib} MiB; Settings… can raise it)"
+        )
 
     def _on_read_only_changed(self, reason: str) -> None:
         """An account that may only read can undo nothing it did before: the history goes, so
@@ -285,6 +316,7 @@ class CurationController(QObject):
             work,
             on_failure=lambda: self.drop_command(actor_id, command) if command else None,
             context=f"Could not save the flags of {images_phrase(len(flags))}",
+            what=f"the flags of {self._named(actor_id, flags)}",
         )
 
     def take_back_flags(
@@ -328,6 +360,7 @@ class CurationController(QObject):
             then=stored,
             context=f"Could not {'redo' if redo else 'undo'} the flags of "
             f"{images_phrase(len(shown))}",
+            what=f"the {'redo' if redo else 'undo'} of the flags of {self._named(actor_id, shown)}",
         )
 
     def _queue_flags(
@@ -340,6 +373,7 @@ class CurationController(QObject):
         then: Callable[[_FlagsStored], None] | None = None,
         on_failure: Callable[[], None] | None = None,
         context: str,
+        what: str,
     ) -> None:
         """Show ``display`` now and run ``work`` on the write queue; once no write of an image
         is left, its row shows what is stored (after a failure: what it was)."""
@@ -365,7 +399,7 @@ class CurationController(QObject):
                 on_failure()
 
         self.write_serial += 1
-        self._start_job(work, done, failed, context=context)
+        self._start_job(work, done, failed, context=context, what=what)
 
     def _flags_settled(self, actor_id: str, names: list[str], saved: Mapping[str, Review]) -> None:
         """A flag write ended; ``saved``: the decisions it knows are stored now. Once no write of
@@ -429,15 +463,20 @@ class CurationController(QObject):
         if not images or self._actor_id is None or not self.access.allows_writes():
             return False
         names = [img.filename for img in images]
-        if not self._confirm_delete(names, self._actor_name):
+        listed_bytes = sum(int(img.size_mb * MIB) for img in images if img.location is not None)
+        undoable = self.undo_memory.fits(listed_bytes)
+        if not self._confirm_delete(names, self._actor_name, undoable):
             return False
         actor_id, actor_name = self._actor_id, self._actor_name
         service = self._service
         rows = {name: self._model.row_of(name) for name in names}  # the manifest order
 
         def work() -> tuple[DeleteOutcome, dict[str, DeletedImage]]:
-            metadata = service.prompt_metadata(actor_name)
-            kept, not_kept = _keep_copies(service, images, metadata.generation, rows)
+            kept: dict[str, DeletedImage] = {}
+            not_kept: dict[str, str] = {}
+            if undoable:
+                metadata = service.prompt_metadata(actor_name)
+                kept, not_kept = _keep_copies(service, images, metadata.generation, rows)
             to_delete = [n for n in names if n not in not_kept]
             outcome = service.delete_images(actor_id, to_delete) if to_delete else DeleteOutcome()
             return dataclasses.replace(outcome, failed={**not_kept, **outcome.failed}), kept
@@ -445,14 +484,19 @@ class CurationController(QObject):
         self.write_serial += 1
         self._start_job(
             work,
-            lambda r: self._delete_done(actor_id, r),
+            lambda r: self._delete_done(actor_id, r, copies=undoable),
             lambda: self.delete_failed.emit(),
+            what=f"the delete of {self._named(actor_id, names)}",
         )
         self.delete_started.emit(len(names))
         return True
 
     def _delete_done(
-        self, actor_id: str, payload: tuple[DeleteOutcome, dict[str, DeletedImage]]
+        self,
+        actor_id: str,
+        payload: tuple[DeleteOutcome, dict[str, DeletedImage]],
+        *,
+        copies: bool,
     ) -> None:
         outcome, kept = payload
         self.write_serial += 1
@@ -461,7 +505,10 @@ class CurationController(QObject):
             stack = self._stacks.get(actor_id)
             if stack is not None:
                 kept = {f: kept[f] for f in outcome.deleted if f in kept}
-                stack.push(DeleteCommand(self, actor_id, outcome.deleted, kept))
+                command = DeleteCommand(self, actor_id, outcome.deleted, kept, copies=copies)
+                stack.push(command)
+                if copies:
+                    self.undo_memory.keep(command)  # the oldest copies go while over budget
         _log_not_deleted(outcome)
         self.delete_finished.emit(outcome)
 
@@ -494,7 +541,11 @@ class CurationController(QObject):
             return restored, failed, service.load_actor(actor_id)
 
         self.write_serial += 1
-        self._start_job(work, lambda r: self._restore_done(actor_id, *r))
+        self._start_job(
+            work,
+            lambda r: self._restore_done(actor_id, *r),
+            what=f"the undo of the delete of {self._named(actor_id, filenames)}",
+        )
 
     def _restore_done(
         self,
@@ -523,6 +574,7 @@ class CurationController(QObject):
             work,
             lambda r: self._reloaded_after(actor_id, *r, self.delete_finished),
             lambda: self.delete_failed.emit(),
+            what=f"the redo of the delete of {self._named(actor_id, filenames)}",
         )
 
     def _reloaded_after(
@@ -560,6 +612,7 @@ class CurationController(QObject):
             work,
             lambda r: self._reloaded_after(actor_id, *r, self.delete_all_finished),
             lambda: self.delete_all_failed.emit(),
+            what=f"Delete All of {self._actor_name or actor_id}",
         )
         return True
 
@@ -585,9 +638,14 @@ class CurationController(QObject):
         on_failure: Callable[[], None] | None = None,
         *,
         context: str = "",
+        what: str = "",
     ) -> None:
         """Run ``work`` in the background; on an error it is reported once (after ``context``),
-        then ``on_failure`` runs (so whatever the start showed can end)."""
+        then ``on_failure`` runs (so whatever the start showed can end). ``what`` names the
+        write if the window closes before it lands (default: ``context``'s words)."""
+        if self._closed:  # asked while closing (nothing shows it now): said in the log
+            log.error("Not saved, the window is closing: %s", what or context)
+            return
         self._set_busy(+1)
 
         # Not busy only once the result is shown: a reload that waits for our writes to land
@@ -611,7 +669,50 @@ class CurationController(QObject):
             finally:
                 self._set_busy(-1)
 
-        self._jobs.run(work, on_result=done, on_error=failed)
+        what = what or context.removeprefix("Could not ").strip() or "a write"
+        self._jobs.run(work, on_result=done, on_error=failed, what=what)
+
+    def shutdown(self, deadline: float) -> list[str]:
+        """The window closes: the writes queued get until ``deadline`` (``time.monotonic()``) to
+        land; none starts afterwards. Those that end meanwhile are reported as always (a failure
+        through ``error_reported``). What has not landed is never dropped silently: the lines
+        returned (and logged as errors) name each write not started ("not saved") and the one
+        still waiting for S3 ("maybe not saved": S3 may still take it, unseen)."""
+        self._closed = True
+        unfinished = self._jobs.shutdown(deadline)
+        lines = []
+        if unfinished.not_started:
+            lines.append(
+                "Not saved, the window closed before S3 answered: "
+                + "; ".join(unfinished.not_started)
+            )
+        if unfinished.running:
+            lines.append(
+                "Maybe not saved, S3 had not answered when the window closed: "
+                + "; ".join(unfinished.running)
+            )
+        for line in lines:
+            log.error("%s", line)
+        return lines
+
+    def _named(self, actor_id: str, images: Mapping[str, object] | Sequence[str]) -> str:
+        """``"3 images of 0042_european_30_male (a.jpg bad, b.jpg bad, c.jpg good)"``: what a
+        write is about, for a report if it does not land. Decisions are named when given (a
+        mapping of filename to good or to a ``Review``); at most ``NAMED_IMAGES`` names."""
+        actor = self._actor_name if actor_id == self._actor_id and self._actor_name else actor_id
+        names = list(images)
+        parts = []
+        for name in names[:NAMED_IMAGES]:
+            decision = images[name] if isinstance(images, Mapping) else None
+            if isinstance(decision, Review):
+                decision = decision.good if decision.decided else None
+                parts.append(f"{name} {_DECISION[decision]}")
+            elif isinstance(decision, bool):
+                parts.append(f"{name} {_DECISION[decision]}")
+            else:
+                parts.append(name)
+        more = f", and {len(names) - NAMED_IMAGES} more" if len(names) > NAMED_IMAGES else ""
+        return f"{images_phrase(len(names))} of {actor} ({', '.join(parts)}{more})"
 
     def _set_busy(self, delta: int) -> None:
         was = self._busy > 0
@@ -640,28 +741,36 @@ def _keep_copies(
     rows: Mapping[str, int],
 ) -> tuple[dict[str, DeletedImage], dict[str, str]]:
     """Fetch each image's bytes (and note its generation record and manifest place) before
-    deleting it, for undo. An image whose bytes cannot be read (other than "already missing") is
-    not deleted: without a copy the delete could not be undone."""
+    deleting it, for undo: ``COPY_FETCHES`` GETs at once (far from S3 a GET is mostly waiting).
+    An image whose bytes cannot be read (other than "already missing") is not deleted: without a
+    copy the delete could not be undone."""
+
+    def fetch(img: TrainingImage) -> tuple[TrainingImage, bytes | None, str | None]:
+        try:
+            return img, service.fetch_image_bytes(img), None
+        except S3Error as err:
+            if err.code == "NoSuchKey":
+                return img, None, None
+            return img, None, f"kept in S3: could not copy it for undo ({err.code})"
+        except TdmError as err:
+            return img, None, f"kept in S3: could not copy it for undo ({err})"
+
+    fetchable = [img for img in images if img.location is not None]  # foreign: refused later
+    fetched = {
+        img.filename: (img, data, problem)
+        for img, data, problem in map_unordered(fetch, fetchable, COPY_FETCHES, name="tdm-copy")
+    }
     kept: dict[str, DeletedImage] = {}
     not_kept: dict[str, str] = {}
-    for img in images:
-        if img.location is None:
-            continue  # foreign: the service refuses it and says why
-        try:
-            data = service.fetch_image_bytes(img)
+    for img in fetchable:  # in the order asked
+        _img, data, problem = fetched[img.filename]
+        if problem is not None:
+            not_kept[img.filename] = problem
+        elif data is not None:
             row = rows.get(img.filename, -1)
             kept[img.filename] = DeletedImage(
-                img.entry,
-                data,
-                img.good,
-                generation_of(img.filename),
-                row if row >= 0 else None,
+                img.entry, data, img.good, generation_of(img.filename), row if row >= 0 else None
             )
-        except S3Error as err:
-            if err.code != "NoSuchKey":
-                not_kept[img.filename] = f"kept in S3: could not copy it for undo ({err.code})"
-        except TdmError as err:
-            not_kept[img.filename] = f"kept in S3: could not copy it for undo ({err})"
     return kept, not_kept
 
 

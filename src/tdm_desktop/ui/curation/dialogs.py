@@ -54,21 +54,28 @@ def message_box_problems(parent: QWidget) -> ShowProblems:
 
 
 class SessionDeleteConfirmer:
-    """The Delete question, with "Don't ask again this session"."""
+    """The Delete question, with "Don't ask again this session" (asked again anyway when the
+    delete could not be undone)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         self._parent = parent
         self.ask = True
 
-    def __call__(self, filenames: Sequence[str], actor_name: str) -> bool:
-        if not self.ask:
+    def __call__(self, filenames: Sequence[str], actor_name: str, undoable: bool = True) -> bool:
+        if not self.ask and undoable:
             return True
         box = QMessageBox(self._parent)
         box.setIcon(QMessageBox.Icon.Warning)
         box.setWindowTitle("Delete images")
         what = filenames[0] if len(filenames) == 1 else images_phrase(len(filenames))
         box.setText(f"Delete {what} of {actor_name} from S3 and the manifest?")
-        box.setInformativeText("Edit ▸ Undo brings them back while the app stays open.")
+        if undoable:
+            box.setInformativeText("Edit ▸ Undo brings them back while the app stays open.")
+        else:
+            box.setInformativeText(
+                "This cannot be undone: the images are more than the undo memory holds "
+                "(Settings… › Undo memory)."
+            )
         box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
         box.setDefaultButton(QMessageBox.StandardButton.Yes)
         check = QCheckBox("Don't ask again this session")

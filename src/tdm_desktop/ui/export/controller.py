@@ -92,8 +92,24 @@ class ExportController(QObject):
             ),
             on_result=lambda report: self._done(request, report),
             on_error=lambda error: self._failed(request, error),
+            what=f"the export of {request.actor_id} to {request.destination}",
         )
         return True
+
+    def shutdown(self, deadline: float) -> list[str]:
+        """Stop an export after the images in flight, waiting until ``deadline``
+        (``time.monotonic()``) at most; a line (also logged) for one still running then: what
+        it wrote stays, and a second export adds the rest (it never overwrites)."""
+        self.cancel()
+        unfinished = self._jobs.shutdown(deadline)
+        lines = [
+            f"Not finished, the window closed: {what}; what it wrote stays, export again to add "
+            "the rest"
+            for what in [*unfinished.running, *unfinished.not_started]
+        ]
+        for line in lines:
+            log.error("%s", line)
+        return lines
 
     @Slot()
     def cancel(self) -> None:

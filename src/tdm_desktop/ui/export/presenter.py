@@ -203,6 +203,7 @@ class ExportPresenter(QObject):
         self.summary = box
         box.open()
 
-    def shutdown(self, msecs: int) -> None:
-        self.controller.cancel()
-        self.controller.wait_for_jobs(msecs)
+    def shutdown(self, deadline: float) -> list[str]:
+        """The window closes: an export stops after the images in flight (until ``deadline``,
+        ``time.monotonic()``); the lines returned say one that had not stopped by then."""
+        return self.controller.shutdown(deadline)

@@ -2,6 +2,13 @@
 on a one-thread ``JobRunner`` (never on the GUI thread) and reports on the GUI thread through
 signals; the worker's ``on_progress`` crosses threads by emitting a queued signal. Cancel sets an
 event that ``should_stop`` reads, so the image in flight finishes and nothing after it starts.
+
+Closing the window (``shutdown``) does not wait for the image in flight (an AUTOMATIC1111 request
+can take minutes and cannot be interrupted without it answering a half-made picture, which would
+then be uploaded): nothing new starts, the job is left to end on its own (its daemon thread never
+holds up the exit; nothing of it is shown), and the report says so. Nothing is lost that was
+made: an image whose upload had begun has its intent in ``uploads_in_progress.json``, which the
+next generation on the actor finishes (``core/interrupted.py``).
 """
 
 from __future__ import annotations
@@ -94,6 +101,20 @@ class GenerationController(QObject):
     def wait_for_jobs(self, msecs: int = -1) -> bool:
         return self._jobs.wait_for_done(msecs)
 
+    def shutdown(self, deadline: float) -> list[str]:
+        """The window closes: no new image starts; a run still going at ``deadline``
+        (``time.monotonic()``) is left to end unseen. Returns (and logs) what was abandoned."""
+        self._stop.set()
+        unfinished = self._jobs.shutdown(deadline)
+        lines = [
+            f"{what}: stopped when the window closed; the image being generated was abandoned "
+            "(one whose upload had begun is listed by the next generation on the actor)"
+            for what in unfinished.running
+        ]
+        for line in lines:
+            log.warning("%s", line)
+        return lines
+
     def generate_single(
         self, service: GenerationWork, actor_id: str, request: SingleRequest
     ) -> bool:
@@ -107,6 +128,7 @@ class GenerationController(QObject):
             ),
             on_result=lambda image: self._single_done(actor_id, image),
             on_error=lambda error: self._failed(SINGLE_TITLE, error),
+            what=f"{SINGLE_TITLE} for {actor_id} ({request.prompt[:60]!r})",
         )
         return True
 
@@ -129,6 +151,7 @@ class GenerationController(QObject):
             ),
             on_result=lambda report: self._all_done(actor_id, report),
             on_error=lambda error: self._failed(ALL_TITLE, error),
+            what=f"{ALL_TITLE} for {actor_id} ({len(prompts)} prompts)",
         )
         return True
 

@@ -35,6 +35,16 @@ from tdm_desktop.ui.integrity.findings import CheckMark, check_mark
 log = logging.getLogger(__name__)
 
 
+JOB_NAMES = {
+    "check": "check",
+    "repair": "fix",
+    "read the migration of": "migration's dry run",
+    "migrate": "migration",
+}
+READ_ONLY_JOBS = ("check ", "migration's dry run ")
+"""Jobs that change nothing: one left running when the window closes needs no word."""
+
+
 class IntegrityWork(Protocol):
     """Audit, repair and migration of the open data dir (``core.integrity.IntegrityService``)."""
 
@@ -143,6 +153,23 @@ class IntegrityController(QObject):
     def wait_for_jobs(self, msecs: int = -1) -> bool:
         return self._jobs.wait_for_done(msecs)
 
+    def shutdown(self, deadline: float) -> list[str]:
+        """The window closes: the listing a job reads stops (``cancel``); a job still running
+        at ``deadline`` (``time.monotonic()``) is left to end unseen. A check only reads; a fix
+        or a migration still running may have done part of its writes (each one whole: they
+        are conditional), which the returned (and logged) line says, with what to do."""
+        self.cancel()
+        unfinished = self._jobs.shutdown(deadline)
+        lines = [
+            f"The {what} was still running when the window closed: it may have made part of "
+            "its changes; run Check against S3… on the actor again"
+            for what in unfinished.running
+            if not what.startswith(READ_ONLY_JOBS)
+        ]
+        for line in lines:
+            log.warning("%s", line)
+        return lines
+
     # -- the jobs ------------------------------------------------------------------------------
 
     def check(self, actor_id: str) -> bool:
@@ -215,7 +242,12 @@ class IntegrityController(QObject):
             self._stop = None
             self._on_failed(actor_id, what, error)
 
-        self._jobs.run(lambda: work(stop.is_set), on_result=done, on_error=failed)
+        self._jobs.run(
+            lambda: work(stop.is_set),
+            on_result=done,
+            on_error=failed,
+            what=f"{JOB_NAMES.get(what, what)} of actor {actor_id}",
+        )
         return True
 
     # -- results -------------------------------------------------------------------------------

@@ -279,10 +279,10 @@ class IntegrityPresenter(QObject):
 
     # -- closing ---------------------------------------------------------------------------------
 
-    def close(self) -> None:
-        """The window closes: stop a listing that runs, and wait for the job to end."""
-        self.controller.cancel()
+    def close(self, deadline: float) -> list[str]:
+        """The window closes: stop a listing that runs; a job still running at ``deadline``
+        (``time.monotonic()``) is left to end unseen. Returns what the curator should know."""
         for dialog in (self.check_dialog, self.migrate_dialog):
             if dialog is not None:
                 dialog.close()
-        self.controller.wait_for_jobs(30_000)
+        return self.controller.shutdown(deadline)

@@ -35,11 +35,13 @@ from tdm_desktop.ui.settings.model import (
     MAX_REQUESTS,
     MAX_RESOLUTION,
     MAX_STEPS,
+    MAX_UNDO_MIB,
     MIN_BUDGET_MIB,
     MIN_POLL_S,
     MIN_REQUESTS,
     MIN_RESOLUTION,
     MIN_STEPS,
+    MIN_UNDO_MIB,
     AppSettings,
     curator_problem,
     url_problem,
@@ -72,7 +74,7 @@ def curator_note(choice: CuratorChoice | None) -> str:
 
 class SettingsDialog(QDialog):
     """Data dir, curator, check interval; generator, A1111 URL, steps, denoising strength,
-    thumbnail cache budget (MiB)."""
+    thumbnail cache budget (MiB), thumbnail downloads at once, undo memory (MiB)."""
 
     def __init__(
         self,
@@ -169,6 +171,17 @@ class SettingsDialog(QDialog):
             "Thumbnail downloads at once at most (fewer while the link is slow); "
             "more connections than 16 apply from the next start"
         )
+        self.undo_spin = QSpinBox()
+        self.undo_spin.setObjectName("undoMemorySpin")
+        self.undo_spin.setRange(MIN_UNDO_MIB, MAX_UNDO_MIB)
+        self.undo_spin.setSingleStep(64)
+        self.undo_spin.setSuffix(" MiB")
+        self.undo_spin.setValue(values.undo_memory_mib)
+        self.undo_spin.setToolTip(
+            "Copies of deleted images kept in memory so that Undo can bring them back; the "
+            "oldest deletes' copies go first (their Undo then says so). 0: deletes cannot be "
+            "undone"
+        )
 
         self.problem_label = QLabel()
         self.problem_label.setObjectName("settingsProblem")
@@ -190,6 +203,7 @@ class SettingsDialog(QDialog):
         form.addRow("&Near-duplicates within:", self.duplicate_spin)
         form.addRow("Training &resolution:", self.resolution_spin)
         form.addRow("Thumbnail do&wnloads at once:", self.requests_spin)
+        form.addRow("Undo &memory for deletes:", self.undo_spin)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -216,6 +230,7 @@ class SettingsDialog(QDialog):
             duplicate_threshold=self.duplicate_spin.value(),
             training_resolution=self.resolution_spin.value(),
             thumbnail_requests=self.requests_spin.value(),
+            undo_memory_mib=self.undo_spin.value(),
             data_dir=self.data_dir_edit.text().strip(),
             curator=self.curator_edit.text().strip(),
             poll_seconds=self.poll_spin.value(),

@@ -1,6 +1,6 @@
 """The values Settings… edits and where they are kept: generator, AUTOMATIC1111 URL/steps/
-denoising, the thumbnail cache budget, thumbnail GETs in flight, the review's near-duplicate
-threshold and training resolution, and the catalog: the data dir (a folder or
+denoising, the thumbnail cache budget, thumbnail GETs in flight, the undo memory, the review's
+near-duplicate threshold and training resolution, and the catalog: the data dir (a folder or
 ``s3://bucket/prefix``), the curator's name and how often an S3 catalog is checked for others'
 changes, in the injected ``QSettings``.
 
@@ -41,6 +41,8 @@ MIN_STEPS, MAX_STEPS = 1, 150
 MIN_RESOLUTION, MAX_RESOLUTION = 64, 8192
 MAX_DUPLICATE_THRESHOLD = HASH_BITS // 2  # beyond half the bits, "alike" means little
 MIN_REQUESTS, MAX_REQUESTS = 1, 64
+MIN_UNDO_MIB, MAX_UNDO_MIB = 0, 16 * 1024
+DEFAULT_UNDO_MEMORY_MIB = 256  # copies of deleted images kept for undo (~850 of 300 KB)
 
 KEY_GENERATOR = "generation/generator"
 KEY_A1111_URL = "generation/a1111Url"
@@ -50,6 +52,7 @@ KEY_BUDGET = "thumbnails/pixmapBudgetMiB"
 KEY_DUPLICATE_THRESHOLD = "review/duplicateThresholdBits"
 KEY_RESOLUTION = "review/trainingResolution"
 KEY_REQUESTS = "thumbnails/requestsInFlight"
+KEY_UNDO_MEMORY = "curation/undoMemoryMiB"
 KEY_DATA_DIR = "catalog/dataDir"
 KEY_CURATOR = "catalog/curator"
 KEY_POLL_SECONDS = "catalog/pollSeconds"
@@ -72,6 +75,8 @@ class AppSettings:
     training_resolution: int = DEFAULT_TRAINING_RESOLUTION  # "too small" below this short side
     thumbnail_requests: int = DEFAULT_REQUESTS
     """Thumbnail GETs in flight at most (the loader keeps fewer while the link is slow)."""
+    undo_memory_mib: int = DEFAULT_UNDO_MEMORY_MIB
+    """Copies of deleted images kept for undo, at most (0: a delete cannot be undone)."""
     data_dir: str = ""
     """A folder or ``s3://bucket/prefix``; "" for none (then ``./data``)."""
     curator: str = ""
@@ -124,6 +129,7 @@ def load_settings(settings: QSettings, env: Mapping[str, str] = os.environ) -> A
     bits = read_number(settings, KEY_DUPLICATE_THRESHOLD, DEFAULT_THRESHOLD)
     resolution = read_number(settings, KEY_RESOLUTION, DEFAULT_TRAINING_RESOLUTION)
     requests = read_number(settings, KEY_REQUESTS, DEFAULT_REQUESTS)
+    undo_memory = read_number(settings, KEY_UNDO_MEMORY, DEFAULT_UNDO_MEMORY_MIB)
     data_dir = str(settings.value(KEY_DATA_DIR, "") or "").strip()
     curator = str(settings.value(KEY_CURATOR, "") or "").strip()
     poll = read_number(settings, KEY_POLL_SECONDS, DEFAULT_POLL_S)
@@ -140,6 +146,7 @@ def load_settings(settings: QSettings, env: Mapping[str, str] = os.environ) -> A
             else DEFAULT_TRAINING_RESOLUTION
         ),
         thumbnail_requests=max(MIN_REQUESTS, min(MAX_REQUESTS, requests)),
+        undo_memory_mib=max(MIN_UNDO_MIB, min(MAX_UNDO_MIB, undo_memory)),
         data_dir="" if data_dir_problem(data_dir) else data_dir,
         curator="" if curator_problem(curator) else curator,
         poll_seconds=max(MIN_POLL_S, min(MAX_POLL_S, poll)),
@@ -164,6 +171,7 @@ def save_settings(settings: QSettings, values: AppSettings) -> None:
     settings.setValue(KEY_DUPLICATE_THRESHOLD, values.duplicate_threshold)
     settings.setValue(KEY_RESOLUTION, values.training_resolution)
     settings.setValue(KEY_REQUESTS, values.thumbnail_requests)
+    settings.setValue(KEY_UNDO_MEMORY, values.undo_memory_mib)
     settings.setValue(KEY_DATA_DIR, values.data_dir.strip())
     settings.setValue(KEY_CURATOR, values.curator.strip())
     settings.setValue(KEY_POLL_SECONDS, values.poll_seconds)

@@ -1,5 +1,6 @@
 """Settings… (Ctrl+,): opens the dialog and applies what it returns. Values are saved in
-``QSettings``; the thumbnail cache budget, the check interval and the curator apply at once, the
+``QSettings``; the thumbnail cache budget, the undo memory, the check interval and the curator
+apply at once, the
 generator from the next generation (the generation presenter reads the settings each time), and a
 new data dir is asked for through ``data_dir_chosen`` (the app opens a window on it)."""
 
@@ -37,6 +38,12 @@ class PixmapBudget(Protocol):
     def set_max_requests(self, count: int) -> None: ...
 
 
+class UndoBudget(Protocol):
+    """What keeps the copies of deleted images for undo (``CurationController``)."""
+
+    def set_undo_memory(self, budget_bytes: int) -> None: ...
+
+
 class Curated(Protocol):
     """Whose decisions the flags record (``TrainingDataService.curator``)."""
 
@@ -70,6 +77,7 @@ class SettingsPresenter(QObject):
         *,
         curated: Curated | None = None,
         polling: Polling | None = None,
+        undo: UndoBudget | None = None,
         data_dir: DataDirChoice | None = None,
         environ: Mapping[str, str] | None = None,
         curator_fallback: CuratorChoice | None = None,
@@ -83,6 +91,7 @@ class SettingsPresenter(QObject):
         self._loader = loader
         self._curated = curated
         self._polling = polling
+        self._undo = undo
         self._environ = os.environ if environ is None else environ
         self._curator_fallback = curator_fallback
         self.data_dir = data_dir
@@ -131,6 +140,8 @@ class SettingsPresenter(QObject):
         self.applied.emit(values)
 
     def _apply_catalog(self, values: AppSettings) -> None:
+        if self._undo is not None:
+            self._undo.set_undo_memory(values.undo_memory_mib * MIB)
         if self._polling is not None:
             self._polling.set_poll_interval(values.poll_seconds * 1000)
         try:

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from PySide6.QtCore import QByteArray, QObject, Qt, QUrl, Signal, Slot
+from PySide6.QtCore import QByteArray, QObject, Qt, QUrl, Signal, SignalInstance, Slot
 from PySide6.QtNetwork import (
     QHttp1Configuration,
     QNetworkAccessManager,
@@ -154,7 +154,9 @@ class UrlSigner(QObject):
         self._urls.clear()
 
     def close(self) -> None:
-        """Stop signing; the thread ends after the batch it is on (it never holds up an exit)."""
+        """Stop signing; the thread ends after the signature it is on (a daemon thread: a
+        credential refresh that hangs inside a signature never holds up an exit), delivering
+        nothing more."""
         self._closed = True
         self._work.put(None)
 
@@ -166,23 +168,35 @@ class UrlSigner(QObject):
                 return
             if callable(keys):
                 try:
-                    self._emitter.probed.emit(keys())
+                    url = keys()
                 except Exception as err:
                     log.info("no connection made ahead: %s", err)
+                    continue
+                if not self._closed:
+                    self._emit(self._emitter.probed, url)
                 continue
             results: list[Signed] = []
             for key in keys:
                 with self._lock:
                     still_wanted = key in self._queued
-                if not still_wanted:
+                if not still_wanted or self._closed:
                     continue
                 try:
                     results.append(Signed(key, self._presign(key)))
                 except Exception as err:  # e.g. S3Error(NoCredentials) while refreshing them
                     results.append(Signed(key, None, failure_reason(err), str(err)))
+            if self._closed:
+                return  # the window closed while this batch was signed: nobody wants it
             if results:
-                self._emitter.signed.emit(results)
+                self._emit(self._emitter.signed, results)
             time.sleep(0)  # let the GUI thread have the GIL between batches
+
+    @staticmethod
+    def _emit(signal: SignalInstance, payload: object) -> None:
+        try:
+            signal.emit(payload)
+        except RuntimeError:  # deleted with its window while a signature was made
+            log.debug("a signature ended after its signer was deleted")
 
     @Slot(list)
     def _on_signed(self, results: list[Signed]) -> None:

@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from PySide6.QtCore import QByteArray, QObject, QRunnable, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import QByteArray, QObject, Qt, Signal, Slot
 from PySide6.QtNetwork import QSslSocket
 
+from tdm_desktop.core.threads import DaemonPool
 from tdm_desktop.ui.thumbnails.priority import lower_thread_priority
 from tdm_desktop.ui.thumbnails.reasons import failure_reason
 
@@ -74,13 +75,11 @@ class _Emitter(QObject):
     finished = Signal(object)
 
 
-class _GetJob(QRunnable):
-    def __init__(self, key: str, epoch: int, fetch: Fetch, emitter: _Emitter) -> None:
-        super().__init__()
-        self.setAutoDelete(True)
-        self._key, self._epoch, self._fetch, self._emitter = key, epoch, fetch, emitter
+class _GetJob:
+    def __init__(self, key: str, epoch: int, fetch: Fetch, transport: WorkerTransport) -> None:
+        self._key, self._epoch, self._fetch, self._transport = key, epoch, fetch, transport
 
-    def run(self) -> None:
+    def __call__(self) -> None:
         lower_thread_priority()
         sent = time.monotonic()
         try:
@@ -90,12 +89,14 @@ class _GetJob(QRunnable):
             result = Fetched(self._key, None, reason, str(err), sent, None, time.monotonic())
         else:
             result = Fetched(self._key, data, None, "", sent, None, time.monotonic(), len(data))
-        self._emitter.finished.emit((self._epoch, result))
+        self._transport.deliver(self._epoch, result)
 
 
 class WorkerTransport(QObject):
-    """``fetch(key) -> bytes`` in ``threads`` threads of its own (thread-safe, as a boto3 client
-    is). Results of GETs started before ``abort`` are dropped."""
+    """``fetch(key) -> bytes`` in ``threads`` daemon threads of its own (thread-safe, as a boto3
+    client is). Results of GETs started before ``abort`` are dropped; a GET still running at
+    ``shutdown`` ends on its own (a botocore GET cannot be interrupted, and the process does not
+    wait for it)."""
 
     fetched = Signal(object)
     name = "botocore"
@@ -103,20 +104,18 @@ class WorkerTransport(QObject):
     def __init__(self, fetch: Fetch, *, threads: int = 16, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._fetch = fetch
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(max(1, threads))
-        self._pool.setObjectName("thumbnailGetPool")
+        self._pool = DaemonPool(max(1, threads), name="thumbnailGet")
         self._emitter = _Emitter(self)
         self._emitter.finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
         self._epoch = 0
         self._closed = False
 
     def set_threads(self, threads: int) -> None:
-        self._pool.setMaxThreadCount(max(1, threads))
+        self._pool.set_max_threads(max(1, threads))
 
     def fetch(self, key: str) -> None:
         if not self._closed:
-            self._pool.start(_GetJob(key, self._epoch, self._fetch, self._emitter))
+            self._pool.start(_GetJob(key, self._epoch, self._fetch, self), key)
 
     def prepare(self, keys: Sequence[str]) -> None:
         """Nothing to prepare: a GET needs no URL."""
@@ -126,13 +125,23 @@ class WorkerTransport(QObject):
 
     def abort(self) -> None:
         self._epoch += 1
-        self._pool.clear()
+        self._pool.cancel_queued()
 
     def shutdown(self, timeout_ms: int) -> bool:
-        """Drop what is queued and wait up to ``timeout_ms`` for running GETs (True: all ended)."""
+        """Drop what is queued and wait up to ``timeout_ms`` for running GETs (True: all ended;
+        those still running end on their own, unseen)."""
         self._closed = True
         self.abort()
-        return self._pool.waitForDone(timeout_ms)
+        return self._pool.wait_for_done(timeout_ms / 1000)
+
+    def deliver(self, epoch: int, result: Fetched) -> None:
+        """(A GET's thread.) Hand ``result`` to the GUI thread, unless this transport closed."""
+        if self._closed:
+            return
+        try:
+            self._emitter.finished.emit((epoch, result))
+        except RuntimeError:  # deleted with its window while the GET ran
+            log.debug("thumbnail GET of %s ended after its transport was deleted", result.key)
 
     @Slot(object)
     def _on_finished(self, item: tuple[int, Fetched]) -> None:
