@@ -384,6 +384,7 @@ class MainWindow(QMainWindow):
             lambda v: self.review.set_thresholds(v.duplicate_threshold, v.training_resolution)
         )
         self.loader.thumbnail_failed.connect(self.thumbs.on_thumbnail_failed)
+        self.loader.thumbnail_failed.connect(self.analysis.thumbnail_failed)
         self.thumbs.loaded_text_changed.connect(self.loaded_label.setText)
         self.thumbs.connection_failed.connect(self._on_connection_failed)
         self.controller.error_reported.connect(self.show_error)

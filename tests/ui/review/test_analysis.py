@@ -148,3 +148,28 @@ def test_c_on_an_image_of_a_group_compares_the_group(qtbot, review_window):
     assert presenter.is_open()
     assert presenter.controller.filenames == [n(3), n(6)]
     assert presenter.controller.focused_filename() == n(6)
+
+
+def test_an_image_that_does_not_decode_is_a_problem_not_a_crash(
+    qtbot, data_dir, store, settings, make_window
+):
+    other_id, other = "0062", "0062_greek_40_female"
+    good, broken = f"{other}_0.jpg", f"{other}_1.jpg"
+    upload_actor(
+        data_dir, store, {good: jpeg(picture(120)), broken: b"not an image"}, other_id, other
+    )
+    settings.setValue(KEY_RESOLUTION, 256)
+    window = make_window()
+    with qtbot.waitSignal(window.actor_opened, timeout=10000):
+        window.session.open_actor(other_id)
+    analysis = window.review.analysis
+    qtbot.waitUntil(lambda: analysis.analysed_count() == 2 and analysis.is_done(), timeout=20000)
+    qtbot.wait(400)  # the grouping runs at most every 250 ms
+
+    assert analysis.problems(broken) == ["not an image: its bytes do not decode as an image"]
+    assert analysis.problems(good) == []
+    choose(window.flag_filter, "Problems")
+    assert window.selection.visible_filenames() == [broken]
+    assert window.statusBar().currentMessage() == (
+        "Problems: 1 image flagged by the quality checks, among the 2 of 2 images checked so far"
+    )

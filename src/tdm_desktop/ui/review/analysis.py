@@ -32,6 +32,8 @@ from tdm_desktop.core.review_sort import ReviewFacts
 log = logging.getLogger(__name__)
 
 NOTIFY_MS = 250
+NOT_AN_IMAGE_REASON = "not an image"  # the loader's word for bytes that did not decode
+UNDECODABLE = "its bytes do not decode as an image"
 QUIET_MS = 60  # after a key or a scroll, no analysis starts for this long
 
 
@@ -148,6 +150,15 @@ class AnalysisController(QObject):
             result = None
         with contextlib.suppress(RuntimeError):  # the window closed meanwhile
             self.done.emit(serial, key, result)
+
+    def thumbnail_failed(self, key: str, reason: str) -> None:
+        """A tile that did not decode is a problem too ("not an image"), as ``check`` says."""
+        if not self.enabled or reason != NOT_AN_IMAGE_REASON or not self._rows.is_listed(key):
+            return
+        name = _filename(key)
+        self._results[name] = ImageAnalysis(name, not_an_image=UNDECODABLE)
+        self._note_problems(name, self._results[name])
+        self._changed_soon()
 
     # -- what is known -------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from typing import Protocol
 from PySide6.QtCore import QModelIndex, QObject, Signal
 
 from tdm_desktop.core.quality import QualityThresholds
+from tdm_desktop.ui.common.messages import images_phrase
 from tdm_desktop.ui.grid.delegate import ThumbnailDelegate
 from tdm_desktop.ui.grid.filter import GridFilter
 from tdm_desktop.ui.grid.model import ImageGridModel
@@ -105,11 +106,12 @@ class ReviewPresenter(QObject):
             groups = self.analysis.duplicate_groups()
             count = sum(len(group) for group in groups)
             return (
-                f"Near-duplicates: {len(groups)} groups, {count} images, {of} · C compares a group"
+                f"Near-duplicates: {len(groups)} group{'' if len(groups) == 1 else 's'}, "
+                f"{images_phrase(count)}, {of} · C compares a group"
             )
         if wanted == "problems":
             flagged = self.analysis.problem_count()
-            return f"Problems: {flagged} images flagged by the quality checks, {of}"
+            return f"Problems: {images_phrase(flagged)} flagged by the quality checks, {of}"
         return None
 
     def filter_changed(self) -> None:
