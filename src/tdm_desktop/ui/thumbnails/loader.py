@@ -58,7 +58,6 @@ Gate = Callable[[str], bool]
 
 PUMP_SLICE_S = 0.004  # starting work yields to the event loop after this
 PREPARE_AHEAD = 16  # keys whose URLs are signed ahead of their GET (about one pacer window)
-ANALYSIS_QUEUE = 256  # images waiting for the analysis hook at most (older ones are skipped)
 VISIBLE_PRIORITY, BAND_PRIORITY, ANALYSIS_PRIORITY = 2, 1, 0
 
 
@@ -67,7 +66,9 @@ class PixelAnalysis(Protocol):
     second GET. ``wants(key)`` on the GUI thread when a thumbnail arrived with fetched bytes;
     then ``analyze(key, data, tile)`` in a decode worker, after the tile was handed back and only
     when no tile waits for a worker (lowest priority). ``data`` is the object's bytes (decode it
-    at 256 px or more for the checks), ``tile`` the thumbnail just made from them."""
+    at 256 px or more for the checks), ``tile`` its thumbnail (a null image if it left the
+    cache). The loader keeps the keys, not the bytes: an image whose bytes left the compressed
+    cache before a worker was free is skipped (its next fetch asks again)."""
 
     def wants(self, key: str) -> bool: ...
 
@@ -205,7 +206,9 @@ class ThumbnailLoader(QObject):
         self._gate = gate
         self._pacer = pacer if pacer is not None else RequestPacer(max_requests)
         self._analysis = analysis
-        self._analysis_queue: deque[tuple[str, bytes, QImage]] = deque(maxlen=ANALYSIS_QUEUE)
+        # keys whose tile landed with fetched bytes, for the hook, in the order they landed; the
+        # bytes are read from the compressed cache when a worker is free (gone by then: skipped)
+        self._analysis_queue: dict[str, None] = {}
         self._analysing = 0
         self._analysis_after = 0.0  # no analysis job starts before this (time.monotonic)
         self._analysis_timer = QTimer(self)
@@ -482,13 +485,20 @@ class ThumbnailLoader(QObject):
             if not self._analysis_timer.isActive():
                 self._analysis_timer.start(max(1, int(wait_ms) + 1))
             return
-        waiting_tiles = any(self._needs_work(k, s) for k, s in list(self._pending)[:1])
+        waiting_tiles = bool(self._pending) and self._needs_work(*self._pending[0])
         while (
             self._analysis_queue
             and not waiting_tiles
             and self._active + self._analysing < self._max_workers
         ):
-            key, data, tile = self._analysis_queue.popleft()
+            key = next(iter(self._analysis_queue))
+            del self._analysis_queue[key]
+            with self._compressed_lock:
+                data = self._compressed.peek(key)
+            if data is None:
+                continue  # its bytes left the cache: its next fetch brings it back
+            pixmap = self.pixmap(key, self._size)
+            tile = pixmap.toImage() if pixmap is not None else QImage()
             self._analysing += 1
             job = _AnalysisJob(self._analysis, key, data, tile, self._analysis_done)
             self._pool.start(job, ANALYSIS_PRIORITY)
@@ -557,7 +567,7 @@ class ThumbnailLoader(QObject):
             with self._compressed_lock:
                 self._compressed.put(key, data)
             if self._analysis is not None and self._analysis.wants(key):
-                self._analysis_queue.append((key, data, result.image))
+                self._analysis_queue[key] = None
         waiting = self._deferred.pop(key, [])
         if waiting:
             self._pending.extendleft((key, s) for s in reversed(waiting))
@@ -581,3 +591,4 @@ class ThumbnailLoader(QObject):
             self._compressed.pop(key)
         self._errors.pop(key, None)
         self._deferred.pop(key, None)
+        self._analysis_queue.pop(key, None)
