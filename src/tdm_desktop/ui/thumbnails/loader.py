@@ -59,6 +59,7 @@ Gate = Callable[[str], bool]
 PUMP_SLICE_S = 0.004  # starting work yields to the event loop after this
 PREPARE_AHEAD = 16  # keys whose URLs are signed ahead of their GET (about one pacer window)
 VISIBLE_PRIORITY, BAND_PRIORITY, ANALYSIS_PRIORITY = 2, 1, 0
+ANALYSIS_JOBS = 1  # analysis jobs at once: one niced thread holding the GIL at a time, not two
 
 
 class PixelAnalysis(Protocol):
@@ -489,6 +490,7 @@ class ThumbnailLoader(QObject):
         while (
             self._analysis_queue
             and not waiting_tiles
+            and self._analysing < ANALYSIS_JOBS
             and self._active + self._analysing < self._max_workers
         ):
             key = next(iter(self._analysis_queue))
