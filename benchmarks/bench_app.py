@@ -53,8 +53,10 @@ from PySide6.QtWidgets import QAbstractItemView, QApplication, QLabel, QWidget
 
 from bench_common import emit, peak_rss_mb, percentile, store_from_env
 from bench_dataset import BENCH_ACTOR_ID, IDLE_ACTOR_ID, sample_key
+from key_trace import from_env, trace_keys
 from tdm_desktop.core.training_data import ActorTrainingData, TrainingDataService, TrainingImage
-from tdm_desktop.ui.app import tune_gc
+from tdm_desktop.ui.app import SWITCH_INTERVAL_S as SWITCH_DEFAULT
+from tdm_desktop.ui.app import tune_gc, tune_switch_interval
 from tdm_desktop.ui.grid import view as grid_view
 from tdm_desktop.ui.grid.delegate import request_size
 from tdm_desktop.ui.grid.model import ImageGridModel
@@ -309,8 +311,14 @@ class TilePaintWatch(QObject):
         ):
             self.painted_at = time.perf_counter()
             self._rect = None
+            if TRACE is not None:
+                TRACE.painted()
         return False
 
+
+TRACE = from_env()
+if TRACE is not None:
+    trace_keys(TRACE)
 
 KEY_PATTERN = (Qt.Key.Key_B, Qt.Key.Key_B, Qt.Key.Key_G, Qt.Key.Key_T)  # T: good -> bad
 
@@ -346,15 +354,22 @@ def measure_keys(
     for i in range(count):
         index = grid.currentIndex()
         watch.arm(grid.visualRect(index))
+        if TRACE is not None:
+            TRACE.begin()
         pressed = time.perf_counter()
         QTest.keyClick(grid, KEY_PATTERN[i % len(KEY_PATTERN)])
         dispatch_ms.append((time.perf_counter() - pressed) * 1000)
+        if TRACE is not None:
+            TRACE.end()
+            TRACE.after_dispatch()
         try:
             wait_for(lambda: watch.painted_at is not None, 10, "the flagged tile's repaint")
         except TimeoutError:
             missed += 1
             continue
         repaint_ms.append((watch.painted_at - pressed) * 1000)
+        if TRACE is not None:
+            TRACE.note(repaint_ms=round(repaint_ms[-1], 2))
         idle(pause_ms)
     keys_s = time.perf_counter() - began
     beat.phase = "keys_settle"
@@ -420,6 +435,7 @@ def main() -> None:
     wait_for(lambda: window.session.actor_id == IDLE_ACTOR_ID, 60, "opening the idle actor")
     if not args.no_gc_freeze:
         tune_gc()  # as run_gui does once the window is up
+    tune_switch_interval(float(os.environ.get("TDM_BENCH_SWITCH_S", SWITCH_DEFAULT)))
     gc_pauses = GcPauses()
     size = request_size(window.grid.thumbnail_size(), window.grid.devicePixelRatioF())
     watch = LoadWatch(window, size)
@@ -510,6 +526,8 @@ def main() -> None:
     app.processEvents()
     result["peak_rss_mb"] = round(peak_rss_mb(), 1)
     settings_dir.cleanup()
+    if TRACE is not None:
+        TRACE.dump()
     emit(result)
 
 
