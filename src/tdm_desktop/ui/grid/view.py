@@ -4,8 +4,9 @@ Arrivals repaint the viewport only when the thumbnail is on screen, at most once
 (``FRAME_MS``); prefetched ones paint nothing. While the size changes (slider drag, Ctrl+wheel)
 the delegate shows the nearest cached size scaled, and the loader is asked for the new size
 only once it has settled for ``SETTLE_MS``. While the grid scrolls, the loader is asked at most
-once per ``SCROLL_REQUEST_MS``, and while it flies (faster than ``FLYING_SCREENS_PER_S``), only
-once it has stopped for ``SCROLL_SETTLE_MS``: a scroll
+once per ``SCROLL_REQUEST_MS``, and while it flies (faster than ``FLYING_SCREENS_PER_S``, or
+more than ``JUMP_SCREENS`` screens at once), only once it has stopped for ``SCROLL_SETTLE_MS``: a
+scroll
 bar dragged through 100,000 images passes a new screen every frame, and asking for each one would
 keep the URL signer, the fetches and the decodes busy with screens already gone, competing with
 the paint for the CPU and the GIL.
@@ -46,6 +47,7 @@ FRAME_MS = 16  # at most one repaint per frame for arriving thumbnails
 SETTLE_MS = 120  # a new thumbnail size is decoded once it has not changed for this long
 SCROLL_REQUEST_MS = 48  # while scrolling, the loader is asked at most this often
 FLYING_SCREENS_PER_S = 30  # a scroll this fast flies past rows nobody waits to see
+JUMP_SCREENS = 2  # a scroll this far at once may be the first move of a fast one
 SCROLL_SETTLE_MS = 80  # a flying scroll asks once it has not moved for this long
 _REQUEST_EVENT = QEvent.Type(QEvent.registerEventType())
 
@@ -214,7 +216,7 @@ class ThumbnailGridView(QListView):
         then, before = self._scrolled
         self._scrolled = (now, value)
         screens = abs(value - before) / max(1, self.viewport().height())
-        if screens / max(0.004, now - then) > FLYING_SCREENS_PER_S:
+        if screens > JUMP_SCREENS or screens / max(0.004, now - then) > FLYING_SCREENS_PER_S:
             self._request_timer.start(SCROLL_SETTLE_MS)  # again at each move: once it stops
             return
         if self._request_timer.isActive():
