@@ -304,6 +304,30 @@ def _run_queue_ns() -> int:
         return 0
 
 
+def thread_cpu_s() -> dict[str, float]:
+    """CPU seconds of this process's threads so far, summed by thread name (Linux; else {})."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    totals: dict[str, float] = {}
+    tasks = Path("/proc/self/task")
+    if not tasks.is_dir():
+        return totals
+    for task in tasks.iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if task.name == str(os.getpid()):
+            name = "GUI thread"
+        totals[name] = totals.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return totals
+
+
+def cpu_between(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    spent = {name: after[name] - before.get(name, 0.0) for name in after}
+    return {name: round(s, 2) for name, s in sorted(spent.items(), key=lambda kv: -kv[1]) if s}
+
+
 def step_stats(took: list[float]) -> dict[str, float]:
     return {
         "p50_ms": round(percentile(took, 50), 2),
@@ -548,8 +572,6 @@ def main() -> None:
     wait_for(lambda: window.session.actor_id == IDLE_ACTOR_ID, 60, "opening the idle actor")
     if not args.no_gc_freeze:
         tune_gc()  # as run_gui does once the window is up
-    if os.environ.get("TDM_BENCH_SWITCH_MS"):
-        sys.setswitchinterval(float(os.environ["TDM_BENCH_SWITCH_MS"]) / 1000)
     gc_pauses = GcPauses()
     size = request_size(window.grid.thumbnail_size(), window.grid.devicePixelRatioF())
     watch = LoadWatch(window, size)
@@ -564,15 +586,18 @@ def main() -> None:
 
     # -- load -----------------------------------------------------------------------------------
     beat.phase = "load"
+    cpu_before_load = thread_cpu_s()
     watch.start()
-    window.actor_list_widget.select_actor(BENCH_ACTOR_ID)
     loader = window.loader
-    if args.prefetch_all:
-        wait_for(lambda: len(watch.settled) >= args.images, args.timeout, "loading every image")
-    else:
-        wait_for(lambda: watch.full_at is not None, args.timeout, "a full viewport")
-        wait_for(lambda: loader.pending_count() == 0, args.timeout, "the prefetch band")
+    with profiler.phase("load"):
+        window.actor_list_widget.select_actor(BENCH_ACTOR_ID)
+        if args.prefetch_all:
+            wait_for(lambda: len(watch.settled) >= args.images, args.timeout, "loading every image")
+        else:
+            wait_for(lambda: watch.full_at is not None, args.timeout, "a full viewport")
+            wait_for(lambda: loader.pending_count() == 0, args.timeout, "the prefetch band")
     load_end = time.perf_counter()
+    load_cpu = cpu_between(cpu_before_load, thread_cpu_s())
     interactive_at = next((t for t in beat.ticks if watch.opened_at and t > watch.opened_at), None)
     beat.phase = "settle"
     grid_view.PREFETCH_SCREENS = default_band  # scroll and resize with the product's own band
@@ -625,6 +650,7 @@ def main() -> None:
         "failures": sorted(set(watch.failed.values())),
         "app_ips": loaded / load_seconds if args.prefetch_all and load_seconds > 0 else None,
         "stall": {phase: beat.stats(phase) for phase in ("load", "scroll", "resize")},
+        "load_thread_cpu_s": load_cpu,
         "step_ms": {phase: step_stats(took) for phase, took in steps.items()},
         "keys": {**keys, "stall": beat.stats("keys")} if keys else None,
         "paints": paints.counts,

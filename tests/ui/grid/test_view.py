@@ -387,22 +387,27 @@ def test_an_exact_size_thumbnail_is_drawn_pixel_for_pixel_and_a_stand_in_is_scal
     assert 40 < centre.red() < 215  # blended, not a hard black or white checker pixel
 
 
-def _settled_layout(qtbot, view, images) -> None:
+def scrolling_view(qtbot, count: int):
+    """A view of ``count`` images, laid out to the end, back at the top, its first request done
+    and forgotten."""
+    loader = RecordingLoader()
+    images = [image(n) for n in range(count)]
+    view, _ = make_view(qtbot, images, loader)
+
     def at_bottom() -> bool:  # the batched layout grows the scroll range as it goes
         view.scrollToBottom()
         return bool(view.visible_rows()) and view.visible_rows()[-1] == len(images) - 1
 
     qtbot.waitUntil(at_bottom, timeout=5000)
     view.verticalScrollBar().setValue(0)
+    qtbot.waitUntil(lambda: bool(loader.requests), timeout=3000)
+    qtbot.wait(200)
+    loader.requests.clear()
+    return view, loader, images
 
 
 def test_a_scroll_flying_through_the_rows_asks_only_where_it_stops(qtbot):
-    loader = RecordingLoader()
-    images = [image(n) for n in range(5000)]
-    view, _ = make_view(qtbot, images, loader)
-    _settled_layout(qtbot, view, images)
-    qtbot.waitUntil(lambda: bool(loader.requests), timeout=3000)
-    loader.requests.clear()
+    view, loader, images = scrolling_view(qtbot, 5000)
     bar = view.verticalScrollBar()
     screen = view.viewport().height()
 
@@ -420,12 +425,7 @@ def test_a_scroll_flying_through_the_rows_asks_only_where_it_stops(qtbot):
 
 
 def test_a_slow_scroll_is_asked_for_as_it_goes_a_few_times_a_second(qtbot):
-    loader = RecordingLoader()
-    images = [image(n) for n in range(5000)]
-    view, _ = make_view(qtbot, images, loader)
-    _settled_layout(qtbot, view, images)
-    qtbot.waitUntil(lambda: bool(loader.requests), timeout=3000)
-    loader.requests.clear()
+    view, loader, images = scrolling_view(qtbot, 5000)
     bar = view.verticalScrollBar()
 
     for step in range(1, 41):  # a wheel: 30 px a frame for 40 frames
