@@ -75,7 +75,7 @@ from tdm_desktop.ui.grid.delegate import request_size
 from tdm_desktop.ui.grid.model import ImageGridModel
 from tdm_desktop.ui.main_window import MainWindow
 from tdm_desktop.ui.thumbnails.loader import ThumbnailLoader
-from tdm_desktop.ui.thumbnails.transport import FETCH_ENV
+from tdm_desktop.ui.thumbnails.transport import FETCH_ENV, Fetched
 
 FRAME_MS = 16
 COMPRESSED_BUDGET = inspect.signature(ThumbnailLoader).parameters["compressed_budget_bytes"].default
@@ -375,7 +375,11 @@ class LoadWatch:
         self.settled: set[str] = set()
         self.failed: dict[str, str] = {}
         self._visible: list[str] = []
+        self.gets: dict[str, tuple[float, float]] = {}  # key -> GET (sent, done), monotonic
+        self.ready_at: dict[str, float] = {}  # key -> perf_counter when it was ready
         window.actor_opened.connect(self._on_opened)
+        # the loader's transport's own report of each GET (a benchmark may look inside)
+        window.loader._transport.fetched.connect(self._on_fetched)
         window.loader.thumbnail_ready.connect(self._on_ready)
         window.loader.thumbnail_failed.connect(self._on_failed)
 
@@ -390,11 +394,37 @@ class LoadWatch:
         if self.opened_at is None:
             return
         now = time.perf_counter()
+        self.ready_at.setdefault(key, now)
         self.first_at = self.first_at or now
         self.last_at = now
         self.settled.add(key)
         if self.full_at is None and self._viewport_full():
             self.full_at = now
+
+    def _on_fetched(self, fetched: Fetched) -> None:
+        self.gets.setdefault(fetched.key, (fetched.sent_at, fetched.done_at))
+
+    def slowest(self) -> dict[str, object]:
+        """The slowest GET of the load, and the visible tile that came last (GET times in ms)."""
+        offset = time.perf_counter() - time.monotonic()  # perf_counter = monotonic + offset here
+        report: dict[str, object] = {}
+        if self.gets:
+            key, (sent, done) = max(self.gets.items(), key=lambda kv: kv[1][1] - kv[1][0])
+            report["slowest_get"] = {
+                "ms": round((done - sent) * 1000, 1),
+                "sent_ms": self.ms(sent + offset),
+                "visible": key in self._visible,
+            }
+        ready = [(self.ready_at[k], k) for k in self._visible if k in self.ready_at]
+        if ready:
+            at, key = max(ready)
+            sent, done = self.gets.get(key, (None, None))
+            report["last_visible"] = {
+                "ready_ms": self.ms(at),
+                "get_sent_ms": None if sent is None else self.ms(sent + offset),
+                "get_done_ms": None if done is None else self.ms(done + offset),
+            }
+        return report
 
     def _on_failed(self, key: str, reason: str) -> None:
         if self.opened_at is not None:
@@ -651,6 +681,7 @@ def main() -> None:
         "app_ips": loaded / load_seconds if args.prefetch_all and load_seconds > 0 else None,
         "stall": {phase: beat.stats(phase) for phase in ("load", "scroll", "resize")},
         "load_thread_cpu_s": load_cpu,
+        "load_gets": watch.slowest(),
         "step_ms": {phase: step_stats(took) for phase, took in steps.items()},
         "keys": {**keys, "stall": beat.stats("keys")} if keys else None,
         "paints": paints.counts,
