@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 DEMO_ARGS ?=  # e.g. make demo DEMO_ARGS="--port 8402"
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test test-unit test-integration lint format bench bench-wan bench-decode bench-generation bench-catalog clean
+.PHONY: setup demo test test-unit test-integration lint format bench bench-wan bench-decode bench-generation bench-catalog bench-review clean
 
 setup: $(STAMP)
 
@@ -53,6 +53,10 @@ bench-generation: $(STAMP)
 
 bench-catalog: $(STAMP)
 	$(BIN)/python benchmarks/catalog.py
+
+# The review in the window: a curator's keys every 300 ms, loading with and without analysis.
+bench-review: $(STAMP)
+	$(BIN)/python benchmarks/review_session.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache src/*.egg-info

@@ -4,8 +4,9 @@ Runs ``tdm-desktop demo`` (the bundled local S3 with demo actors, in a throwaway
 virtual X screen, drives it with real key presses (xdotool) and captures the screen (ImageMagick's
 ``import``). Needs: ``apt-get install xvfb xdotool imagemagick openbox`` plus Qt's xcb libraries
 (README). Run: ``.venv/bin/python docs/screenshots/take_screenshots.py`` (``--team`` for only the
-two curators' windows, ``--integrity`` for only Check against S3… and Migrate…; ``SHOTS_DISPLAY``
-/ ``SHOTS_PORT`` pick the X display and S3 port).
+two curators' windows, ``--integrity`` for only Check against S3… and Migrate…, ``--review`` for
+only the review's (``review_shots.py``); ``SHOTS_DISPLAY`` / ``SHOTS_PORT`` pick the X display and
+S3 port).
 
 ``two_curators.png``: ``tdm-desktop demo --curators 2``, alice's window on the left flags images
 bad from the keyboard; bob's on the right shows them within the check interval, with who did it.
@@ -71,9 +72,24 @@ def start_screen(home: Path, size: str) -> tuple[dict[str, str], list[subprocess
     }
     xvfb = subprocess.Popen(["Xvfb", DISPLAY, "-screen", "0", f"{size}x24", "-nolisten", "tcp"])
     procs = [xvfb]
-    time.sleep(1)
-    if shutil.which("openbox"):
-        procs.append(subprocess.Popen(["openbox"], env=env, stderr=subprocess.DEVNULL))
+    wait_for(  # the screen must be up before the window manager, or it gives up
+        lambda: (
+            subprocess.run(
+                ["xdotool", "getdisplaygeometry"], env=env, capture_output=True
+            ).returncode
+            == 0
+        ),
+        30,
+        "the virtual screen",
+    )
+    if shutil.which("openbox"):  # without a window manager no window gets the keys
+        for _attempt in range(5):
+            manager = subprocess.Popen(["openbox"], env=env, stderr=subprocess.DEVNULL)
+            time.sleep(1.5)
+            if manager.poll() is None:
+                procs.append(manager)
+                break
+            print("openbox exited; starting it again")
     return env, procs
 
 
@@ -120,13 +136,17 @@ def main() -> int:
     for tool in ("Xvfb", "xdotool", "import"):
         if not shutil.which(tool):
             raise SystemExit(f"{tool} not found: apt-get install xvfb xdotool imagemagick")
-    only = {"--team", "--integrity"} & set(sys.argv)
+    only = {"--team", "--integrity", "--review"} & set(sys.argv)
     if not only:
         solo_shots()
     if not only or "--team" in only:
         team_shot()
     if not only or "--integrity" in only:
         integrity_shots()
+    if not only or "--review" in only:
+        from review_shots import review_shots  # the review's: compare, base image, filters
+
+        review_shots()
     return 0
 
 

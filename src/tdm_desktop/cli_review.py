@@ -270,9 +270,8 @@ def cmd_duplicates(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from tdm_desktop.cli import make_service
-    from tdm_desktop.core.export import ExportService
+    from tdm_desktop.core.export import report_lines
     from tdm_desktop.core.export_layout import ExportFormat, ExportOptions, Include
-    from tdm_desktop.core.export_targets import make_target
 
     if args.workers < 1:
         raise BadInputError(f"--workers {args.workers}: must be 1 or more")
@@ -286,42 +285,11 @@ def cmd_export(args: argparse.Namespace) -> int:
         resolution=args.resolution,
     )
     options.check()
-    service = make_service(args)
-    target = make_target(args.to, service.store)
-    report = ExportService(service, workers=args.workers).export(
-        args.actor_id, target, options, on_progress=_Progress("exporting")
+    report = make_service(args).export_training_set(
+        args.actor_id, args.to, options, on_progress=_Progress("exporting"), workers=args.workers
     )
-    _print_export(report, options)
+    print("\n".join(report_lines(report, options.include)))
     return EXIT_OK if report.complete else EXIT_FAILED
-
-
-def _print_export(report, options) -> None:
-    if report.planned == 0:
-        what = "images not flagged bad" if options.include == "good" else "images"
-        print(f"nothing to export: the actor has no {what}; nothing written")
-        return
-    if report.already_there:
-        names = ", ".join(report.already_there)
-        print(f"skipped {len(report.already_there)} already there: {names}")
-    for path in report.unchanged:
-        if not path.endswith((".txt",)):
-            print(f"skipped {path}: already there")
-    for path, reason in report.kept.items():
-        print(f"KEPT     {path}: {reason}")
-    for name, reason in report.failed.items():
-        print(f"FAILED   {name}: {reason}")
-    if report.cancelled:
-        print(f"CANCELLED {len(report.cancelled)} images not started")
-    parts = [f"{len(report.exported)} new", f"{len(report.already_there)} already there"]
-    if report.failed:
-        parts.append(f"{len(report.failed)} failed")
-    if report.kept:
-        parts.append(f"{len(report.kept)} kept as they were")
-    print(
-        f"exported {len(report.exported) + len(report.already_there)} of {report.planned} "
-        f"images to {report.destination} ({report.format}): {', '.join(parts)}; "
-        f"{len(report.written)} files written"
-    )
 
 
 COMMANDS = {"check": cmd_check, "duplicates": cmd_duplicates, "export": cmd_export}

@@ -6,7 +6,10 @@ the way it opens any ``s3://`` data dir. Demo images are drawn by the offline ``
 generator, uploaded through ``S3Store`` (never overwriting) and recorded through
 ``TrainingDataManifest`` with production-style URLs
 (``https://story-boards-assets.s3.amazonaws.com/...``), which the store resolves to the local S3.
-Running it again reuses what exists and only fills what is missing.
+Running it again reuses what exists and only fills what is missing. What each image is (the
+near-duplicate pairs, a blurred and a too-small image, captions, decisions) is in
+``demo_content.py``; captions and decisions are recorded only for images listed now, so a
+re-run never undoes what a curator did.
 
 ``--curators N`` opens N windows side by side, one per curator (alice, bob, ...), each with its own
 settings file (geometry, curator name) under the demo's folder, on the same catalog: a flag in one
@@ -53,6 +56,7 @@ from tdm_desktop.core.s3_store import S3Store
 from tdm_desktop.core.s3_urls import DEFAULT_BUCKET
 from tdm_desktop.core.sync_era import sync_era_keys
 from tdm_desktop.core.timestamps import manifest_now
+from tdm_desktop.demo_content import DemoImage, demo_image, render, trigger_word
 
 if TYPE_CHECKING:
     from tdm_desktop.ui.app import OpenCatalog, WindowPlan
@@ -92,11 +96,6 @@ ORPHAN_FILENAME = f"{ORPHAN_ACTOR.actor_name}_{ORPHAN_ACTOR.image_count}.jpg"
 
 def demo_root() -> Path:
     return Path(platformdirs.user_data_dir("tdm-desktop")) / "demo"
-
-
-def _is_demo_bad(index: int) -> bool:
-    """A few images start flagged bad, so the demo shows both flags."""
-    return index % 7 == 3
 
 
 def demo_catalog(bucket: str) -> S3Prefix:
@@ -238,41 +237,58 @@ def _seed_actor(
         return 0
     log.info("[S3-ONLY] Seeding %d demo images for %s", len(todo), actor.actor_name)
 
-    def make(index: int) -> tuple[int, str, int, bool]:
-        filename = f"{actor.actor_name}_{index}.jpg"
-        key = store.key_for(actor.actor_name, filename)
-        prompt = prompts[index % len(prompts)]
+    def make(index: int) -> tuple[DemoImage, int, bool]:
+        image = demo_image(actor.actor_id, index)
+        key = store.key_for(actor.actor_name, f"{actor.actor_name}_{index}.jpg")
         if key in in_s3:
-            return index, prompt, store.head_size(key), False
-        result = generator.generate(GenerationRequest(prompt=prompt, seed=1000 + index))
+            return image, store.head_size(key), False
+        data = render(image, generator, prompts)
         try:
-            store.put_new(key, result.image_bytes, "image/jpeg")
+            store.put_new(key, data, "image/jpeg")
         except ObjectExistsError:
-            return index, prompt, store.head_size(key), False
-        return index, prompt, len(result.image_bytes), True
+            return image, store.head_size(key), False
+        return image, len(data), True
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = list(pool.map(make, todo))
 
     uploaded = 0
-    for index, prompt, size, was_uploaded in results:
-        filename = f"{actor.actor_name}_{index}.jpg"
+    newly_listed = False
+    for image, size, was_uploaded in results:
+        filename = f"{actor.actor_name}_{image.index}.jpg"
         uploaded += was_uploaded
         if filename in listed:
             continue
+        newly_listed = True
         key = store.key_for(actor.actor_name, filename)
         manifest.add_image(filename, store.aws_url_for(key), size_mb(size), manifest_now())
-        metadata.record_generation(
-            filename,
-            prompt=prompt,
-            seed=1000 + index,
-            generator=generator.name,
-            negative_prompt="",
-            generated_at=manifest_now(),
-        )
-        if _is_demo_bad(index):
-            metadata.set_flags({filename: False}, curator=DEMO_CURATOR)
+        _record(metadata, filename, image, generator.name, prompts)
+    if newly_listed and not listed and (word := trigger_word(actor.actor_id)):
+        metadata.set_trigger_word(word)  # a new demo actor: never over a curator's word
     return uploaded
+
+
+def _record(
+    metadata: PromptMetadata,
+    filename: str,
+    image: DemoImage,
+    generator_name: str,
+    prompts: Sequence[str],
+) -> None:
+    """A newly listed demo image's generation record, caption and decision (never over what a
+    curator did since: only images listed now get them)."""
+    metadata.record_generation(
+        filename,
+        prompt=image.prompt(prompts),
+        seed=image.seed(),
+        generator=generator_name,
+        negative_prompt="",
+        generated_at=manifest_now(),
+    )
+    if image.caption is not None:
+        metadata.set_caption(filename, image.caption)
+    if image.good is not None:
+        metadata.set_flags({filename: image.good}, curator=DEMO_CURATOR)
 
 
 def _ensure_base_image(

@@ -16,9 +16,11 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 
+from tdm_desktop.core.export_layout import ExportFormat, ExportOptions
 from tdm_desktop.core.threads import wait_for_all_pools
 from tdm_desktop.core.training_data import TrainingDataService
 from tdm_desktop.generators.a1111 import A1111Generator
+from tdm_desktop.ui.export.controller import ExportRequest
 from tdm_desktop.ui.generation.controller import SingleRequest
 from tdm_desktop.ui.thumbnails.network import NetworkTransport
 from tdm_desktop.ui.thumbnails.transport import WorkerTransport
@@ -210,6 +212,40 @@ def test_closing_returns_while_every_background_part_is_held(
     assert wait_for_all_pools(10)
     qtbot.wait(100)  # what ended after the close would be delivered now: nothing is
     assert delivered == []
+
+
+class HeldExportService(TrainingDataService):
+    """An export that waits at its gate (as one whose S3 never answers), then runs."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.exports = Held()
+
+    def export_training_set(self, *args, **kwargs):
+        self.exports.wait()
+        return super().export_training_set(*args, **kwargs)
+
+
+def test_closing_during_an_export_stops_it_and_says_so(
+    qtbot, make_window, data_dir, store, actors, tmp_path
+):
+    service = HeldExportService(data_dir, store)
+    window = make_window(service_=service, close_wait_s=CLOSE_WAIT_S)
+    destination = tmp_path / "training_set"
+    request = ExportRequest(ACTOR_ID, str(destination), ExportOptions(ExportFormat.AI_TOOLKIT))
+    assert window.export_presenter.controller.start(request)
+    qtbot.waitUntil(lambda: service.exports.entered == 1, timeout=5000)
+
+    window.close()
+
+    assert service.exports.holding()
+    assert window.close_report == [
+        f"Not finished, the window closed: the export of {ACTOR_ID} to {destination}; what it "
+        "wrote stays, export again to add the rest"
+    ]
+    service.exports.release()
+    assert wait_for_all_pools(10)
+    assert not destination.exists() or not any(destination.iterdir())  # stopped: nothing new
 
 
 def test_the_signer_thread_never_holds_up_closing():

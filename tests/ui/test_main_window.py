@@ -18,7 +18,10 @@ def test_opening_an_actor_shows_its_images_and_count(window, data_dir):
 
     grid = window.findChild(QListView, "thumbnailGrid")
     assert grid.model().rowCount() == len(listed) == ACTOR_A[2]
-    assert window.findChild(QLabel, "imageCountLabel").text() == f"{len(listed)} images in S3"
+    assert (
+        window.findChild(QLabel, "imageCountLabel").text()
+        == f"{len(listed)} images in S3 · 0 reviewed"
+    )
     assert "Training Data Manager" in window.windowTitle()
     assert ACTOR_A[1] in window.windowTitle()
     assert window.selection.visible_filenames() == listed
@@ -39,7 +42,7 @@ def test_choosing_another_actor_opens_it(qtbot, window):
     with qtbot.waitSignal(window.actor_opened, timeout=5000):
         window.actor_list_widget.select_actor(ACTOR_B[0])
     assert window.model.rowCount() == ACTOR_B[2]
-    assert window.header.image_count_label.text() == f"{ACTOR_B[2]} images in S3"
+    assert window.header.image_count_label.text() == f"{ACTOR_B[2]} images in S3 · 0 reviewed"
     assert ACTOR_B[1] in window.windowTitle()
 
 
@@ -111,7 +114,10 @@ def test_settings_keep_size_filter_and_last_actor(qtbot, make_window, settings):
     with qtbot.waitSignal(first.actor_opened, timeout=5000):
         first.actor_list_widget.select_actor(ACTOR_B[0])
     first.size_slider.setValue(300)
-    first.findChild(QComboBox, "flagFilter").setCurrentIndex(2)
+    flag_filter = first.findChild(QComboBox, "flagFilter")
+    flag_filter.setCurrentIndex(flag_filter.findText("Bad"))
+    sort_order = first.findChild(QComboBox, "sortOrder")
+    sort_order.setCurrentIndex(sort_order.findText("Newest first"))
     first.close()
 
     second = make_window()
@@ -119,6 +125,8 @@ def test_settings_keep_size_filter_and_last_actor(qtbot, make_window, settings):
     assert second.size_slider.value() == 300
     assert second.grid.iconSize().width() == 300
     assert second.flag_filter.currentText() == "Bad"
+    assert second.sort_order.currentText() == "Newest first"
+    assert second.rows.sort_order() == "newest" and second.rows.proxy() is not None
 
 
 def test_broken_manifest_shows_a_message_and_the_other_actor_opens(qtbot, make_window, data_dir):

@@ -42,7 +42,7 @@ def test_f5_shows_a_new_image_and_keeps_the_selection(qtbot, window, data_dir, s
     with qtbot.waitSignal(window.refreshed, timeout=5000):
         qtbot.keyClick(window.grid, Qt.Key.Key_F5)
     assert window.selection.visible_filenames() == [*names, added]
-    assert window.header.image_count_label.text() == f"{COUNT + 1} images in S3"
+    assert window.header.image_count_label.text() == f"{COUNT + 1} images in S3 · 0 reviewed"
     assert window.selection.selected_filenames() == [names[2], names[4]]
     assert window.selection.current_filename() == names[4]
 

@@ -96,7 +96,7 @@ def test_added_and_deleted_images_are_said_and_the_place_and_scroll_kept(
     manifest.remove_image(names[5])
 
     qtbot.waitUntil(lambda: "2 images added; 1 image deleted" in status(window), timeout=5000)
-    assert window.header.image_count_label.text() == "7 images in S3"
+    assert window.header.image_count_label.text() == "7 images in S3 · 0 reviewed"
     assert window.selection.current_filename() == names[3]
     assert window.grid.verticalScrollBar().value() == scroll
     log = window.log_dock.view.toPlainText()

@@ -5,7 +5,7 @@ screen: ``ActorImages`` keeps the manifest's validated entries and the prompt me
 read, and builds the ``TrainingImage`` of a row (its ``ManifestEntry``, its S3 location, its
 review) the first time the row is asked for. It is a read-only ``Sequence[TrainingImage]``, so code
 that walks every image (the CLI, export, analysis) works as on a tuple; what a window asks per key
-(``row_of``, ``filenames``, ``bad_count``) never builds a row.
+(``row_of``, ``filenames``, ``review_counts``) never builds a row.
 """
 
 from __future__ import annotations
@@ -135,12 +135,20 @@ class ActorImages(ImageRows):
 
     def bad_count(self) -> int:
         """How many listed images are decided bad (from the records, not the rows)."""
+        return self.review_counts()[1]
+
+    def review_counts(self) -> tuple[int, int]:
+        """How many listed images are decided (good or bad), and how many bad: one pass over the
+        records, no row built."""
         listed = self.row_of
-        return sum(
-            1
-            for name, record in self._records.items()
-            if isinstance(record, Mapping) and not review_of(record).good and listed(name) >= 0
-        )
+        decided = bad = 0
+        for name, record in self._records.items():
+            if not isinstance(record, Mapping) or listed(name) < 0:
+                continue
+            review = review_of(record)
+            decided += review.decided
+            bad += not review.good
+        return decided, bad
 
     def key_of(self, row: int) -> str | None:
         """The S3 key of ``row`` (None: a foreign URL), without building it when its URL is one

@@ -104,3 +104,20 @@ def image_caption(source: CaptionSource, filename: str) -> str:
     record = source.generation(filename) or {}
     prompt = record.get("prompt")
     return prompt if isinstance(prompt, str) else ""
+
+
+@dataclass(frozen=True)
+class ImageCaption:
+    """An image's caption as a curator sees it: ``text`` (the one used), ``stored`` (what a
+    curator set, or None: the text is the generation prompt)."""
+
+    text: str
+    stored: str | None = None
+
+    @property
+    def custom(self) -> bool:
+        return self.stored is not None
+
+    @classmethod
+    def read(cls, source: CaptionSource, filename: str) -> ImageCaption:
+        return cls(image_caption(source, filename), source.caption(filename))

@@ -21,7 +21,6 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from tdm_desktop.core.captions import ActorCaptions
@@ -35,6 +34,7 @@ from tdm_desktop.core.export_targets import (
     refused_write,
 )
 from tdm_desktop.core.s3_store import TRAINING_DATA_PREFIX, ObjectInfo
+from tdm_desktop.core.threads import map_unordered
 from tdm_desktop.core.training_data import TrainingDataService
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,36 @@ class ExportReport:
 
 
 ProgressCallback = Callable[[int, int, str], None]  # (done, total, image filename)
+
+
+def report_lines(report: ExportReport, include: str) -> list[str]:
+    """What an export did, one line each, the summary last (the CLI prints them, the window
+    shows them): skipped, kept, failed and cancelled images by name."""
+    if report.planned == 0:
+        what = "images not flagged bad" if include == "good" else "images"
+        return [f"nothing to export: the actor has no {what}; nothing written"]
+    lines = []
+    if report.already_there:
+        names = ", ".join(report.already_there)
+        lines.append(f"skipped {len(report.already_there)} already there: {names}")
+    lines += [
+        f"skipped {path}: already there" for path in report.unchanged if not path.endswith(".txt")
+    ]
+    lines += [f"KEPT     {path}: {reason}" for path, reason in report.kept.items()]
+    lines += [f"FAILED   {name}: {reason}" for name, reason in report.failed.items()]
+    if report.cancelled:
+        lines.append(f"CANCELLED {len(report.cancelled)} images not started")
+    parts = [f"{len(report.exported)} new", f"{len(report.already_there)} already there"]
+    if report.failed:
+        parts.append(f"{len(report.failed)} failed")
+    if report.kept:
+        parts.append(f"{len(report.kept)} kept as they were")
+    lines.append(
+        f"exported {len(report.exported) + len(report.already_there)} of {report.planned} "
+        f"images to {report.destination} ({report.format}): {', '.join(parts)}; "
+        f"{len(report.written)} files written"
+    )
+    return lines
 
 
 class ExportService:
@@ -148,8 +178,9 @@ class _ExportRun:
             pending.remove(probe)
             self._one(probe, probe=True)
         if pending:
-            with ThreadPoolExecutor(workers, thread_name_prefix="tdm-export") as pool:
-                list(pool.map(self._one, pending))
+            # daemon threads: a GET that hangs never holds up the end of the process
+            for _ in map_unordered(self._one, pending, workers, name="tdm-export"):
+                pass
 
     def _needs_a_write(self, planned: PlannedImage) -> bool:
         paths = [planned.path, planned.caption_path]

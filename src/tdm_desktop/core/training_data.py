@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tdm_desktop.core.actor_images import ActorImages
 from tdm_desktop.core.actors import ActorCatalog, ActorSummary, BaseImage
@@ -44,6 +44,11 @@ from tdm_desktop.core.s3_store import S3Store
 from tdm_desktop.core.s3_urls import S3Location
 from tdm_desktop.core.timestamps import Clock, api_timestamp
 from tdm_desktop.core.watch import DocumentWatch, LocalFileWatch, PolledDocuments
+
+if TYPE_CHECKING:
+    from tdm_desktop.core.export import ExportReport
+    from tdm_desktop.core.export import ProgressCallback as ExportProgress
+    from tdm_desktop.core.export_layout import ExportOptions
 
 log = logging.getLogger(__name__)
 
@@ -507,6 +512,26 @@ class TrainingDataService:
     def generation(self, generator: Generator) -> GenerationService:
         """Generation for these actors with ``generator``."""
         return GenerationService(self.documents, self.store, generator, clock=self._clock)
+
+    def export_training_set(
+        self,
+        actor_id: str,
+        destination: str,
+        options: ExportOptions,
+        *,
+        on_progress: ExportProgress | None = None,
+        should_stop: Callable[[], bool] | None = None,
+        workers: int = 8,
+    ) -> ExportReport:
+        """The actor's training set in a trainer's layout, to a folder or ``s3://bucket/prefix``
+        (``core.export``): never overwrites, a re-run adds only what is new."""
+        from tdm_desktop.core.export import ExportService  # it builds on this service
+        from tdm_desktop.core.export_targets import make_target
+
+        target = make_target(destination, self.store)
+        return ExportService(self, workers).export(
+            actor_id, target, options, on_progress, should_stop
+        )
 
 
 def _content_type(filename: str) -> str:

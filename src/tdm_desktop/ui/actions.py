@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from tdm_desktop.ui.generation.controller import ALL_TITLE, SINGLE_TITLE
-from tdm_desktop.ui.grid.filter import FLAG_FILTERS
+from tdm_desktop.ui.grid.filter import FLAG_FILTERS, SORT_ORDERS
 from tdm_desktop.ui.grid.view import MAX_THUMBNAIL, MIN_THUMBNAIL
 
 Shortcut = QKeySequence | QKeySequence.StandardKey | str
@@ -68,6 +68,15 @@ ACTION_TABLE: tuple[ActionSpec, ...] = (
     ActionSpec("mark_bad", "actionMarkBad", "Mark &Bad", "mark_bad", ("B", "X"), True),
     ActionSpec("toggle", "actionToggleFlag", "&Toggle Flag", "toggle_flag", ("T",), True),
     ActionSpec(
+        "next_unreviewed",
+        "actionNextUnreviewed",
+        "Next &Unreviewed",
+        "next_unreviewed",
+        ("U",),
+        True,
+        tooltip="Go to the next image nobody has decided yet (U)",
+    ),
+    ActionSpec(
         "delete", "actionDelete", "&Delete", "delete_selected", (_KEY(Qt.Key.Key_Delete),), True
     ),
     ActionSpec(
@@ -77,6 +86,15 @@ ACTION_TABLE: tuple[ActionSpec, ...] = (
         "show_preview",
         (_KEY(Qt.Key.Key_Space), _KEY(Qt.Key.Key_Return), _KEY(Qt.Key.Key_Enter)),
         True,
+    ),
+    ActionSpec(
+        "compare",
+        "actionCompare",
+        "&Compare Selected",
+        "compare",
+        ("C",),
+        True,
+        tooltip="Compare the 2–4 selected images side by side (C)",
     ),
     ActionSpec("retry", "actionRetry", "&Retry Loading", "retry_selected", ("R",), True),
     ActionSpec(
@@ -107,6 +125,14 @@ ACTION_TABLE: tuple[ActionSpec, ...] = (
         icon="trash.svg",
         icon_text="Delete All",
         tooltip="🗑️ Delete All: delete every image of this actor",
+    ),
+    ActionSpec(
+        "export",
+        "actionExport",
+        "&Export Good Set…",
+        "export",
+        ("Ctrl+E",),
+        tooltip="Export the actor's training set (images and captions) in a trainer's layout",
     ),
     ActionSpec("quit", "actionQuit", "&Quit", "quit", ("Ctrl+Q",)),
     ActionSpec(
@@ -157,8 +183,10 @@ class WindowActions:
     mark_good: QAction
     mark_bad: QAction
     toggle: QAction
+    next_unreviewed: QAction
     delete: QAction
     preview: QAction
+    compare: QAction
     retry: QAction
     copy_url: QAction
     select_all: QAction
@@ -166,6 +194,7 @@ class WindowActions:
     zoom_out: QAction
     refresh: QAction
     delete_all: QAction
+    export: QAction
     quit: QAction
     settings: QAction
     generate_single: QAction
@@ -247,7 +276,7 @@ def build_menus(bar: QMenuBar, a: WindowActions) -> QMenu:
     """File, Edit, View, Actor, Image; returns the View menu (the log dock adds its toggle
     there)."""
     file_menu = bar.addMenu("&File")
-    file_menu.addActions([a.refresh])
+    file_menu.addActions([a.refresh, a.export])
     file_menu.addSeparator()
     file_menu.addAction(a.quit)
     edit_menu = bar.addMenu("&Edit")
@@ -259,9 +288,9 @@ def build_menus(bar: QMenuBar, a: WindowActions) -> QMenu:
     edit_menu.addSeparator()
     edit_menu.addAction(a.settings)
     view_menu = bar.addMenu("&View")
-    view_menu.addActions([a.zoom_in, a.zoom_out, a.preview])
+    view_menu.addActions([a.zoom_in, a.zoom_out, a.preview, a.compare])
     image_menu = bar.addMenu("&Image")
-    image_menu.addActions([a.mark_good, a.mark_bad, a.toggle])
+    image_menu.addActions([a.mark_good, a.mark_bad, a.toggle, a.next_unreviewed])
     image_menu.addSeparator()
     image_menu.addActions([a.retry, a.copy_url])
     image_menu.addSeparator()
@@ -290,8 +319,9 @@ def build_context_menu(parent: QWidget, a: WindowActions) -> QMenu:
     return menu
 
 
-def build_toolbar(tb: QToolBar, a: WindowActions) -> tuple[QSlider, QComboBox]:
-    """Fill the toolbar; returns the thumbnail size slider and the flag filter it holds."""
+def build_toolbar(tb: QToolBar, a: WindowActions) -> tuple[QSlider, QComboBox, QComboBox]:
+    """Fill the toolbar; returns the thumbnail size slider, the review filter and the sort it
+    holds."""
     tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
     tb.addActions([a.generate_single, a.generate_all])
     tb.addAction(a.delete_all)
@@ -312,9 +342,20 @@ def build_toolbar(tb: QToolBar, a: WindowActions) -> tuple[QSlider, QComboBox]:
     for label, value in FLAG_FILTERS:
         flag_filter.addItem(label, value)
     flag_filter.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    flag_filter.setToolTip(
+        "Unreviewed: nobody decided yet · Good / Bad: decided · Problems: a quality check "
+        "flagged it · Near-duplicates: images alike, group by group (C compares a group)"
+    )
     tb.addWidget(flag_filter)
+    tb.addWidget(QLabel(" Sort "))
+    sort_order = QComboBox()
+    sort_order.setObjectName("sortOrder")
+    for label, order in SORT_ORDERS:
+        sort_order.addItem(label, str(order))
+    sort_order.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    tb.addWidget(sort_order)
     spacer = QWidget()
     spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
     tb.addWidget(spacer)
     tb.addAction(a.refresh)
-    return size_slider, flag_filter
+    return size_slider, flag_filter, sort_order

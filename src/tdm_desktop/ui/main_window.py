@@ -17,7 +17,14 @@ from collections.abc import Callable, Mapping
 
 from PySide6.QtCore import QByteArray, QEvent, QObject, QPoint, QSettings, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QHideEvent, QShowEvent
-from PySide6.QtWidgets import QMainWindow, QSplitter, QToolBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QMainWindow,
+    QSplitter,
+    QStackedWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
 
 from tdm_desktop.core.curators import FROM_CALLER, CuratorChoice
 from tdm_desktop.core.data_dirs import DataDirChoice
@@ -36,10 +43,14 @@ from tdm_desktop.ui.actors.header import ActorHeaderWidget
 from tdm_desktop.ui.actors.list_widget import ActorListWidget
 from tdm_desktop.ui.actors.session import ActorSessionController
 from tdm_desktop.ui.common.access import CatalogAccess, read_only_text
+from tdm_desktop.ui.common.full_image import FullImageSource
 from tdm_desktop.ui.common.jobs import JobRunner
+from tdm_desktop.ui.compare.presenter import ComparePresenter, FlagKeys
+from tdm_desktop.ui.curation.captions import CaptionController
 from tdm_desktop.ui.curation.controller import CurationController
 from tdm_desktop.ui.curation.dialogs import CurationQuestions, message_box_questions
 from tdm_desktop.ui.curation.presenter import CurationPresenter
+from tdm_desktop.ui.export.presenter import ExportPresenter
 from tdm_desktop.ui.generation.dialogs import GenerationQuestions
 from tdm_desktop.ui.generation.factory import GeneratorFactory
 from tdm_desktop.ui.generation.presenter import GenerationPresenter
@@ -52,6 +63,8 @@ from tdm_desktop.ui.grid.view_controls import ViewControlsPresenter
 from tdm_desktop.ui.integrity.presenter import IntegrityPresenter
 from tdm_desktop.ui.integrity.questions import IntegrityQuestions
 from tdm_desktop.ui.preview.presenter import PreviewPresenter
+from tdm_desktop.ui.review.analysis import AnalysisController
+from tdm_desktop.ui.review.presenter import ReviewPresenter
 from tdm_desktop.ui.services import WindowService
 from tdm_desktop.ui.settings.model import load_settings
 from tdm_desktop.ui.settings.presenter import SettingsPresenter
@@ -144,9 +157,16 @@ class MainWindow(QMainWindow):
             transport = transport_factory(self.thumbnail_source, self)
         else:  # Qt on presigned URLs wherever it can speak to the endpoint (no GIL)
             transport = self.thumbnail_source.make_transport(connections=requests, parent=self)
+        # near-duplicates and quality checks, from the bytes the loader fetched (its hook)
+        self.analysis = AnalysisController(self.model, parent=self)
         self.loader = ThumbnailLoader(
-            transport, gate=self.thumbnail_source.allow, max_requests=requests, parent=self
+            transport,
+            gate=self.thumbnail_source.allow,
+            max_requests=requests,
+            analysis=self.analysis,
+            parent=self,
         )
+        self.analysis.attach(self.loader.analysis_backlog, self.loader.hold_analysis)
         self.controller = CurationController(
             service,
             self.model,
@@ -156,6 +176,7 @@ class MainWindow(QMainWindow):
             clock=clock,
             parent=self,
         )
+        self.captions = CaptionController(service, self.controller, parent=self)
         self._build_central(service)
         self.session = ActorSessionController(
             service,
@@ -167,6 +188,18 @@ class MainWindow(QMainWindow):
             parent=self,
         )
         self.selection = GridSelection(self.grid, self.rows)
+        self.review = ReviewPresenter(
+            service,
+            self.selection,
+            self.header,
+            self.actor_list_widget,
+            self.controller,
+            analysis=self.analysis,
+            rows=self.rows,
+            delegate=self.delegate,
+            view=self.grid,
+            parent=self,
+        )
         self.curation = CurationPresenter(
             self, self.controller, self.model, self.selection, questions.show_problems
         )
@@ -190,16 +223,41 @@ class MainWindow(QMainWindow):
             self.size_slider,
             self.flag_filter,
             self._settings,
+            self.sort_order,
             parent=self,
         )
+        full_image = FullImageSource(self.loader, service.fetch_image_bytes)
         self.preview_presenter = PreviewPresenter(
             self,
             self.grid,
             self.selection,
-            self.loader,
-            service.fetch_image_bytes,
+            full_image,
             self.window_actions.preview_actions(),
+            actor=self.controller,
+            read_base_image=service.base_image_bytes,
+            captions=self.captions,
             clock=clock,
+        )
+        a = self.window_actions
+        self.compare_presenter = ComparePresenter(
+            self,
+            self.grid_stack,
+            self.grid,
+            self.rows,
+            self.selection,
+            self.controller,
+            full_image,
+            FlagKeys(a.mark_good.shortcuts(), a.mark_bad.shortcuts(), a.toggle.shortcuts()),
+            group_of=self.review.group_of,
+        )
+        self.export_presenter = ExportPresenter(
+            self,
+            service,
+            self._settings,
+            self.controller,
+            a.export,
+            counts=self.model.good_bad_counts,
+            trigger_word=self.header.trigger_word_edit.text,
         )
         self.settings_presenter = SettingsPresenter(
             self,
@@ -225,6 +283,8 @@ class MainWindow(QMainWindow):
         self.curator_label, self.access_label = add_catalog_labels(self.statusBar())
         self.log_dock = LogDock(self)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_dock)
+        self.view_menu.addSeparator()
+        self.view_controls.add_menus(self.view_menu)
         self.view_menu.addSeparator()
         self.view_menu.addAction(self.log_dock.toggleViewAction())
         self._connect()
@@ -258,7 +318,10 @@ class MainWindow(QMainWindow):
         right_layout.addWidget(self.header)
         right_layout.addWidget(self.toolbar)
         right_layout.addWidget(self.error_banner)
-        right_layout.addWidget(self.grid, 1)
+        self.grid_stack = QStackedWidget()  # the grid, or the compare view in its place
+        self.grid_stack.setObjectName("gridStack")
+        self.grid_stack.addWidget(self.grid)
+        right_layout.addWidget(self.grid_stack, 1)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.setObjectName("mainSplitter")
@@ -274,8 +337,10 @@ class MainWindow(QMainWindow):
             "mark_good": curation.mark_good,
             "mark_bad": curation.mark_bad,
             "toggle_flag": curation.toggle_flag,
+            "next_unreviewed": self.review.jump_to_unreviewed,
             "delete_selected": curation.delete_selected,
             "show_preview": lambda: self.preview_presenter.toggle(),
+            "compare": lambda: self.compare_presenter.open_selection(),
             "retry_selected": grid.retry_selected,
             "copy_s3_urls": curation.copy_s3_urls,
             "select_all": grid.selectAll,
@@ -283,12 +348,15 @@ class MainWindow(QMainWindow):
             "zoom_out": grid.zoom_out,
             "refresh": self.refresh,
             "delete_all": curation.delete_all,
+            "export": lambda: self.export_presenter.open(),
             "quit": self.close,
             "open_settings": lambda: self.settings_presenter.open(),
         }
         self.window_actions = build_actions(self, grid, slots, self.controller.undo_group)
         self.view_menu = build_menus(self.menuBar(), self.window_actions)
-        self.size_slider, self.flag_filter = build_toolbar(self.toolbar, self.window_actions)
+        self.size_slider, self.flag_filter, self.sort_order = build_toolbar(
+            self.toolbar, self.window_actions
+        )
 
     def _connect(self) -> None:
         session, status = self.session, self.statusBar()
@@ -299,6 +367,7 @@ class MainWindow(QMainWindow):
         session.reloaded.connect(self._on_reloaded)
         session.reload_failed.connect(self._on_reload_failed)
         session.error_reported.connect(self.show_error)
+        session.actors_listed.connect(self.review.actors_listed)
         session.actors_listed.connect(self.actors_listed)
         self.grid.customContextMenuRequested.connect(self._context_menu)
         self.actor_list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -311,12 +380,25 @@ class MainWindow(QMainWindow):
             signal.connect(self._on_rows_changed)
         self.model.images_replaced.connect(self.loader.invalidate)  # a key can be reused
         self.loader.thumbnail_ready.connect(self.thumbs.on_thumbnail_ready)
+        self.settings_presenter.applied.connect(
+            lambda v: self.review.set_thresholds(v.duplicate_threshold, v.training_resolution)
+        )
         self.loader.thumbnail_failed.connect(self.thumbs.on_thumbnail_failed)
+        self.loader.thumbnail_failed.connect(self.analysis.thumbnail_failed)
         self.thumbs.loaded_text_changed.connect(self.loaded_label.setText)
         self.thumbs.connection_failed.connect(self._on_connection_failed)
         self.controller.error_reported.connect(self.show_error)
+        self.captions.error_reported.connect(self.show_error)
+        self.captions.trigger_word_shown.connect(self._on_trigger_word_shown)
+        trigger = self.header.trigger_word_edit
+        trigger.edited.connect(self.captions.edit_trigger_word)
+        trigger.left.connect(lambda: self.grid.setFocus(Qt.FocusReason.OtherFocusReason))
         self.controller.files_written.connect(session.watcher.remember_current_state)
         self.curation.status_message.connect(status.showMessage)
+        self.compare_presenter.status_message.connect(status.showMessage)
+        self.export_presenter.status_message.connect(status.showMessage)
+        self.review.status_message.connect(status.showMessage)
+        self.flag_filter.currentIndexChanged.connect(lambda _i: self.review.filter_changed())
         self.actor_list.activated.connect(lambda _index: self.grid.setFocus())
         self.generation_presenter.status_message.connect(status.showMessage)
         self.settings_presenter.status_message.connect(status.showMessage)
@@ -379,8 +461,10 @@ class MainWindow(QMainWindow):
         self.model.set_images(data.images)
         self._set_title(data.actor_name)
         self.header.show_actor(data.actor_name)
+        self.captions.read_trigger_word()
         self.statusBar().showMessage(f"Opened {data.actor_name}", 3000)
         self.generation_presenter.update_actions()
+        self.export_presenter.update_action()
         self.selection.make_current_row(0)
         typing = self.search_box.hasFocus() and bool(self.search_box.text())
         if not (typing or self.actor_list_widget.browsing_with_keyboard()):
@@ -394,6 +478,7 @@ class MainWindow(QMainWindow):
         self._set_title(actor_id)
         self.header.show_failed(actor_id)
         self.generation_presenter.update_actions()
+        self.export_presenter.update_action()
         self.show_error(message)
         self.statusBar().clearMessage()
         self.actor_failed.emit(actor_id, message)
@@ -421,6 +506,10 @@ class MainWindow(QMainWindow):
         differently are built (a poll of a 100,000-image actor costs what changed)."""
         old, new, added, gone = self.model.differences(data.images)
         return dataclasses.replace(changes_between(old, new), added=added, deleted=gone)
+
+    def _on_trigger_word_shown(self, actor_id: str, word: str, stored: bool) -> None:
+        if actor_id == self.controller.actor_id:
+            self.header.show_trigger_word(word, stored)
 
     def _on_reload_failed(self, message: str) -> None:
         self.show_error(message)
@@ -461,6 +550,7 @@ class MainWindow(QMainWindow):
         self.header.set_image_count(count)
         self.thumbnail_source.forget()
         self.thumbs.set_listed(count, self.model.is_listed)
+        self.review.rows_changed()
 
     def _on_left_alone(self, text: str) -> None:
         log.warning("%s", text, extra=for_window(self))
@@ -543,6 +633,7 @@ class MainWindow(QMainWindow):
         self.generation.cancel()
         report = self.controller.shutdown(deadline)  # first: the writes are what may be lost
         report += self.integrity.close(deadline)
+        report += self.export_presenter.shutdown(deadline)
         report += self.generation.shutdown(deadline)
         self._jobs.shutdown(deadline)  # reads only (opening an actor, the list, a base image)
         self.close_report = report

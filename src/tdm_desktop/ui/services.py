@@ -12,13 +12,24 @@ from __future__ import annotations
 from typing import Protocol
 
 from tdm_desktop.ui.actors.session import ActorSource
+from tdm_desktop.ui.curation.captions import CaptionService
 from tdm_desktop.ui.curation.controller import CurationService
+from tdm_desktop.ui.export.controller import ExportWork
 from tdm_desktop.ui.generation.presenter import GenerationSource
 from tdm_desktop.ui.integrity.controller import IntegritySource
+from tdm_desktop.ui.review.progress import ReviewSource
 from tdm_desktop.ui.thumbnails.source import ImageSource
 
 
 class WindowService(
-    ActorSource, CurationService, GenerationSource, ImageSource, IntegritySource, Protocol
+    ActorSource,
+    CaptionService,
+    CurationService,
+    ExportWork,
+    GenerationSource,
+    ImageSource,
+    IntegritySource,
+    ReviewSource,
+    Protocol,
 ):
     """Everything the window calls on the service layer."""

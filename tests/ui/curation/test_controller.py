@@ -57,10 +57,14 @@ def test_g_and_t_on_a_selection(qtbot, window, data_dir, actors):
     qtbot.keyClick(window.grid, Qt.Key.Key_G)
     wait_idle(qtbot, window)
     assert bad_on_disk(data_dir) == set(names) - {names[2]}
+    # Every image is decided now: no unreviewed image to go to, so the current one stays.
+    assert window.selection.current_filename() == names[2]
+    assert window.statusBar().currentMessage().startswith("No unreviewed image left")
+    qtbot.keyClick(window.grid, Qt.Key.Key_Right)
     qtbot.keyClick(window.grid, Qt.Key.Key_P)  # alias of G, on names[3]
     wait_idle(qtbot, window)
     assert bad_on_disk(data_dir) == set(names) - {names[2], names[3]}
-    assert window.selection.current_filename() == names[4]
+    assert window.selection.current_filename() == names[3]
 
 
 def test_undo_and_redo_restore_the_file(qtbot, window, data_dir, actors):
@@ -87,27 +91,31 @@ def test_undo_and_redo_restore_the_file(qtbot, window, data_dir, actors):
     assert not window.model.image_at(window.model.row_of(names[0])).good
 
 
-def test_bad_filter_shows_only_bad_images(qtbot, window, data_dir, actors):
+def test_bad_good_and_unreviewed_filters_split_the_images(qtbot, window, data_dir, actors):
     names = actors[ACTOR_A[0]]
     window.controller.mark([names[1], names[4]], False)
+    window.controller.mark([names[2]], True)
     window.flag_filter.setCurrentIndex(window.flag_filter.findText("Bad"))
     assert window.selection.visible_filenames() == [names[1], names[4]]
-    window.flag_filter.setCurrentIndex(window.flag_filter.findText("Good"))
-    assert names[1] not in window.selection.visible_filenames()
-    assert len(window.selection.visible_filenames()) == len(names) - 2
+    window.flag_filter.setCurrentIndex(window.flag_filter.findText("Good"))  # decided good
+    assert window.selection.visible_filenames() == [names[2]]
+    window.flag_filter.setCurrentIndex(window.flag_filter.findText("Unreviewed"))
+    assert window.selection.visible_filenames() == [
+        name for name in names if name not in (names[1], names[2], names[4])
+    ]
 
 
 def test_undo_of_a_flag_applies_while_the_grid_is_filtered(qtbot, window, data_dir, actors):
     names = actors[ACTOR_A[0]]
     grid_focus(qtbot, window)
     qtbot.keyClick(window.grid, Qt.Key.Key_B)  # names[0] bad
-    window.flag_filter.setCurrentIndex(window.flag_filter.findText("Good"))
-    assert names[0] not in window.selection.visible_filenames()
+    window.flag_filter.setCurrentIndex(window.flag_filter.findText("Bad"))
+    assert window.selection.visible_filenames() == [names[0]]
     grid_focus(qtbot, window)
     qtbot.keyClick(window.grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     wait_idle(qtbot, window)
     assert bad_on_disk(data_dir) == set()
-    assert names[0] in window.selection.visible_filenames()
+    assert window.selection.visible_filenames() == []
 
 
 def test_marking_bad_under_the_bad_filter_keeps_a_current_image(qtbot, window, data_dir, actors):

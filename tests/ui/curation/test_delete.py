@@ -48,7 +48,7 @@ def test_delete_key_removes_from_s3_and_manifest_and_undo_restores(
     assert not in_s3(s3_client, victim)
     assert victim not in listed(data_dir)
     assert window.model.row_of(victim) == -1
-    assert window.header.image_count_label.text() == f"{COUNT - 1} images in S3"
+    assert window.header.image_count_label.text() == f"{COUNT - 1} images in S3 · 0 reviewed"
     assert window.selection.current_filename() == names[2]
     assert window.controller.undo_stack.undoText() == "Delete (1 image)"
 
@@ -58,7 +58,7 @@ def test_delete_key_removes_from_s3_and_manifest_and_undo_restores(
     assert body == jpeg_bytes(1)
     assert victim in listed(data_dir)
     assert window.model.row_of(victim) >= 0
-    assert window.header.image_count_label.text() == f"{COUNT} images in S3"
+    assert window.header.image_count_label.text() == f"{COUNT} images in S3 · 0 reviewed"
 
     window.controller.undo_stack.redo()  # and once more, from the kept bytes
     wait_idle(qtbot, window)
@@ -109,7 +109,7 @@ def test_delete_all_reports_the_key_s3_refused_and_keeps_it_listed(
     assert listed(data_dir) == [kept]
     assert [n for n in names if in_s3(s3_client, n)] == [kept]
     assert window.selection.visible_filenames() == [kept]
-    assert window.header.image_count_label.text() == "1 images in S3"
+    assert window.header.image_count_label.text() == "1 images in S3 · 0 reviewed"
     assert len(dialogs.reports) == 1
     title, problems = dialogs.reports[0]
     assert title == "Delete All"

@@ -213,7 +213,7 @@ def test_generate_single_uploads_records_and_shows_the_new_image(
     fake.gate.set()
     new = f"{ACTOR_NAME}_{START_COUNT}.jpg"
     qtbot.waitUntil(lambda: window.selection.current_filename() == new, timeout=5000)
-    assert window.header.image_count_label.text() == f"{START_COUNT + 1} images in S3"
+    assert window.header.image_count_label.text() == f"{START_COUNT + 1} images in S3 · 0 reviewed"
     assert window.model.rowCount() == START_COUNT + 1
     assert window.model.image_at(window.model.row_of(new)).good is True
     assert new in s3_names(store)
@@ -294,7 +294,7 @@ def test_generate_all_lands_the_others_and_lists_the_failure(
     qtbot.wait(400)  # the file watcher's own reload must not add rows
     names = grid_names(window)
     assert len(names) == len(set(names)) == START_COUNT + 3
-    assert window.header.image_count_label.text() == f"{START_COUNT + 3} images in S3"
+    assert window.header.image_count_label.text() == f"{START_COUNT + 3} images in S3 · 0 reviewed"
     assert fake.on_gui_thread == [False] * 4
     qtbot.waitUntil(lambda: window.generation_presenter.generate_all_progress is None, timeout=2000)
 
@@ -328,7 +328,7 @@ def test_generate_all_cancel_finishes_only_the_image_in_flight(
     assert len(s3_names(store)) == START_COUNT + 2
     assert manifest_names(data_dir)[-2:] == [first, second]
     qtbot.waitUntil(lambda: window.model.rowCount() == START_COUNT + 2, timeout=5000)
-    assert window.header.image_count_label.text() == f"{START_COUNT + 2} images in S3"
+    assert window.header.image_count_label.text() == f"{START_COUNT + 2} images in S3 · 0 reviewed"
     assert action(window, "actionGenerateAll").isEnabled()
 
 

@@ -120,11 +120,16 @@ def test_the_grid_shows_the_model_itself_until_a_filter_is_on(qtbot):
     assert selection.current_filename() == "img_000007.jpg"
     assert not selection.select_filename("img_000003.jpg")  # filtered out
 
-    rows.set_flag_filter("good")
+    rows.set_flag_filter("unreviewed")  # nobody decided the 8 others (Good: decided good)
     assert len(selection.view_images()) == 8 and switched == [True]  # the proxy stays, refiltered
     rows.set_flag_filter("all")
     assert view.model() is model and rows.proxy() is None and switched == [True, True]
     assert rows.to_source_row(3) == 3
+
+    rows.set_sort_order("filename")  # a sort wants the proxy too; manifest order does not
+    assert isinstance(view.model(), FlagFilterProxy) and switched == [True, True, True]
+    rows.set_sort_order("manifest")
+    assert view.model() is model and rows.proxy() is None
 
 
 def test_a_reread_of_the_same_rows_changes_only_what_changed(qtbot):

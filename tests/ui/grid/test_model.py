@@ -112,8 +112,10 @@ def test_filter_proxy_shows_only_bad_and_follows_flag_changes(qtbot):
     model.set_good({f"{ACTOR}_0.jpg": False, f"{ACTOR}_3.jpg": True})
     assert names(proxy) == [f"{ACTOR}_0.jpg", f"{ACTOR}_1.jpg"]
 
-    proxy.set_flag_filter("good")
-    assert names(proxy) == [f"{ACTOR}_2.jpg", f"{ACTOR}_3.jpg"]
+    proxy.set_flag_filter("good")  # decided good; 2 is unreviewed
+    assert names(proxy) == [f"{ACTOR}_3.jpg"]
+    proxy.set_flag_filter("unreviewed")
+    assert names(proxy) == [f"{ACTOR}_2.jpg"]
     proxy.set_flag_filter("all")
     assert proxy.rowCount() == 4
     assert proxy.index(0, 0).data(ImageGridModel.KeyRole).startswith(PREFIX)

@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 import threading
+import time
 
 import pytest
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QThreadPool
@@ -548,6 +549,24 @@ def test_the_analysis_hook_gets_the_fetched_bytes_after_the_tile(qtbot, make_loa
         assert data == JPEG and tile == (64, 42)
         assert thread != threading.get_ident() and delivered
     assert fetch.count("k0") == 1  # no second GET for the analysis
+
+
+def test_held_analysis_starts_once_the_curator_paused(qtbot, make_loader):
+    ready: list[str] = []
+    began: list[float] = []
+    analysis = _Analysis(ready)
+    recorded = analysis.analyze
+    analysis.analyze = lambda *args: (began.append(time.monotonic()), recorded(*args))
+    loader = make_loader(FakeS3(), analysis=analysis)
+    loader.thumbnail_ready.connect(ready.append)
+    held_at = time.monotonic()
+    loader.hold_analysis(800)  # a key was pressed: no analysis job beside the next ones
+
+    loader.request(["k0"], 64)
+    wait_all_ready(qtbot, loader, ["k0"], 64)
+    qtbot.waitUntil(lambda: "k0" in analysis.seen, timeout=5000)
+    assert began[0] - held_at >= 0.8
+    qtbot.waitUntil(lambda: loader.analysis_backlog() == 0, timeout=5000)
 
 
 class StallingPool(QThreadPool):

@@ -1,7 +1,8 @@
 """The actor list on the left: a search box over ``actorList``, one row per actor.
 
-A row reads ``0042_european_30_male (17)``; an actor whose manifest is broken shows a warning icon and
-its problem as the tooltip, and can still be chosen (the window then says what is wrong).
+A row reads ``0042_european_30_male (17)``, with the review's progress once decisions are known
+(``(12/17)``, ``(17/17 ✓)``); an actor whose manifest is broken shows a warning icon and its
+problem as the tooltip, and can still be chosen (the window then says what is wrong).
 """
 
 from __future__ import annotations
@@ -29,15 +30,31 @@ if TYPE_CHECKING:
 
 ActorIdRole = Qt.ItemDataRole.UserRole + 1
 ProblemRole = Qt.ItemDataRole.UserRole + 2
+NameRole = Qt.ItemDataRole.UserRole + 3
+CountRole = Qt.ItemDataRole.UserRole + 4
 
 
-def actor_row_text(summary: ActorSummary) -> str:
+def actor_row_text(summary: ActorSummary, reviewed: int | None = None) -> str:
     """``"0042_european_30_male (17)"``; a broken manifest reads ``"0042 (broken manifest)"``."""
     if summary.sync_era:
         return f"{summary.actor_name or summary.actor_id} (to migrate)"
     if summary.problem:
         return f"{summary.actor_name or summary.actor_id} (broken manifest)"
-    return f"{summary.actor_name} ({summary.image_count})"
+    return count_text(summary.actor_name, summary.image_count, reviewed)
+
+
+def count_text(actor_name: str, count: int, reviewed: int | None) -> str:
+    """``"name (17)"`` before any decision, ``"name (12/17)"`` on the way, ``"name (17/17 ✓)"``
+    when every image is decided."""
+    if not reviewed or not count:
+        return f"{actor_name} ({count})"
+    reviewed = min(reviewed, count)
+    return f"{actor_name} ({reviewed}/{count}{' ✓' if reviewed == count else ''})"
+
+
+def count_tooltip(actor_id: str, count: int, reviewed: int | None) -> str:
+    text = f"actor {actor_id}: {count} images"
+    return f"{text}, {min(reviewed, count)} reviewed" if reviewed and count else text
 
 
 # A manifest written before the S3-only change reads "0521_nordic_28_female (to migrate)", with an
@@ -71,6 +88,7 @@ class ActorListWidget(QWidget):
         self.list_view.setUniformItemSizes(True)
         self.list_view.selectionModel().currentChanged.connect(self._on_current_changed)
         self._keyboard = False
+        self._reviewed: dict[str, int] = {}  # actor ID -> images decided, as last known
         self.list_view.installEventFilter(self)
         self.list_view.viewport().installEventFilter(self)
 
@@ -88,7 +106,8 @@ class ActorListWidget(QWidget):
         try:
             self._model.clear()
             for summary in actors:
-                item = QStandardItem(actor_row_text(summary))
+                reviewed = self._reviewed.get(summary.actor_id)
+                item = QStandardItem(actor_row_text(summary, reviewed))
                 item.setEditable(False)
                 item.setData(summary.actor_id, ActorIdRole)
                 item.setData(summary.problem, ProblemRole)
@@ -100,7 +119,9 @@ class ActorListWidget(QWidget):
                     item.setIcon(warning)
                     item.setToolTip(summary.problem)
                 else:
-                    item.setToolTip(f"actor {summary.actor_id}: {summary.image_count} images")
+                    item.setToolTip(count_tooltip(summary.actor_id, summary.image_count, reviewed))
+                item.setData(summary.actor_name, NameRole)
+                item.setData(summary.image_count, CountRole)
                 self._model.appendRow(item)
             if current is not None:
                 self._select(current)
@@ -112,8 +133,25 @@ class ActorListWidget(QWidget):
         for row in range(self._model.rowCount()):
             item = self._model.item(row)
             if item.data(ActorIdRole) == actor_id and not item.data(ProblemRole):
-                item.setText(f"{actor_name} ({image_count})")
-                item.setToolTip(f"actor {actor_id}: {image_count} images")
+                item.setData(actor_name, NameRole)
+                item.setData(image_count, CountRole)
+                self._show_counts(item)
+
+    def update_reviewed(self, actor_id: str, reviewed: int) -> None:
+        """How many of the actor's images are decided (the review's progress on its row)."""
+        if self._reviewed.get(actor_id) == reviewed:
+            return
+        self._reviewed[actor_id] = reviewed
+        for row in range(self._model.rowCount()):
+            item = self._model.item(row)
+            if item.data(ActorIdRole) == actor_id and not item.data(ProblemRole):
+                self._show_counts(item)
+
+    def _show_counts(self, item: QStandardItem) -> None:
+        actor_id, count = item.data(ActorIdRole), item.data(CountRole) or 0
+        reviewed = self._reviewed.get(actor_id)
+        item.setText(count_text(item.data(NameRole), count, reviewed))
+        item.setToolTip(count_tooltip(actor_id, count, reviewed))
 
     def browsing_with_keyboard(self) -> bool:
         """The curator is moving through the list with the keys (so the grid should not take focus)."""

@@ -9,8 +9,18 @@ they wait for, images a delete left behind) is it a message box instead.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from tdm_desktop.core.errors import SyncEraManifestError, TdmError, one_line
+from tdm_desktop.core.review_text import review_text
+from tdm_desktop.core.timestamps import utc_now
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from PySide6.QtCore import QSize
+
+    from tdm_desktop.core.training_data import TrainingImage
 
 log = logging.getLogger(__name__)
 
@@ -35,3 +45,15 @@ def failure_text(error: BaseException, context: str = "") -> str:
         log.error("background job failed", exc_info=error)
         message = f"Unexpected error: {one_line(error)}"
     return f"{context}: {message}" if context else message
+
+
+def describe_image(
+    image: TrainingImage, pixel_size: QSize | None = None, now: datetime | None = None
+) -> str:
+    """``"0042_x_3.jpg · ✗ bad · alice · 5 min ago · 0.31 MB · 1024×768"``: an image in one line
+    (preview, compare); ``unreviewed`` when nobody decided yet."""
+    decided = review_text(image.review, now or utc_now(), marked=True)
+    parts = [image.filename, decided, f"{image.size_mb:.2f} MB"]
+    if pixel_size is not None and pixel_size.isValid():
+        parts.append(f"{pixel_size.width()}×{pixel_size.height()}")
+    return " · ".join(parts)

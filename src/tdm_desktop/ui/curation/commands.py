@@ -71,6 +71,76 @@ class CurationWrites(Protocol):
     def report_no_copy(self, text: str) -> None: ...
 
 
+class CaptionWrites(Protocol):
+    """What the caption commands ask of the ``CaptionController``."""
+
+    def write_caption(
+        self,
+        actor_id: str,
+        actor_name: str,
+        filename: str,
+        caption: str | None,
+        *,
+        command: QUndoCommand | None = None,
+    ) -> None: ...
+
+    def write_trigger_word(
+        self,
+        actor_id: str,
+        actor_name: str,
+        word: str | None,
+        *,
+        command: QUndoCommand | None = None,
+    ) -> None: ...
+
+
+class CaptionCommand(QUndoCommand):
+    """Edit Caption: store ``new`` (None: back to the generation prompt); undo stores ``old``."""
+
+    def __init__(
+        self,
+        writes: CaptionWrites,
+        actor_id: str,
+        actor_name: str,
+        filename: str,
+        new: str | None,
+        old: str | None,
+    ) -> None:
+        super().__init__(f"Edit Caption ({filename})")
+        self._writes = writes
+        self._where = (actor_id, actor_name, filename)
+        self._new, self._old = new, old
+
+    def redo(self) -> None:
+        self._writes.write_caption(*self._where, self._new, command=self)
+
+    def undo(self) -> None:
+        self._writes.write_caption(*self._where, self._old)
+
+
+class TriggerWordCommand(QUndoCommand):
+    """Set Trigger Word: store ``new`` (None: the actor name); undo stores ``old``."""
+
+    def __init__(
+        self,
+        writes: CaptionWrites,
+        actor_id: str,
+        actor_name: str,
+        new: str | None,
+        old: str | None,
+    ) -> None:
+        super().__init__(f"Set Trigger Word ({new or actor_name})")
+        self._writes = writes
+        self._where = (actor_id, actor_name)
+        self._new, self._old = new, old
+
+    def redo(self) -> None:
+        self._writes.write_trigger_word(*self._where, self._new, command=self)
+
+    def undo(self) -> None:
+        self._writes.write_trigger_word(*self._where, self._old)
+
+
 class FlagCommand(QUndoCommand):
     """Mark Good / Mark Bad / Toggle Flag on some images.
 

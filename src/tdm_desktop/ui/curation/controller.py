@@ -419,6 +419,28 @@ class CurationController(QObject):
         if settled and actor_id == self._actor_id:
             self._model.set_reviews(settled)  # after a success: what was recorded
 
+    def push(self, command: QUndoCommand) -> bool:
+        """Push ``command`` on the open actor's stack (its redo runs now); False with none open,
+        or when this account may only read."""
+        stack = self.undo_stack
+        if stack is None or self._actor_id is None or not self.access.allows_writes():
+            return False
+        stack.push(command)
+        return True
+
+    def queue_write(
+        self,
+        work: Callable[[], _R],
+        on_result: Callable[[_R], None],
+        on_failure: Callable[[], None] | None = None,
+        *,
+        context: str = "",
+    ) -> None:
+        """Run ``work`` on the ordered write queue, after every write asked before it (and
+        before every one asked after); a failure is reported once, then ``on_failure`` runs."""
+        self.write_serial += 1
+        self._start_job(work, on_result, on_failure, context=context)
+
     def drop_command(self, actor_id: str, command: QUndoCommand) -> None:
         """Take a command whose write failed off its undo stack, without running it."""
         if not shiboken6.isValid(command):

@@ -4,6 +4,8 @@ live in ``CurationController``; this only connects it to the grid, the actions a
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QProgressDialog, QWidget
@@ -14,6 +16,7 @@ from tdm_desktop.ui.curation.controller import CurationController, delete_proble
 from tdm_desktop.ui.curation.dialogs import ShowProblems
 from tdm_desktop.ui.grid.model import ImageGridModel
 from tdm_desktop.ui.grid.selection import GridSelection
+from tdm_desktop.ui.review.advance import NONE_LEFT, next_unreviewed_shown
 
 
 class CurationPresenter(QObject):
@@ -46,13 +49,29 @@ class CurationPresenter(QObject):
         controller.restore_finished.connect(self._on_restore_finished)
 
     def mark_good(self) -> None:
-        self._selection.act_and_advance(lambda names: self._controller.mark(names, True))
+        self._decide(lambda names: self._controller.mark(names, True))
 
     def mark_bad(self) -> None:
-        self._selection.act_and_advance(lambda names: self._controller.mark(names, False))
+        self._decide(lambda names: self._controller.mark(names, False))
 
     def toggle_flag(self) -> None:
-        self._selection.act_and_advance(self._controller.toggle)
+        self._decide(self._controller.toggle)
+
+    def _decide(self, act: Callable[[list[str]], bool]) -> None:
+        """Act on the selection, then go to the next unreviewed image in the grid's order
+        (wrapping); when none is left, stay and say so."""
+        none_left = False
+
+        def next_for(names: list[str]) -> str | None:
+            nonlocal none_left
+            after = self._selection.row_of(names[-1])
+            target = next_unreviewed_shown(self._selection, self._model, after, names)
+            none_left = target is None
+            return target
+
+        self._selection.act_and_advance(act, next_for)
+        if none_left:
+            self.status_message.emit(NONE_LEFT, 5000)
 
     def delete_selected(self) -> None:
         names = self._selection.selected_filenames()

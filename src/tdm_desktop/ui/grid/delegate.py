@@ -1,4 +1,9 @@
-"""Paints one thumbnail tile: image, filename, good/bad badge, loading and error states.
+"""Paints one thumbnail tile: image, filename, review badge, loading and error states.
+
+The badge shows the review state: a green ✓ (decided good), a red ✗ (bad, the tile dimmed and
+framed red), or an empty grey ring (unreviewed: nobody has decided yet). With ``TileMarks``
+(what analysis found), a tile also shows "≈ 3" when it is one of 3 near-duplicates and an amber
+"!" when a quality check flagged it; hovering either says which group, which check, which value.
 
 A thumbnail cached at the requested size is drawn 1:1 at integer coordinates (no scaling, no
 smoothing: the cheapest and sharpest draw); only a stand-in of another cached size (while the
@@ -11,17 +16,35 @@ import functools
 from typing import Protocol
 
 from PySide6.QtCore import (
+    QEvent,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
+    QPoint,
     QPointF,
     QRect,
     QRectF,
     QSize,
     Qt,
 )
-from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPen, QPixmap, QStaticText
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QHelpEvent,
+    QPainter,
+    QPalette,
+    QPen,
+    QPixmap,
+    QStaticText,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QToolTip,
+)
 
 from tdm_desktop.ui.grid.model import ImageGridModel, image_error, image_key
 
@@ -29,8 +52,21 @@ PADDING = 6  # around the thumbnail, inside the tile
 TEXT_GAP = 4
 GOOD_COLOR = QColor("#2e9d4a")
 BAD_COLOR = QColor("#d23c3c")
+UNREVIEWED_COLOR = QColor(60, 60, 60, 170)
+DUPLICATE_COLOR = QColor(40, 90, 200, 220)
+PROBLEM_COLOR = QColor("#f2b233")
 ERROR_BACKGROUND = QColor("#4a2a2a")
 LOADING_BACKGROUND = QColor("#3a3a3a")
+
+
+class TileMarks(Protocol):
+    """What analysis found about an image (``AnalysisController``)."""
+
+    def problems(self, filename: str) -> list[str]: ...
+
+    def duplicate_group(self, filename: str) -> tuple[int, int] | None:
+        """(group number, images in the group), or None."""
+        ...
 
 
 class PixmapSource(Protocol):
@@ -60,6 +96,11 @@ class ThumbnailDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self._loader = loader
         self._elided: dict[tuple[str, int], QStaticText] = {}  # (filename, width) -> text
+        self._marks: TileMarks | None = None
+
+    def set_marks(self, marks: TileMarks | None) -> None:
+        """Draw near-duplicate and quality marks from ``marks``."""
+        self._marks = marks
 
     def sizeHint(
         self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
@@ -78,9 +119,10 @@ class ThumbnailDelegate(QStyledItemDelegate):
         thumb = QRect(rect.left() + PADDING, rect.top() + PADDING, px, px)
         text = QRect(thumb.left(), thumb.bottom() + TEXT_GAP, px, option.fontMetrics.height())
         image = index.data(ImageGridModel.ImageRole)
+        decided = True
         if image is not None:  # one lookup for what the roles below would each fetch
             good, key, foreign_error = image.good is not False, image_key(image), image_error(image)
-            filename = image.filename
+            filename, decided = image.filename, image.review.decided or not good
         else:
             good = index.data(ImageGridModel.GoodRole) is not False
             key = index.data(ImageGridModel.KeyRole) or ""
@@ -120,8 +162,68 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.setPen(pen)
             painter.setBrush(_NO_BRUSH)
             painter.drawRect(tile.adjusted(3, 3, -4, -4))
-        self._paint_badge(painter, thumb, good, dpr)
+        self._paint_badge(painter, thumb, ("good" if good else "bad") if decided else "", dpr)
+        if self._marks is not None:
+            self._paint_marks(painter, option, thumb, filename)
         painter.restore()
+
+    def _paint_marks(
+        self, painter: QPainter, option: QStyleOptionViewItem, thumb: QRect, filename: str
+    ) -> None:
+        assert self._marks is not None
+        group = self._marks.duplicate_group(filename)
+        if group is not None:
+            rect = duplicate_rect(thumb, option.fontMetrics, group[1])
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(DUPLICATE_COLOR)
+            painter.drawRoundedRect(rect, rect.height() / 2, rect.height() / 2)
+            painter.setPen(QColor("white"))
+            painter.setFont(option.font)
+            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, duplicate_text(group[1]))
+        if self._marks.problems(filename):
+            rect = problem_rect(thumb)
+            painter.setPen(QPen(QColor("white"), 1.5))
+            painter.setBrush(PROBLEM_COLOR)
+            painter.drawEllipse(QRectF(rect))
+            painter.setFont(_badge_font(int(rect.height() * 0.7)))
+            painter.setPen(QColor("#222222"))
+            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, "!")
+
+    def helpEvent(
+        self,
+        event: QHelpEvent,
+        view: QAbstractItemView,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> bool:
+        """Over a mark, its tooltip says what it means; elsewhere the image's own tooltip."""
+        if event.type() == QEvent.Type.ToolTip and self._marks is not None:
+            text = self.mark_tooltip(option, index, event.pos())
+            if text:
+                QToolTip.showText(event.globalPos(), text, view)
+                return True
+        return super().helpEvent(event, view, option, index)
+
+    def mark_tooltip(
+        self,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+        pos: QPoint,
+    ) -> str | None:
+        """The tooltip of the mark at ``pos`` (view coordinates), or None."""
+        image = index.data(ImageGridModel.ImageRole)
+        if self._marks is None or image is None:
+            return None
+        rect = option.rect
+        px = _thumbnail_px(option)
+        thumb = QRect(rect.left() + PADDING, rect.top() + PADDING, px, px)
+        problems = self._marks.problems(image.filename)
+        if problems and problem_rect(thumb).contains(pos):
+            return "\n".join(problems)
+        group = self._marks.duplicate_group(image.filename)
+        if group is not None and duplicate_rect(thumb, option.fontMetrics, group[1]).contains(pos):
+            return f"Near-duplicates: group {group[0]}, {group[1]} images alike"
+        return None
 
     def _elide(self, option: QStyleOptionViewItem, filename: str, width: int) -> QStaticText:
         """The filename elided to ``width``, laid out once (cached per filename and width)."""
@@ -167,20 +269,47 @@ class ThumbnailDelegate(QStyledItemDelegate):
         selected: int,
     ) -> None:
         painter.setPen(option.palette.color(_SELECTED_TEXT if selected else _TEXT))
-        painter.setFont(_struck_font(option.font) if not good else option.font)
+        if not good:  # a static text's strike-out line lands beside it: draw it as text
+            painter.setFont(_struck_font(option.font))
+            painter.drawText(rect, Qt.AlignmentFlag.AlignHCenter, text.text())
+            return
+        painter.setFont(option.font)
         width = text.size().width()
         painter.drawStaticText(QPointF(rect.left() + (rect.width() - width) / 2, rect.top()), text)
 
     @staticmethod
-    def _paint_badge(painter: QPainter, thumb: QRect, good: bool, dpr: float) -> None:
-        diameter = max(18, min(28, thumb.width() // 6))
-        badge = _badge(diameter, good, dpr)
+    def _paint_badge(painter: QPainter, thumb: QRect, state: str, dpr: float) -> None:
+        diameter = badge_diameter(thumb)
+        badge = _badge(diameter, state, dpr)
         painter.drawPixmap(thumb.right() - diameter - 3, thumb.top() + 3, badge)
 
 
+def badge_diameter(thumb: QRect) -> int:
+    return max(18, min(28, thumb.width() // 6))
+
+
+def duplicate_text(size: int) -> str:
+    """The near-duplicate badge: ``"≈ 3"`` on each of 3 images alike."""
+    return f"≈ {size}"
+
+
+def duplicate_rect(thumb: QRect, metrics: QFontMetrics, size: int) -> QRect:
+    """Where the "≈ 3" badge goes: the thumbnail's top-left corner."""
+    height = metrics.height() + 4
+    width = metrics.horizontalAdvance(duplicate_text(size)) + 12
+    return QRect(thumb.left() + 3, thumb.top() + 3, width, height)
+
+
+def problem_rect(thumb: QRect) -> QRect:
+    """Where the quality mark goes: the thumbnail's bottom-left corner."""
+    side = badge_diameter(thumb)
+    return QRect(thumb.left() + 3, thumb.bottom() - side - 2, side, side)
+
+
 @functools.cache
-def _badge(diameter: int, good: bool, dpr: float) -> QPixmap:
-    """The good/bad badge (a coloured disc with ✓ or ✗), drawn once per size."""
+def _badge(diameter: int, state: str, dpr: float) -> QPixmap:
+    """The review badge, drawn once per size: a green disc with ✓ (``"good"``), a red one with
+    ✗ (``"bad"``), an empty grey ring (``""``: unreviewed)."""
     side = diameter + 2
     pixmap = QPixmap(round(side * dpr), round(side * dpr))
     pixmap.setDevicePixelRatio(dpr)
@@ -188,12 +317,21 @@ def _badge(diameter: int, good: bool, dpr: float) -> QPixmap:
     painter = QPainter(pixmap)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     circle = QRectF(1, 1, diameter, diameter)
+    if not state:
+        painter.setPen(QPen(QColor("white"), 1.5))
+        painter.setBrush(UNREVIEWED_COLOR)
+        painter.drawEllipse(circle)
+        painter.setPen(QPen(QColor("#dddddd"), 2))
+        painter.setBrush(_NO_BRUSH)
+        painter.drawEllipse(circle.adjusted(5, 5, -5, -5))
+        painter.end()
+        return pixmap
     painter.setPen(QPen(QColor("white"), 1.5))
-    painter.setBrush(GOOD_COLOR if good else BAD_COLOR)
+    painter.setBrush(GOOD_COLOR if state == "good" else BAD_COLOR)
     painter.drawEllipse(circle)
     painter.setFont(_badge_font(int(diameter * 0.7)))
     painter.setPen(QColor("white"))
-    painter.drawText(circle, Qt.AlignmentFlag.AlignCenter, "✓" if good else "✗")
+    painter.drawText(circle, Qt.AlignmentFlag.AlignCenter, "✓" if state == "good" else "✗")
     painter.end()
     return pixmap
 

@@ -77,6 +77,7 @@ class ImageGridModel(QAbstractListModel):
         self._row_index: dict[str, int] | None = {}  # filename -> row; None: to be rebuilt
         self._changed: dict[int, TrainingImage] = {}  # ref -> the image as changed here
         self._bad = 0
+        self._decided = 0  # rows with a decision (good or bad): "· 18 reviewed"
 
     # -- Qt model API ----------------------------------------------------------------------------
 
@@ -170,6 +171,11 @@ class ImageGridModel(QAbstractListModel):
 
     def good_bad_counts(self) -> tuple[int, int]:
         return len(self._refs) - self._bad, self._bad
+
+    def reviewed_count(self) -> int:
+        """How many rows are decided (good or bad); kept up to date like the flag counts, so
+        asking costs nothing per row. ``counts_changed`` follows every change of it."""
+        return self._decided
 
     def set_images(self, images: Sequence[TrainingImage]) -> None:
         """Show another list (another actor): a reset; selection and current row are lost."""
@@ -291,9 +297,10 @@ class ImageGridModel(QAbstractListModel):
         self._row_index = None
         self._changed = {}
         if isinstance(images, ActorImages):
-            self._bad = images.bad_count()
+            self._decided, self._bad = images.review_counts()
         else:
             self._bad = sum(1 for image in images if not image.good)
+            self._decided = sum(1 for image in images if image.review.decided)
 
     def _image(self, ref: int) -> TrainingImage:
         image = self._changed.get(ref)
@@ -309,7 +316,9 @@ class ImageGridModel(QAbstractListModel):
 
     def _replace_image(self, row: int, image: TrainingImage) -> None:
         ref = self._refs[row]
-        self._bad += int(not image.good) - int(not self._image(ref).good)
+        before = self._image(ref)
+        self._bad += int(not image.good) - int(not before.good)
+        self._decided += int(image.review.decided) - int(before.review.decided)
         self._changed[ref] = image
 
     def _editable(self) -> tuple[list[int], list[str]]:
@@ -368,7 +377,9 @@ class ImageGridModel(QAbstractListModel):
             self.beginRemoveRows(QModelIndex(), first, last)
             refs, names = self._editable()
             for ref in refs[first : last + 1]:
-                self._bad -= int(not self._image(ref).good)
+                image = self._image(ref)
+                self._bad -= int(not image.good)
+                self._decided -= int(image.review.decided)
                 self._changed.pop(ref, None)
             del refs[first : last + 1]
             del names[first : last + 1]
@@ -408,7 +419,9 @@ class ImageGridModel(QAbstractListModel):
             names[row:row] = new_names[row:end]
             self._row_index = None
             for ref in range(source + row, source + end):
-                self._bad += int(not self._image(ref).good)
+                image = self._image(ref)
+                self._bad += int(not image.good)
+                self._decided += int(image.review.decided)
             self.endInsertRows()
             inserted += [image_key(new[i]) for i in range(row, end)]
             row = end

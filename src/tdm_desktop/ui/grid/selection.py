@@ -96,6 +96,11 @@ class GridSelection:
         index = self._grid.currentIndex()
         return index.row() if index.isValid() else -1
 
+    def row_of(self, filename: str | None) -> int:
+        """``filename``'s row in the grid's order, or -1 (not shown)."""
+        row = self._model.row_of(filename) if filename is not None else -1
+        return self._rows.to_view_row(row) if row >= 0 else -1
+
     def current_filename(self) -> str | None:
         index = self._grid.currentIndex()
         return self._filename_at(index.row()) if index.isValid() else None

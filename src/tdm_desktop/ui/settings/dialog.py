@@ -1,5 +1,6 @@
 """The Settings dialog: the catalog (data dir, curator name, how often S3 is checked for others'
-changes), generator, AUTOMATIC1111 URL/steps/denoising, thumbnail cache budget.
+changes), generator, AUTOMATIC1111 URL/steps/denoising, thumbnail cache budget, and the review's
+near-duplicate threshold and training resolution.
 
 It shows and returns ``AppSettings`` (``settings.model``); the presenter loads and saves them. The
 data dir and curator rows say which one is in effect and where it comes from.
@@ -29,13 +30,16 @@ from tdm_desktop.generators.a1111 import DEFAULT_URL
 from tdm_desktop.generators.base import available_generators
 from tdm_desktop.ui.settings.model import (
     MAX_BUDGET_MIB,
+    MAX_DUPLICATE_THRESHOLD,
     MAX_POLL_S,
     MAX_REQUESTS,
+    MAX_RESOLUTION,
     MAX_STEPS,
     MAX_UNDO_MIB,
     MIN_BUDGET_MIB,
     MIN_POLL_S,
     MIN_REQUESTS,
+    MIN_RESOLUTION,
     MIN_STEPS,
     MIN_UNDO_MIB,
     AppSettings,
@@ -140,6 +144,25 @@ class SettingsDialog(QDialog):
         self.budget_spin.setSingleStep(64)
         self.budget_spin.setSuffix(" MiB")
         self.budget_spin.setValue(values.thumbnail_budget_mib)
+        self.duplicate_spin = QSpinBox()
+        self.duplicate_spin.setObjectName("duplicateThresholdSpin")
+        self.duplicate_spin.setRange(0, MAX_DUPLICATE_THRESHOLD)
+        self.duplicate_spin.setSuffix(" bits of 64")
+        self.duplicate_spin.setValue(values.duplicate_threshold)
+        self.duplicate_spin.setToolTip(
+            "Two images are near-duplicates when their perceptual hashes differ in at most this "
+            "many bits (a re-encode or a small crop: up to about 10; different pictures: 18 or more)"
+        )
+        self.resolution_spin = QSpinBox()
+        self.resolution_spin.setObjectName("trainingResolutionSpin")
+        self.resolution_spin.setRange(MIN_RESOLUTION, MAX_RESOLUTION)
+        self.resolution_spin.setSingleStep(64)
+        self.resolution_spin.setSuffix(" px")
+        self.resolution_spin.setValue(values.training_resolution)
+        self.resolution_spin.setToolTip(
+            'An image whose short side is below this is marked "too small" (the trainer '
+            "would upscale it)"
+        )
         self.requests_spin = QSpinBox()
         self.requests_spin.setObjectName("thumbnailRequestsSpin")
         self.requests_spin.setRange(MIN_REQUESTS, MAX_REQUESTS)
@@ -177,7 +200,9 @@ class SettingsDialog(QDialog):
         form.addRow("&Steps:", self.steps_spin)
         form.addRow("&Denoising strength:", self.denoising_spin)
         form.addRow("&Thumbnail cache:", self.budget_spin)
-        form.addRow("Thumbnail &downloads at once:", self.requests_spin)
+        form.addRow("&Near-duplicates within:", self.duplicate_spin)
+        form.addRow("Training &resolution:", self.resolution_spin)
+        form.addRow("Thumbnail do&wnloads at once:", self.requests_spin)
         form.addRow("Undo &memory for deletes:", self.undo_spin)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -202,6 +227,8 @@ class SettingsDialog(QDialog):
             steps=self.steps_spin.value(),
             denoising_strength=round(self.denoising_spin.value(), 2),
             thumbnail_budget_mib=self.budget_spin.value(),
+            duplicate_threshold=self.duplicate_spin.value(),
+            training_resolution=self.resolution_spin.value(),
             thumbnail_requests=self.requests_spin.value(),
             undo_memory_mib=self.undo_spin.value(),
             data_dir=self.data_dir_edit.text().strip(),

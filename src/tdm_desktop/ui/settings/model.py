@@ -1,7 +1,8 @@
 """The values Settings… edits and where they are kept: generator, AUTOMATIC1111 URL/steps/
-denoising, the thumbnail cache budget, thumbnail GETs in flight, the undo memory, and the catalog: the data dir (a
-folder or ``s3://bucket/prefix``), the curator's name and how often an S3 catalog is checked for
-others' changes, in the injected ``QSettings``.
+denoising, the thumbnail cache budget, thumbnail GETs in flight, the undo memory, the review's
+near-duplicate threshold and training resolution, and the catalog: the data dir (a folder or
+``s3://bucket/prefix``), the curator's name and how often an S3 catalog is checked for others'
+changes, in the injected ``QSettings``.
 
 The data dir in effect is ``--data-dir``, else ``TDM_DATA_DIR``, else the one set here, else
 ``./data`` (``core.data_dirs.choose_data_dir``); the curator is ``TDM_CURATOR``, else the name set here, else the
@@ -27,6 +28,8 @@ from tdm_desktop.core.data_dirs import data_dir_problem
 from tdm_desktop.core.errors import InvalidNameError
 from tdm_desktop.core.generator import DEFAULT_DENOISING
 from tdm_desktop.core.names import check_curator
+from tdm_desktop.core.near_duplicates import DEFAULT_THRESHOLD, HASH_BITS
+from tdm_desktop.core.quality import DEFAULT_TRAINING_RESOLUTION
 from tdm_desktop.generators.a1111 import DEFAULT_STEPS, DEFAULT_URL
 from tdm_desktop.generators.base import DEFAULT_GENERATOR, GENERATOR_ENV, available_generators
 from tdm_desktop.ui.thumbnails.loader import DEFAULT_PIXMAP_BUDGET_MIB, DEFAULT_REQUESTS
@@ -35,6 +38,8 @@ log = logging.getLogger(__name__)
 
 MIN_BUDGET_MIB, MAX_BUDGET_MIB = 16, 16 * 1024
 MIN_STEPS, MAX_STEPS = 1, 150
+MIN_RESOLUTION, MAX_RESOLUTION = 64, 8192
+MAX_DUPLICATE_THRESHOLD = HASH_BITS // 2  # beyond half the bits, "alike" means little
 MIN_REQUESTS, MAX_REQUESTS = 1, 64
 MIN_UNDO_MIB, MAX_UNDO_MIB = 0, 16 * 1024
 DEFAULT_UNDO_MEMORY_MIB = 256  # copies of deleted images kept for undo (~850 of 300 KB)
@@ -44,6 +49,8 @@ KEY_A1111_URL = "generation/a1111Url"
 KEY_STEPS = "generation/a1111Steps"
 KEY_DENOISING = "generation/denoisingStrength"
 KEY_BUDGET = "thumbnails/pixmapBudgetMiB"
+KEY_DUPLICATE_THRESHOLD = "review/duplicateThresholdBits"
+KEY_RESOLUTION = "review/trainingResolution"
 KEY_REQUESTS = "thumbnails/requestsInFlight"
 KEY_UNDO_MEMORY = "curation/undoMemoryMiB"
 KEY_DATA_DIR = "catalog/dataDir"
@@ -64,6 +71,8 @@ class AppSettings:
     steps: int = DEFAULT_STEPS
     denoising_strength: float = DEFAULT_DENOISING
     thumbnail_budget_mib: int = DEFAULT_PIXMAP_BUDGET_MIB
+    duplicate_threshold: int = DEFAULT_THRESHOLD  # hash bits two near-duplicates may differ in
+    training_resolution: int = DEFAULT_TRAINING_RESOLUTION  # "too small" below this short side
     thumbnail_requests: int = DEFAULT_REQUESTS
     """Thumbnail GETs in flight at most (the loader keeps fewer while the link is slow)."""
     undo_memory_mib: int = DEFAULT_UNDO_MEMORY_MIB
@@ -117,6 +126,8 @@ def load_settings(settings: QSettings, env: Mapping[str, str] = os.environ) -> A
     steps = read_number(settings, KEY_STEPS, _as_number(env.get("TDM_A1111_STEPS"), int, 0))
     denoising = read_number(settings, KEY_DENOISING, DEFAULT_DENOISING)
     budget = read_number(settings, KEY_BUDGET, DEFAULT_PIXMAP_BUDGET_MIB)
+    bits = read_number(settings, KEY_DUPLICATE_THRESHOLD, DEFAULT_THRESHOLD)
+    resolution = read_number(settings, KEY_RESOLUTION, DEFAULT_TRAINING_RESOLUTION)
     requests = read_number(settings, KEY_REQUESTS, DEFAULT_REQUESTS)
     undo_memory = read_number(settings, KEY_UNDO_MEMORY, DEFAULT_UNDO_MEMORY_MIB)
     data_dir = str(settings.value(KEY_DATA_DIR, "") or "").strip()
@@ -128,6 +139,12 @@ def load_settings(settings: QSettings, env: Mapping[str, str] = os.environ) -> A
         steps=steps if MIN_STEPS <= steps <= MAX_STEPS else DEFAULT_STEPS,
         denoising_strength=denoising if 0.0 <= denoising <= 1.0 else DEFAULT_DENOISING,
         thumbnail_budget_mib=max(MIN_BUDGET_MIB, min(MAX_BUDGET_MIB, budget)),
+        duplicate_threshold=bits if 0 <= bits <= MAX_DUPLICATE_THRESHOLD else DEFAULT_THRESHOLD,
+        training_resolution=(
+            resolution
+            if MIN_RESOLUTION <= resolution <= MAX_RESOLUTION
+            else DEFAULT_TRAINING_RESOLUTION
+        ),
         thumbnail_requests=max(MIN_REQUESTS, min(MAX_REQUESTS, requests)),
         undo_memory_mib=max(MIN_UNDO_MIB, min(MAX_UNDO_MIB, undo_memory)),
         data_dir="" if data_dir_problem(data_dir) else data_dir,
@@ -151,6 +168,8 @@ def save_settings(settings: QSettings, values: AppSettings) -> None:
     settings.setValue(KEY_STEPS, values.steps)
     settings.setValue(KEY_DENOISING, values.denoising_strength)
     settings.setValue(KEY_BUDGET, values.thumbnail_budget_mib)
+    settings.setValue(KEY_DUPLICATE_THRESHOLD, values.duplicate_threshold)
+    settings.setValue(KEY_RESOLUTION, values.training_resolution)
     settings.setValue(KEY_REQUESTS, values.thumbnail_requests)
     settings.setValue(KEY_UNDO_MEMORY, values.undo_memory_mib)
     settings.setValue(KEY_DATA_DIR, values.data_dir.strip())

@@ -66,6 +66,8 @@ class SettingsPresenter(QObject):
     status_message = Signal(str, int)
     curator_applied = Signal(object)
     data_dir_chosen = Signal(str)
+    applied = Signal(object)
+    """The ``AppSettings`` now in use (after Settings… and at startup)."""
 
     def __init__(
         self,
@@ -118,6 +120,7 @@ class SettingsPresenter(QObject):
         self._apply_pixmap_budget(values.thumbnail_budget_mib)
         self._loader.set_max_requests(values.thumbnail_requests)
         self._apply_catalog(values)
+        self.applied.emit(values)
         said = f"Settings saved: curator {self.curator}, generator {values.generator}"
         self.status_message.emit(said, 5000)
         if values.data_dir != previous.data_dir:
@@ -128,11 +131,13 @@ class SettingsPresenter(QObject):
     def restore(self) -> None:
         """At startup: a saved thumbnail cache budget applies (else the loader keeps its own), and
         the curator and check interval in effect."""
+        values = load_settings(self._settings)
         if self._settings.contains(KEY_BUDGET):
-            self._apply_pixmap_budget(load_settings(self._settings).thumbnail_budget_mib)
+            self._apply_pixmap_budget(values.thumbnail_budget_mib)
         if self._settings.contains(KEY_REQUESTS):
-            self._loader.set_max_requests(load_settings(self._settings).thumbnail_requests)
-        self._apply_catalog(load_settings(self._settings))
+            self._loader.set_max_requests(values.thumbnail_requests)
+        self._apply_catalog(values)
+        self.applied.emit(values)
 
     def _apply_catalog(self, values: AppSettings) -> None:
         if self._undo is not None:

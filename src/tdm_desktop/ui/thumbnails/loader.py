@@ -58,9 +58,9 @@ Gate = Callable[[str], bool]
 
 PUMP_SLICE_S = 0.004  # starting work yields to the event loop after this
 PREPARE_AHEAD = 16  # keys whose URLs are signed ahead of their GET (about one pacer window)
-ANALYSIS_QUEUE = 256  # images waiting for the analysis hook at most (older ones are skipped)
 HEDGE_S = 0.15  # a visible decode not begun this long after it was queued is queued once more
 VISIBLE_PRIORITY, BAND_PRIORITY, ANALYSIS_PRIORITY = 2, 1, 0
+ANALYSIS_JOBS = 1  # analysis jobs at once: one niced thread holding the GIL at a time, not two
 
 
 class PixelAnalysis(Protocol):
@@ -68,7 +68,9 @@ class PixelAnalysis(Protocol):
     second GET. ``wants(key)`` on the GUI thread when a thumbnail arrived with fetched bytes;
     then ``analyze(key, data, tile)`` in a decode worker, after the tile was handed back and only
     when no tile waits for a worker (lowest priority). ``data`` is the object's bytes (decode it
-    at 256 px or more for the checks), ``tile`` the thumbnail just made from them."""
+    at 256 px or more for the checks), ``tile`` its thumbnail (a null image if it left the
+    cache). The loader keeps the keys, not the bytes: an image whose bytes left the compressed
+    cache before a worker was free is skipped (its next fetch asks again)."""
 
     def wants(self, key: str) -> bool: ...
 
@@ -214,8 +216,14 @@ class ThumbnailLoader(QObject):
         self._gate = gate
         self._pacer = pacer if pacer is not None else RequestPacer(max_requests)
         self._analysis = analysis
-        self._analysis_queue: deque[tuple[str, bytes, QImage]] = deque(maxlen=ANALYSIS_QUEUE)
+        # keys whose tile landed with fetched bytes, for the hook, in the order they landed; the
+        # bytes are read from the compressed cache when a worker is free (gone by then: skipped)
+        self._analysis_queue: dict[str, None] = {}
         self._analysing = 0
+        self._analysis_after = 0.0  # no analysis job starts before this (time.monotonic)
+        self._analysis_timer = QTimer(self)
+        self._analysis_timer.setSingleShot(True)
+        self._analysis_timer.timeout.connect(self._start_analysis)
         # Results arrive in bursts; they free slots, and one pump per event-loop turn refills
         # them, a time slice at a time, so the GUI thread never works long in one go.
         self._pump_timer = QTimer(self)
@@ -376,6 +384,16 @@ class ThumbnailLoader(QObject):
         """Which transport fetches: ``"qt"`` (presigned URLs) or ``"botocore"``."""
         return self._transport.name
 
+    def analysis_backlog(self) -> int:
+        """Images waiting for the analysis hook, or in it."""
+        return len(self._analysis_queue) + self._analysing
+
+    def hold_analysis(self, ms: int) -> None:
+        """No analysis job starts for ``ms`` (the curator acts: a key, a scroll)."""
+        self._analysis_after = max(self._analysis_after, time.monotonic() + ms / 1000)
+        if self._analysis is not None and not self._closed and not self._analysis_timer.isActive():
+            self._analysis_timer.start(ms)
+
     def uses_network(self) -> bool:
         """True when GETs go through Qt's network stack on presigned URLs."""
         return self._transport.name == "qt"
@@ -514,15 +532,28 @@ class ThumbnailLoader(QObject):
             self._pool.start(twin, VISIBLE_PRIORITY + 1)
 
     def _start_analysis(self) -> None:
-        if self._analysis is None:
+        if self._analysis is None or self._closed:
             return
-        waiting_tiles = any(self._needs_work(k, s) for k, s in list(self._pending)[:1])
+        wait_ms = (self._analysis_after - time.monotonic()) * 1000
+        if wait_ms > 0:  # held: the timer comes back (a coarse timer may fire a little early)
+            if not self._analysis_timer.isActive():
+                self._analysis_timer.start(max(1, int(wait_ms) + 1))
+            return
+        waiting_tiles = bool(self._pending) and self._needs_work(*self._pending[0])
         while (
             self._analysis_queue
             and not waiting_tiles
+            and self._analysing < ANALYSIS_JOBS
             and self._active + self._analysing < self._max_workers
         ):
-            key, data, tile = self._analysis_queue.popleft()
+            key = next(iter(self._analysis_queue))
+            del self._analysis_queue[key]
+            with self._compressed_lock:
+                data = self._compressed.peek(key)
+            if data is None:
+                continue  # its bytes left the cache: its next fetch brings it back
+            pixmap = self.pixmap(key, self._size)
+            tile = pixmap.toImage() if pixmap is not None else QImage()
             self._analysing += 1
             job = _AnalysisJob(self._analysis, key, data, tile, self._analysis_done)
             self._pool.start(job, ANALYSIS_PRIORITY)
@@ -597,7 +628,7 @@ class ThumbnailLoader(QObject):
             with self._compressed_lock:
                 self._compressed.put(key, data)
             if self._analysis is not None and self._analysis.wants(key):
-                self._analysis_queue.append((key, data, result.image))
+                self._analysis_queue[key] = None
         waiting = self._deferred.pop(key, [])
         if waiting:
             self._pending.extendleft((key, s) for s in reversed(waiting))
@@ -621,3 +652,4 @@ class ThumbnailLoader(QObject):
             self._compressed.pop(key)
         self._errors.pop(key, None)
         self._deferred.pop(key, None)
+        self._analysis_queue.pop(key, None)
