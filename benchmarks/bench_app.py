@@ -26,6 +26,18 @@ window's own gate, signer and transport run unchanged.
 ``run_gui``'s gc tuning (``--no-gc-freeze`` to skip it); worker count from the CPUs (``--workers
 N`` to override).
 
+``TDM_BENCH_PROFILE=scroll,resize`` (phases, comma-separated) runs ``cProfile`` on the GUI
+thread during those phases, timed by the thread's CPU time (waiting in the event loop costs
+nothing), and writes ``<phase>.prof`` into ``TDM_BENCH_PROFILE_DIR`` (default: the temp dir) and
+the top functions by own time to stderr: C++ work Qt does on its own (layout, painting) is the own
+time of the event loop's ``exec``; what Python does, its functions. Each scripted step's own time
+(the ``setValue`` call, without the paint it schedules) is in ``step_ms``.
+
+``TDM_BENCH_TRACE=scroll,resize``: every event the application dispatches during those phases is
+timed (``QApplication.notify``, outermost dispatch only), and those of 8 ms or more are listed on
+stderr by type and receiver, with totals: which event makes a late heartbeat tick. The tracing
+itself costs some µs per event, so its runs' stall figures are not comparable to others'.
+
 "Prefetch everything" sets ``grid_view.PREFETCH_SCREENS`` (the view's prefetch band, in screens)
 so large that the band covers the whole actor (the view has no other knob for it) during the load
 phase only; scroll and resize run with the view's default band.
@@ -35,9 +47,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import cProfile
 import gc
 import inspect
+import io
 import os
+import pstats
 import sys
 import tempfile
 import time
@@ -62,7 +77,7 @@ from tdm_desktop.ui.grid.delegate import request_size
 from tdm_desktop.ui.grid.model import ImageGridModel
 from tdm_desktop.ui.main_window import MainWindow
 from tdm_desktop.ui.thumbnails.loader import ThumbnailLoader
-from tdm_desktop.ui.thumbnails.transport import FETCH_ENV
+from tdm_desktop.ui.thumbnails.transport import FETCH_ENV, Fetched
 
 FRAME_MS = 16
 COMPRESSED_BUDGET = inspect.signature(ThumbnailLoader).parameters["compressed_budget_bytes"].default
@@ -170,8 +185,9 @@ def idle(ms: int) -> None:
     loop.exec()
 
 
-def drive(steps: list[Callable[[], None]]) -> None:
-    """Run one step every frame (16 ms, precise timer) until all have run."""
+def drive(steps: list[Callable[[], None]], took: list[float] | None = None) -> None:
+    """Run one step every frame (16 ms, precise timer) until all have run; each step's own time
+    (ms) goes into ``took``."""
     pending = list(reversed(steps))
     timer = QTimer()
     timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -179,12 +195,147 @@ def drive(steps: list[Callable[[], None]]) -> None:
 
     def step() -> None:
         if pending:
+            began = time.perf_counter()
             pending.pop()()
+            if took is not None:
+                took.append((time.perf_counter() - began) * 1000)
 
     timer.timeout.connect(step)
     timer.start()
     wait_for(lambda: not pending, timeout=len(steps) * 1.0 + 30, what="scripted input")
     timer.stop()
+
+
+class PhaseProfile:
+    """``cProfile`` of the GUI thread by its CPU time, in the phases ``TDM_BENCH_PROFILE`` names."""
+
+    def __init__(self) -> None:
+        self.phases = {p for p in os.environ.get("TDM_BENCH_PROFILE", "").split(",") if p}
+        self.out = Path(os.environ.get("TDM_BENCH_PROFILE_DIR", tempfile.gettempdir()))
+        self._profile: cProfile.Profile | None = None
+
+    @contextlib.contextmanager
+    def phase(self, name: str):
+        if name not in self.phases:
+            yield
+            return
+        profile = cProfile.Profile(time.thread_time)
+        profile.enable()
+        try:
+            yield
+        finally:
+            profile.disable()
+            self.out.mkdir(parents=True, exist_ok=True)
+            profile.dump_stats(str(self.out / f"{name}.prof"))
+            text = io.StringIO()
+            pstats.Stats(profile, stream=text).sort_stats("tottime").print_stats(25)
+            print(f"-- profile of phase {name} (GUI thread CPU time)", file=sys.stderr)
+            print(text.getvalue(), file=sys.stderr)
+
+
+class TracingApplication(QApplication):
+    """A QApplication that times each outermost event dispatch in the traced phases."""
+
+    def __init__(self, argv: list[str], phases: set[str]) -> None:
+        super().__init__(argv)
+        self.phases = phases
+        self.beat: Heartbeat | None = None
+        # phase, ms, on the CPU, waiting for a CPU (run queue), event, receiver
+        self.slow: list[tuple[str, float, float, float, str, str]] = []
+        self._depth = 0
+
+    def notify(self, receiver: QObject, event: QEvent) -> bool:
+        beat = self.beat
+        if self._depth or beat is None or beat.phase not in self.phases:
+            self._depth += 1
+            try:
+                return super().notify(receiver, event)
+            finally:
+                self._depth -= 1
+        kind = event.type()
+        self._depth += 1
+        began, cpu_began, queued_began = time.perf_counter(), time.thread_time(), _run_queue_ns()
+        try:
+            return super().notify(receiver, event)
+        finally:
+            self._depth -= 1
+            ms = (time.perf_counter() - began) * 1000
+            cpu_ms = (time.thread_time() - cpu_began) * 1000
+            queued_ms = (_run_queue_ns() - queued_began) / 1e6
+            if ms >= 8:
+                name = type(receiver).__name__
+                if receiver.objectName():
+                    name += f"#{receiver.objectName()}"
+                if isinstance(receiver, QTimer):
+                    name += f"@{receiver.interval()}ms"
+                parent = receiver.parent()
+                if parent is not None:
+                    name += f" in {type(parent).__name__}"
+                self.slow.append(
+                    (beat.phase, ms, cpu_ms, queued_ms, str(kind).rsplit(".", 1)[-1], name)
+                )
+
+    def report(self) -> None:
+        totals: dict[tuple[str, str, str], list[tuple[float, float, float]]] = {}
+        for phase, ms, cpu_ms, queued_ms, kind, name in self.slow:
+            totals.setdefault((phase, kind, name), []).append((ms, cpu_ms, queued_ms))
+        print(
+            "-- events of 8 ms or more (phase, event, receiver: count, total ms, of it on the CPU,"
+            " waiting for a CPU, max ms); the rest is blocked (the GIL, a lock)",
+            file=sys.stderr,
+        )
+        for (phase, kind, name), values in sorted(
+            totals.items(), key=lambda kv: -sum(v[0] for v in kv[1])
+        ):
+            wall, cpu = sum(v[0] for v in values), sum(v[1] for v in values)
+            queued = sum(v[2] for v in values)
+            print(
+                f"{phase:>7} {kind:<22} {name:<50} {len(values):>4} {wall:8.1f} {cpu:8.1f} "
+                f"{queued:8.1f} "
+                f"{max(v[0] for v in values):6.1f}",
+                file=sys.stderr,
+            )
+
+
+def _run_queue_ns() -> int:
+    """Nanoseconds this thread has waited for a CPU (Linux schedstat; 0 elsewhere)."""
+    try:
+        with open("/proc/thread-self/schedstat", "rb") as stat:
+            return int(stat.read().split()[1])
+    except OSError:
+        return 0
+
+
+def thread_cpu_s() -> dict[str, float]:
+    """CPU seconds of this process's threads so far, summed by thread name (Linux; else {})."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    totals: dict[str, float] = {}
+    tasks = Path("/proc/self/task")
+    if not tasks.is_dir():
+        return totals
+    for task in tasks.iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if task.name == str(os.getpid()):
+            name = "GUI thread"
+        totals[name] = totals.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return totals
+
+
+def cpu_between(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    spent = {name: after[name] - before.get(name, 0.0) for name in after}
+    return {name: round(s, 2) for name, s in sorted(spent.items(), key=lambda kv: -kv[1]) if s}
+
+
+def step_stats(took: list[float]) -> dict[str, float]:
+    return {
+        "p50_ms": round(percentile(took, 50), 2),
+        "p99_ms": round(percentile(took, 99), 2),
+        "max_ms": round(max(took, default=0.0), 2),
+    }
 
 
 class PaintCounter(QObject):
@@ -226,7 +377,11 @@ class LoadWatch:
         self.settled: set[str] = set()
         self.failed: dict[str, str] = {}
         self._visible: list[str] = []
+        self.gets: dict[str, tuple[float, float]] = {}  # key -> GET (sent, done), monotonic
+        self.ready_at: dict[str, float] = {}  # key -> perf_counter when it was ready
         window.actor_opened.connect(self._on_opened)
+        # the loader's transport's own report of each GET (a benchmark may look inside)
+        window.loader._transport.fetched.connect(self._on_fetched)
         window.loader.thumbnail_ready.connect(self._on_ready)
         window.loader.thumbnail_failed.connect(self._on_failed)
 
@@ -241,11 +396,37 @@ class LoadWatch:
         if self.opened_at is None:
             return
         now = time.perf_counter()
+        self.ready_at.setdefault(key, now)
         self.first_at = self.first_at or now
         self.last_at = now
         self.settled.add(key)
         if self.full_at is None and self._viewport_full():
             self.full_at = now
+
+    def _on_fetched(self, fetched: Fetched) -> None:
+        self.gets.setdefault(fetched.key, (fetched.sent_at, fetched.done_at))
+
+    def slowest(self) -> dict[str, object]:
+        """The slowest GET of the load, and the visible tile that came last (GET times in ms)."""
+        offset = time.perf_counter() - time.monotonic()  # perf_counter = monotonic + offset here
+        report: dict[str, object] = {}
+        if self.gets:
+            key, (sent, done) = max(self.gets.items(), key=lambda kv: kv[1][1] - kv[1][0])
+            report["slowest_get"] = {
+                "ms": round((done - sent) * 1000, 1),
+                "sent_ms": self.ms(sent + offset),
+                "visible": key in self._visible,
+            }
+        ready = [(self.ready_at[k], k) for k in self._visible if k in self.ready_at]
+        if ready:
+            at, key = max(ready)
+            sent, done = self.gets.get(key, (None, None))
+            report["last_visible"] = {
+                "ready_ms": self.ms(at),
+                "get_sent_ms": None if sent is None else self.ms(sent + offset),
+                "get_done_ms": None if done is None else self.ms(done + offset),
+            }
+        return report
 
     def _on_failed(self, key: str, reason: str) -> None:
         if self.opened_at is not None:
@@ -418,7 +599,8 @@ def main() -> None:
         os.environ[FETCH_ENV] = "botocore"
     else:
         os.environ.pop(FETCH_ENV, None)
-    app = QApplication([sys.argv[0]])
+    traced = {p for p in os.environ.get("TDM_BENCH_TRACE", "").split(",") if p}
+    app = TracingApplication([sys.argv[0]], traced) if traced else QApplication([sys.argv[0]])
     store = store_from_env()
     service = LoadCounter(args.data_dir, store, sample=min(args.sample, args.images))
 
@@ -440,6 +622,9 @@ def main() -> None:
     size = request_size(window.grid.thumbnail_size(), window.grid.devicePixelRatioF())
     watch = LoadWatch(window, size)
     beat = Heartbeat()
+    if isinstance(app, TracingApplication):
+        app.beat = beat
+    profiler = PhaseProfile()
     paints = PaintCounter(beat)
     window.grid.viewport().installEventFilter(paints)
     beat.start()
@@ -447,15 +632,18 @@ def main() -> None:
 
     # -- load -----------------------------------------------------------------------------------
     beat.phase = "load"
+    cpu_before_load = thread_cpu_s()
     watch.start()
-    window.actor_list_widget.select_actor(BENCH_ACTOR_ID)
     loader = window.loader
-    if args.prefetch_all:
-        wait_for(lambda: len(watch.settled) >= args.images, args.timeout, "loading every image")
-    else:
-        wait_for(lambda: watch.full_at is not None, args.timeout, "a full viewport")
-        wait_for(lambda: loader.pending_count() == 0, args.timeout, "the prefetch band")
+    with profiler.phase("load"):
+        window.actor_list_widget.select_actor(BENCH_ACTOR_ID)
+        if args.prefetch_all:
+            wait_for(lambda: len(watch.settled) >= args.images, args.timeout, "loading every image")
+        else:
+            wait_for(lambda: watch.full_at is not None, args.timeout, "a full viewport")
+            wait_for(lambda: loader.pending_count() == 0, args.timeout, "the prefetch band")
     load_end = time.perf_counter()
+    load_cpu = cpu_between(cpu_before_load, thread_cpu_s())
     interactive_at = next((t for t in beat.ticks if watch.opened_at and t > watch.opened_at), None)
     beat.phase = "settle"
     grid_view.PREFETCH_SCREENS = default_band  # scroll and resize with the product's own band
@@ -470,7 +658,9 @@ def main() -> None:
     positions = [min(p, total) for p in range(step, total + step, step)]
     beat.phase = "scroll"
     scroll_began = time.perf_counter()
-    drive([lambda v=p: bar.setValue(v) for p in positions])
+    steps: dict[str, list[float]] = {"scroll": [], "resize": []}
+    with profiler.phase("scroll"):
+        drive([lambda v=p: bar.setValue(v) for p in positions], steps["scroll"])
     scroll_s = time.perf_counter() - scroll_began
 
     # -- slider drags ---------------------------------------------------------------------------
@@ -482,10 +672,13 @@ def main() -> None:
         *range(64, start_value + 1, 8),
     ]
     beat.phase = "resize"
-    drive([lambda v=v: slider.setValue(v) for v in values])
+    with profiler.phase("resize"):
+        drive([lambda v=v: slider.setValue(v) for v in values], steps["resize"])
     keys = measure_keys(window, service, args.keys, beat) if args.keys else None
     beat.phase = "done"
     beat.stop()
+    if isinstance(app, TracingApplication):
+        app.report()
 
     load_seconds = load_end - watch.t0
     loaded = len(watch.settled) - len(watch.failed)
@@ -503,6 +696,9 @@ def main() -> None:
         "failures": sorted(set(watch.failed.values())),
         "app_ips": loaded / load_seconds if args.prefetch_all and load_seconds > 0 else None,
         "stall": {phase: beat.stats(phase) for phase in ("load", "scroll", "resize")},
+        "load_thread_cpu_s": load_cpu,
+        "load_gets": watch.slowest(),
+        "step_ms": {phase: step_stats(took) for phase, took in steps.items()},
         "keys": {**keys, "stall": beat.stats("keys")} if keys else None,
         "paints": paints.counts,
         "stall_spikes": {

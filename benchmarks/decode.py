@@ -1,11 +1,12 @@
 """Thumbnail decode: ``simplejpeg`` (libjpeg-turbo with SIMD, DCT scaling) against ``QImageReader``.
 
-The app decodes a fetched JPEG to fit a square of the thumbnail size (``decode_image``:
-``QImageReader.setScaledSize``, which lets Qt's bundled libjpeg scale in the DCT). The candidate:
-``simplejpeg.decode_jpeg(min_width=, min_height=)`` (the largest DCT scale still at least the
-size), then ``QImage.scaled`` (smooth) to the exact size, giving the same ``QImage`` the loader
-hands to the GUI thread. Both on the benchmark's own 1024×1024 JPEGs (``bench_dataset.draw_image``,
-kept to 200–300 KB), at the sizes the slider offers (64–512 px; 160 is the default).
+The app's two JPEG paths of ``ui/common/images.py``, each as the loader's workers call it:
+``decode_with_qt`` (``QImageReader.setScaledSize``, which lets Qt's bundled libjpeg scale in the
+DCT) and ``decode_jpeg`` (``simplejpeg.decode_jpeg(min_width=, min_height=)``, the largest DCT
+scale still at least the size, then ``QImage.scaled`` smooth to the exact size and the EXIF
+turn), both giving the ``QImage`` the loader hands to the GUI thread. On the benchmark's own
+1024×1024 JPEGs (``bench_dataset.draw_image``, kept to 200–300 KB), at the sizes the slider
+offers (64–512 px; 160 is the default) and at full size (``full``: the preview).
 
 Figures, per decoder and size: ms per image on one thread (median of the images' best-of-3, the
 decoders taking turns on each image), and images/s on 1 and 2 threads over the whole set (a
@@ -34,43 +35,32 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QGuiApplication, QImage
 
 from bench_common import emit, wake_delay_ms
 from bench_dataset import draw_image
-from tdm_desktop.ui.common.images import decode_image
+from tdm_desktop.ui.common.images import decode_jpeg, decode_with_qt
 
 try:
     import simplejpeg
-except ImportError:  # the dev extra installs it; without it only Qt is measured
+except ImportError:  # a platform without its wheel: only Qt is measured
     simplejpeg = None
 
-Decoder = Callable[[bytes, int], QImage]
+Decoder = Callable[[bytes, int | None], QImage]
 MIN_BYTES, MAX_BYTES = 200 * 1024, 300 * 1024
 
 
-def simplejpeg_thumbnail(data: bytes, size: int) -> QImage:
-    """Decode with simplejpeg at the smallest DCT scale still ≥ ``size``, then fit ``size``.
-
-    BGRX bytes are Qt's ``Format_RGB32`` on little-endian machines: the format QImageReader's
-    JPEGs have, which ``QPixmap.fromImage`` on the GUI thread takes without a conversion.
-    """
-    pixels = simplejpeg.decode_jpeg(data, colorspace="BGRX", min_width=size, min_height=size)
-    height, width = pixels.shape[:2]
-    image = QImage(pixels.data, width, height, pixels.strides[0], QImage.Format.Format_RGB32)
-    if width > size or height > size:
-        return image.scaled(
-            QSize(size, size),
-            Qt.AspectRatioMode.KeepAspectRatio,
-            Qt.TransformationMode.SmoothTransformation,
-        )
-    return image.copy()  # own the pixels (the array goes away)
+def simplejpeg_decode(data: bytes, size: int | None) -> QImage:
+    """The app's own simplejpeg path (``decode_jpeg``: DCT scale, smooth fit, EXIF turn)."""
+    image = decode_jpeg(data, size)
+    if image is None:
+        raise ValueError("simplejpeg refused a benchmark JPEG")
+    return image
 
 
-DECODERS: dict[str, Decoder] = {"qimagereader": decode_image}
+DECODERS: dict[str, Decoder] = {"qimagereader": decode_with_qt}
 if simplejpeg is not None:
-    DECODERS["simplejpeg"] = simplejpeg_thumbnail
+    DECODERS["simplejpeg"] = simplejpeg_decode
 
 
 def sample_images(count: int) -> list[bytes]:
@@ -85,7 +75,7 @@ def sample_images(count: int) -> list[bytes]:
     return images
 
 
-def paired_ms(images: list[bytes], size: int) -> dict[str, float]:
+def paired_ms(images: list[bytes], size: int | None) -> dict[str, float]:
     """Per decoder, the median over the images of each one's best of 3 decodes, in ms.
 
     The decoders take turns on each image, so a busy neighbour on the machine slows them alike.
@@ -103,7 +93,9 @@ def paired_ms(images: list[bytes], size: int) -> dict[str, float]:
     return {name: statistics.median(values) * 1000 for name, values in best.items()}
 
 
-def throughput(decode: Decoder, images: list[bytes], size: int, threads: int, rounds: int) -> float:
+def throughput(
+    decode: Decoder, images: list[bytes], size: int | None, threads: int, rounds: int
+) -> float:
     """Images per second decoding ``rounds`` passes over ``images`` on ``threads`` threads."""
     work = images * rounds
     with ThreadPoolExecutor(max_workers=threads) as pool:
@@ -143,11 +135,11 @@ def mean_abs_difference(a: QImage, b: QImage) -> float | None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--images", type=int, default=24, help="JPEGs of 200–300 KB (24)")
-    parser.add_argument("--sizes", default="64,96,128,160,256,384,512")
+    parser.add_argument("--sizes", default="64,96,128,160,256,384,512,full")
     parser.add_argument("--rounds", type=int, default=4, help="passes over the set per throughput")
     args = parser.parse_args(argv)
     _app = QGuiApplication([sys.argv[0]])  # Qt's image plugins are found through the application
-    sizes = [int(s) for s in args.sizes.split(",")]
+    sizes = [None if s == "full" else int(s) for s in args.sizes.split(",")]
     images = sample_images(args.images)
     figures: dict[str, dict[str, dict[str, float]]] = {name: {} for name in DECODERS}
     for size in sizes:
@@ -155,13 +147,14 @@ def main(argv: list[str] | None = None) -> int:
         for name, decode in DECODERS.items():
             ips1 = throughput(decode, images, size, 1, args.rounds)
             ips2 = throughput(decode, images, size, 2, args.rounds)
-            figures[name][str(size)] = {
+            figures[name][str(size or "full")] = {
                 "ms_per_image": round(ms[name], 3),
                 "ips_1_thread": round(ips1, 1),
                 "ips_2_threads": round(ips2, 1),
                 "scaling_2_threads": round(ips2 / ips1, 2),
             }
-            print(f"{name:>12} {size:>4} px: {figures[name][str(size)]}", file=sys.stderr)
+            label = str(size or "full")
+            print(f"{name:>12} {label:>4} px: {figures[name][label]}", file=sys.stderr)
     result: dict[str, object] = {
         "images": len(images),
         "mean_kb": round(sum(map(len, images)) / len(images) / 1024, 1),
@@ -189,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         result["mean_abs_difference_160"] = round(
             statistics.mean(
-                mean_abs_difference(decode_image(d, 160), simplejpeg_thumbnail(d, 160)) or 0
+                mean_abs_difference(decode_with_qt(d, 160), simplejpeg_decode(d, 160)) or 0
                 for d in images[:4]
             ),
             2,

@@ -385,3 +385,53 @@ def test_an_exact_size_thumbnail_is_drawn_pixel_for_pixel_and_a_stand_in_is_scal
     rect = view.visualRect(model.index(0, 0))
     centre = shot.pixelColor(rect.left() + 6 + 96, rect.top() + 6 + 96)
     assert 40 < centre.red() < 215  # blended, not a hard black or white checker pixel
+
+
+def scrolling_view(qtbot, count: int):
+    """A view of ``count`` images, laid out to the end, back at the top, its first request done
+    and forgotten."""
+    loader = RecordingLoader()
+    images = [image(n) for n in range(count)]
+    view, _ = make_view(qtbot, images, loader)
+
+    def at_bottom() -> bool:  # the batched layout grows the scroll range as it goes
+        view.scrollToBottom()
+        return bool(view.visible_rows()) and view.visible_rows()[-1] == len(images) - 1
+
+    qtbot.waitUntil(at_bottom, timeout=5000)
+    view.verticalScrollBar().setValue(0)
+    qtbot.waitUntil(lambda: bool(loader.requests), timeout=3000)
+    qtbot.wait(200)
+    loader.requests.clear()
+    return view, loader, images
+
+
+def test_a_scroll_flying_through_the_rows_asks_only_where_it_stops(qtbot):
+    view, loader, images = scrolling_view(qtbot, 5000)
+    bar = view.verticalScrollBar()
+    screen = view.viewport().height()
+
+    for step in range(1, 30):  # a scroll bar dragged fast: 5 screens a frame
+        bar.setValue(step * 5 * screen)
+        qtbot.wait(16)
+    assert loader.requests == []  # nothing for the screens flown past
+
+    qtbot.waitUntil(lambda: bool(loader.requests), timeout=2000)
+    assert len(loader.requests) == 1
+    keys, _, prefetch = loader.requests[0]
+    shown = [images[row].location.key for row in view.visible_rows()]
+    assert keys == shown  # the screen where it stopped, and its band
+    assert prefetch and not set(keys) & set(prefetch)
+
+
+def test_a_slow_scroll_is_asked_for_as_it_goes_a_few_times_a_second(qtbot):
+    view, loader, images = scrolling_view(qtbot, 5000)
+    bar = view.verticalScrollBar()
+
+    for step in range(1, 41):  # a wheel: 30 px a frame for 40 frames
+        bar.setValue(step * 30)
+        qtbot.wait(16)
+    qtbot.wait(100)
+    assert 3 <= len(loader.requests) <= 20  # while it moves, not once per frame
+    last_keys = loader.requests[-1][0]
+    assert last_keys == [images[row].location.key for row in view.visible_rows()]

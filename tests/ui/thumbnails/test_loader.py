@@ -14,6 +14,7 @@ from PySide6.QtGui import QColor, QImage
 
 from tdm_desktop.core.errors import ForeignImageError, S3Error
 from tdm_desktop.ui.common.images import decode_image
+from tdm_desktop.ui.thumbnails import loader as loader_module
 from tdm_desktop.ui.thumbnails.loader import ThumbnailLoader
 from tdm_desktop.ui.thumbnails.network import NetworkTransport
 from tdm_desktop.ui.thumbnails.pacing import RequestPacer
@@ -566,3 +567,59 @@ def test_held_analysis_starts_once_the_curator_paused(qtbot, make_loader):
     qtbot.waitUntil(lambda: "k0" in analysis.seen, timeout=5000)
     assert began[0] - held_at >= 0.8
     qtbot.waitUntil(lambda: loader.analysis_backlog() == 0, timeout=5000)
+
+
+class StallingPool(QThreadPool):
+    """A pool whose first visible decode never begins until released (as a worker thread that
+    waits seconds for the GIL was seen to do), while the other jobs run."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setMaxThreadCount(2)
+        self.held: list = []
+
+    def start(self, job, priority=0):
+        if priority == loader_module.VISIBLE_PRIORITY and not self.held:
+            self.held.append(job)
+            return
+        super().start(job, priority)
+
+    def release(self) -> None:
+        for job in self.held:
+            super().start(job, loader_module.VISIBLE_PRIORITY)
+
+
+def test_a_visible_tile_whose_decode_does_not_begin_is_decoded_again(
+    qtbot, make_loader, monkeypatch
+):
+    monkeypatch.setattr(loader_module, "HEDGE_S", 0.0)
+    pool = StallingPool()
+    loader = make_loader(FakeS3(), pool=pool, max_workers=2, pacer=fixed_pacer(4))
+    shown: list[str] = []
+    loader.thumbnail_ready.connect(shown.append)
+    visible = ["a", "b", "c"]
+    band = [f"p{i}" for i in range(12)]
+
+    loader.request(visible, 64, band)
+    wait_all_ready(qtbot, loader, visible + band, 64)
+    assert len(pool.held) == 1  # one visible decode never began, yet its tile is there
+    pool.release()  # it begins at last: its result is not shown twice
+    pool.waitForDone()
+    qtbot.wait(50)
+    assert sorted(shown) == sorted(visible + band)
+    assert loader.pixmap("a", 64) is not None
+
+
+def test_without_the_copy_the_stalled_tile_would_wait(qtbot, make_loader, monkeypatch):
+    """The test above can fail: with the copy disabled, the held tile stays loading."""
+    monkeypatch.setattr(loader_module, "HEDGE_S", 3600.0)
+    pool = StallingPool()
+    loader = make_loader(FakeS3(), pool=pool, max_workers=2, pacer=fixed_pacer(4))
+    loader.request(["a", "b", "c"], 64, [f"p{i}" for i in range(12)])
+    wait_all_ready(qtbot, loader, ["b", "c"], 64)
+    qtbot.wait(100)
+    held_key = pool.held[0]._result.key
+    assert loader.pixmap(held_key, 64) is None
+    pool.release()
+    pool.waitForDone()
+    qtbot.waitUntil(lambda: loader.pixmap(held_key, 64) is not None, timeout=3000)

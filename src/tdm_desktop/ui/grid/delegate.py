@@ -130,10 +130,10 @@ class ThumbnailDelegate(QStyledItemDelegate):
             filename = str(index.data() or "")
         error = foreign_error or (self._loader.error(key) if key else None)
         dpr = option.widget.devicePixelRatioF() if option.widget is not None else 1.0
-        state = option.state
+        state = option.state.value  # an int: a Python enum's & costs µs, and a grid paints many
 
         painter.save()
-        self._paint_background(painter, option, tile)
+        self._paint_background(painter, option, tile, state)
         if not good:
             painter.setOpacity(0.45)
         if error:
@@ -142,14 +142,16 @@ class ThumbnailDelegate(QStyledItemDelegate):
             size = request_size(px, dpr)
             pixmap = self._loader.pixmap(key, size) if key else None
             if pixmap is None or pixmap.isNull():
-                self._paint_loading(painter, option, thumb)
+                painter.drawPixmap(thumb.topLeft(), _loading(px, dpr))
             elif self._loader.is_cached(key, size):
                 painter.drawPixmap(_centred(pixmap.size(), thumb, dpr), pixmap)
             else:  # a stand-in of another size: scale it, smoothly, into the tile
                 painter.setRenderHint(_SMOOTH)
                 painter.drawPixmap(_fit(pixmap.size(), thumb), pixmap, QRectF(pixmap.rect()))
                 painter.setRenderHint(_SMOOTH, False)
-        self._paint_filename(painter, option, text, self._elide(option, filename, px), good)
+        self._paint_filename(
+            painter, option, text, self._elide(option, filename, px), good, state & _SELECTED
+        )
         if not good:
             painter.setOpacity(1.0)
             painter.setPen(_BAD_PEN)
@@ -239,17 +241,13 @@ class ThumbnailDelegate(QStyledItemDelegate):
     # -- pieces ------------------------------------------------------------------------------------
 
     @staticmethod
-    def _paint_background(painter: QPainter, option: QStyleOptionViewItem, tile: QRect) -> None:
-        if option.state & QStyle.StateFlag.State_Selected:
+    def _paint_background(
+        painter: QPainter, option: QStyleOptionViewItem, tile: QRect, state: int
+    ) -> None:
+        if state & _SELECTED:
             painter.fillRect(tile, option.palette.color(QPalette.ColorRole.Highlight))
-        elif option.state & QStyle.StateFlag.State_MouseOver:
+        elif state & _MOUSE_OVER:
             painter.fillRect(tile, option.palette.color(QPalette.ColorRole.AlternateBase))
-
-    @staticmethod
-    def _paint_loading(painter: QPainter, option: QStyleOptionViewItem, thumb: QRect) -> None:
-        painter.fillRect(thumb, LOADING_BACKGROUND)
-        painter.setPen(QColor("#bbbbbb"))
-        painter.drawText(thumb, Qt.AlignmentFlag.AlignCenter, "Loading…")
 
     @staticmethod
     def _paint_error(
@@ -263,9 +261,13 @@ class ThumbnailDelegate(QStyledItemDelegate):
 
     @staticmethod
     def _paint_filename(
-        painter: QPainter, option: QStyleOptionViewItem, rect: QRect, text: QStaticText, good: bool
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        rect: QRect,
+        text: QStaticText,
+        good: bool,
+        selected: int,
     ) -> None:
-        selected = bool(option.state & _SELECTED)
         painter.setPen(option.palette.color(_SELECTED_TEXT if selected else _TEXT))
         if not good:  # a static text's strike-out line lands beside it: draw it as text
             painter.setFont(_struck_font(option.font))
@@ -334,6 +336,19 @@ def _badge(diameter: int, state: str, dpr: float) -> QPixmap:
     return pixmap
 
 
+@functools.lru_cache(maxsize=64)
+def _loading(side: int, dpr: float) -> QPixmap:
+    """The stand-in of a thumbnail not loaded yet ("Loading…" on grey), drawn once per size."""
+    pixmap = QPixmap(round(side * dpr), round(side * dpr))
+    pixmap.setDevicePixelRatio(dpr)
+    pixmap.fill(LOADING_BACKGROUND)
+    painter = QPainter(pixmap)
+    painter.setPen(QColor("#bbbbbb"))
+    painter.drawText(QRect(0, 0, side, side), Qt.AlignmentFlag.AlignCenter, "Loading…")
+    painter.end()
+    return pixmap
+
+
 @functools.cache
 def _badge_font(pixel_size: int) -> QFont:
     font = QFont()
@@ -356,8 +371,9 @@ _STRUCK_FONTS: dict[str, QFont] = {}
 _SMOOTH = QPainter.RenderHint.SmoothPixmapTransform
 _BAD_PEN = QPen(BAD_COLOR, 3)
 _NO_BRUSH = Qt.BrushStyle.NoBrush
-_HAS_FOCUS = QStyle.StateFlag.State_HasFocus
-_SELECTED = QStyle.StateFlag.State_Selected
+_HAS_FOCUS = QStyle.StateFlag.State_HasFocus.value
+_SELECTED = QStyle.StateFlag.State_Selected.value
+_MOUSE_OVER = QStyle.StateFlag.State_MouseOver.value
 _HIGHLIGHT = QPalette.ColorRole.Highlight
 _SELECTED_TEXT = QPalette.ColorRole.HighlightedText
 _TEXT = QPalette.ColorRole.Text

@@ -107,11 +107,8 @@ class ImageGridModel(QAbstractListModel):
             return _tooltip(image, self._clock())
         return None
 
-    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        flag = Qt.ItemFlag
-        return flag.ItemIsEnabled | flag.ItemIsSelectable | flag.ItemNeverHasChildren
+    # flags() is QAbstractListModel's own (enabled, selectable, never has children): the view asks
+    # it of every tile it paints, and a Python override costs a call into Python each time.
 
     def roleNames(self) -> dict[int, Any]:
         names = dict(super().roleNames())
@@ -128,6 +125,12 @@ class ImageGridModel(QAbstractListModel):
 
     def image_at(self, row: int) -> TrainingImage | None:
         return self._image(self._refs[row]) if 0 <= row < len(self._refs) else None
+
+    def keys_at(self, rows: Sequence[int]) -> list[str]:
+        """The S3 key of each row ("" for a foreign URL or a row that is not there), without a
+        ``QModelIndex`` per row: what the view asks of the rows on and around the screen."""
+        refs, count, key_of = self._refs, len(self._refs), self._key_of
+        return [(key_of(refs[row]) or "") if 0 <= row < count else "" for row in rows]
 
     def filenames(self) -> Sequence[str]:
         """The listed filenames in row order (a live view: read it, do not keep it)."""

@@ -3,11 +3,19 @@
 Arrivals repaint the viewport only when the thumbnail is on screen, at most once per frame
 (``FRAME_MS``); prefetched ones paint nothing. While the size changes (slider drag, Ctrl+wheel)
 the delegate shows the nearest cached size scaled, and the loader is asked for the new size
-only once it has settled for ``SETTLE_MS``.
+only once it has settled for ``SETTLE_MS``. While the grid scrolls, the loader is asked at most
+once per ``SCROLL_REQUEST_MS``, and while it flies (faster than ``FLYING_SCREENS_PER_S``, or
+more than ``JUMP_SCREENS`` screens at once), only once it has stopped for ``SCROLL_SETTLE_MS``: a
+scroll
+bar dragged through 100,000 images passes a new screen every frame, and asking for each one would
+keep the URL signer, the fetches and the decodes busy with screens already gone, competing with
+the paint for the CPU and the GIL.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from PySide6.QtCore import (
@@ -37,6 +45,10 @@ PREFETCH_SCREENS = 2
 SPACING = 4
 FRAME_MS = 16  # at most one repaint per frame for arriving thumbnails
 SETTLE_MS = 120  # a new thumbnail size is decoded once it has not changed for this long
+SCROLL_REQUEST_MS = 48  # while scrolling, the loader is asked at most this often
+FLYING_SCREENS_PER_S = 30  # a scroll this fast flies past rows nobody waits to see
+JUMP_SCREENS = 2  # a scroll this far at once may be the first move of a fast one
+SCROLL_SETTLE_MS = 80  # a flying scroll asks once it has not moved for this long
 _REQUEST_EVENT = QEvent.Type(QEvent.registerEventType())
 
 
@@ -79,6 +91,8 @@ class ThumbnailGridView(QListView):
         self._visible_keys: set[str] = set()
         self._repaint_due = False
         self._last_request: tuple[int, int, int, int, int] | None = None  # what was asked last
+        self._asked_at = -1.0  # time.monotonic() of the last request sent to the loader
+        self._scrolled = (0.0, 0)  # time.monotonic() and position of the last scroll
         self._request_posted = False
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setMovement(QListView.Movement.Static)
@@ -105,7 +119,7 @@ class ThumbnailGridView(QListView):
         self._frame_timer.setSingleShot(True)
         self._frame_timer.setInterval(frame_ms)
         self._frame_timer.timeout.connect(self._end_frame)
-        self.verticalScrollBar().valueChanged.connect(self.schedule_request)
+        self.verticalScrollBar().valueChanged.connect(self._on_scrolled)
         self._apply_size()
 
     # -- wiring ---------------------------------------------------------------------------------
@@ -192,7 +206,23 @@ class ThumbnailGridView(QListView):
     @Slot()
     def schedule_request(self) -> None:
         """Ask the loader for the visible rows soon (many triggers coalesce into one request)."""
-        self._request_timer.start()
+        self._request_timer.start(0)
+
+    @Slot()
+    def _on_scrolled(self) -> None:
+        """Ask for the rows scrolled to, but not more often than every ``SCROLL_REQUEST_MS`` (the
+        timer, once due, asks for wherever the grid is then); flying, once it stops."""
+        now, value = time.monotonic(), self.verticalScrollBar().value()
+        then, before = self._scrolled
+        self._scrolled = (now, value)
+        screens = abs(value - before) / max(1, self.viewport().height())
+        if screens > JUMP_SCREENS or screens / max(0.004, now - then) > FLYING_SCREENS_PER_S:
+            self._request_timer.start(SCROLL_SETTLE_MS)  # again at each move: once it stops
+            return
+        if self._request_timer.isActive():
+            return
+        wait_ms = (self._asked_at - time.monotonic()) * 1000 + SCROLL_REQUEST_MS
+        self._request_timer.start(max(0, round(wait_ms)))
 
     @Slot()
     def _model_changed(self) -> None:
@@ -236,9 +266,10 @@ class ThumbnailGridView(QListView):
         if asked is not None and asked == self._last_request:
             return  # the same rows of an unchanged model: the loader has this queue already
         self._last_request = asked
-        keys = [self._key(model, row) for row in visible]
+        self._asked_at = time.monotonic()
+        keys = self._keys(model, visible)
         self._visible_keys = set(keys)
-        prefetch = [self._key(model, row) for row in self._prefetch_rows(visible, model.rowCount())]
+        prefetch = self._keys(model, self._prefetch_rows(visible, model.rowCount()))
         self._loader.request([k for k in keys if k], size, [k for k in prefetch if k])
 
     def visible_rows(self) -> list[int]:
@@ -249,15 +280,24 @@ class ThumbnailGridView(QListView):
         grid = self.gridSize()
         step_x, step_y = max(8, grid.width() // 2), max(8, grid.height() // 2)
         width, height = self.viewport().width(), self.viewport().height()
-        rows: set[int] = set()
-        for y in [*range(1, height, step_y), height - 2]:
-            for x in [*range(1, width, step_x), width - 2]:
-                index = self.indexAt(QPoint(x, y))
-                if index.isValid():
-                    rows.add(index.row())
-        if not rows:
+        xs = [*range(1, width, step_x), width - 2]
+        ys = [*range(1, height, step_y), height - 2]
+        # tiles are in row order, left to right and down: the first line of probes (half a tile
+        # apart) that meets tiles holds the first visible row, the last such line the last one
+        first = self._row_on_line(ys, xs, min)
+        if first is None:
             return []
-        return list(range(min(rows), max(rows) + 1))  # tiles are in row order, left to right
+        last = self._row_on_line(reversed(ys), xs, max)
+        return list(range(first, (first if last is None else last) + 1))
+
+    def _row_on_line(
+        self, ys: Iterable[int], xs: list[int], pick: Callable[[list[int]], int]
+    ) -> int | None:
+        for y in ys:
+            rows = [index.row() for x in xs if (index := self.indexAt(QPoint(x, y))).isValid()]
+            if rows:
+                return pick(rows)
+        return None
 
     @staticmethod
     def _prefetch_rows(visible: list[int], row_count: int) -> list[int]:
@@ -274,8 +314,10 @@ class ThumbnailGridView(QListView):
         return rows
 
     @staticmethod
-    def _key(model: QAbstractItemModel, row: int) -> str:
-        return model.index(row, 0).data(ImageGridModel.KeyRole) or ""
+    def _keys(model: QAbstractItemModel, rows: list[int]) -> list[str]:
+        if isinstance(model, ImageGridModel):  # no QModelIndex (no calls into Qt) per row
+            return model.keys_at(rows)
+        return [model.index(row, 0).data(ImageGridModel.KeyRole) or "" for row in rows]
 
     def currentChanged(
         self,

@@ -58,6 +58,7 @@ Gate = Callable[[str], bool]
 
 PUMP_SLICE_S = 0.004  # starting work yields to the event loop after this
 PREPARE_AHEAD = 16  # keys whose URLs are signed ahead of their GET (about one pacer window)
+HEDGE_S = 0.15  # a visible decode not begun this long after it was queued is queued once more
 VISIBLE_PRIORITY, BAND_PRIORITY, ANALYSIS_PRIORITY = 2, 1, 0
 ANALYSIS_JOBS = 1  # analysis jobs at once: one niced thread holding the GIL at a time, not two
 
@@ -95,6 +96,12 @@ class _Result:
     error: str | None
 
 
+class _JobState:
+    """Whether a decode job's ``run()`` has begun (read on the GUI thread, set in the worker)."""
+
+    began = False
+
+
 class _ResultEmitter(QObject):
     """Lives in the GUI thread; a worker's ``emit`` reaches it through a queued connection."""
 
@@ -113,8 +120,10 @@ class _DecodeJob(QRunnable):
         self._decode = decode
         self._emitter = emitter
         self._keep_bytes = keep_bytes  # the bytes were fetched for this job: cache them
+        self.state = _JobState()
 
     def run(self) -> None:
+        self.state.began = True
         lower_thread_priority()
         r = self._result
         data, image, error = r.data, None, None
@@ -239,6 +248,11 @@ class ThumbnailLoader(QObject):
         self._gets: dict[str, tuple[int, tuple[int, int]]] = {}  # key in flight -> (size, token)
         self._deferred: dict[str, list[int]] = {}  # sizes waiting for a fetch of that key
         self._active = 0  # decode jobs handed to the pool
+        # visible decodes queued and not finished: when each was queued, and whether it began
+        self._visible_jobs: dict[
+            tuple[str, int, tuple[int, int]], tuple[float, _JobState, _Result]
+        ] = {}
+        self._hedged: dict[tuple[str, int, tuple[int, int]], int] = {}  # -> results to come
         self._epoch = 0
         self._generation: dict[str, int] = {}
         self._closed = False
@@ -318,6 +332,8 @@ class ThumbnailLoader(QObject):
         self._fetching.clear()
         self._gets.clear()
         self._analysis_queue.clear()
+        self._visible_jobs.clear()
+        self._hedged.clear()
         self._transport.abort()
 
     def warm_up(self) -> None:
@@ -475,8 +491,45 @@ class ThumbnailLoader(QObject):
     def _start_decode(self, result: _Result, *, keep: bool) -> None:
         self._active += 1
         job = _DecodeJob(result, self._decode, self._emitter, keep_bytes=keep)
-        priority = VISIBLE_PRIORITY if result.key in self._visible else BAND_PRIORITY
-        self._pool.start(job, priority)
+        visible = result.key in self._visible
+        if visible:
+            ident = (result.key, result.size, result.token)
+            self._visible_jobs[ident] = (time.monotonic(), job.state, result)
+        self._pool.start(job, VISIBLE_PRIORITY if visible else BAND_PRIORITY)
+
+    def _hedge_stalled(self) -> None:
+        """Queue once more a visible decode that has not begun ``HEDGE_S`` after it was queued.
+
+        Measured here: now and then a queued visible job's ``run()`` began only seconds later,
+        when the load was over, while the other worker decoded hundreds of band images (the job
+        was next in the queue; its thread seems to wait that long for the GIL, which the GUI
+        thread and the other worker hand to each other). Whichever copy ends first is shown.
+        """
+        now = time.monotonic()
+        for ident, (queued_at, state, result) in list(self._visible_jobs.items()):
+            if state.began or now - queued_at < HEDGE_S or ident in self._hedged:
+                continue
+            key, size, token = ident
+            data = result.data
+            if isinstance(data, QByteArray):  # a reply's body, only read by the stalled job
+                data = data.data()
+            if not data:
+                continue
+            log.debug(
+                "thumbnail %s: decode not begun after %.0f ms; queued again",
+                key,
+                (now - queued_at) * 1000,
+            )
+            self._hedged[ident] = 2
+            del self._visible_jobs[ident]
+            self._active += 1
+            twin = _DecodeJob(
+                _Result(key, size, token, None, bytes(data), None),
+                self._decode,
+                self._emitter,
+                keep_bytes=result.data is not None,
+            )
+            self._pool.start(twin, VISIBLE_PRIORITY + 1)
 
     def _start_analysis(self) -> None:
         if self._analysis is None or self._closed:
@@ -546,9 +599,15 @@ class ThumbnailLoader(QObject):
         self._active -= 1
         if self._closed:
             return
+        ident = (result.key, result.size, result.token)
+        self._visible_jobs.pop(ident, None)
+        twins = self._hedged.pop(ident, None)
+        if twins == 2:
+            self._hedged[ident] = 1  # the first of a job and its copy: shown; the other is not
         self._forget_in_flight(result.key, result.size, result.token)
-        if result.token == self._token(result.key):
+        if twins != 1 and result.token == self._token(result.key):
             self._deliver(result)
+        self._hedge_stalled()
         self._pump_soon()
 
     @Slot(object)
