@@ -38,6 +38,12 @@ timed (``QApplication.notify``, outermost dispatch only), and those of 8 ms or m
 stderr by type and receiver, with totals: which event makes a late heartbeat tick. The tracing
 itself costs some µs per event, so its runs' stall figures are not comparable to others'.
 
+``TDM_BENCH_KEY_TRACE=FILE``: the keys phase (and ``bench_review_app.py``'s session) writes one
+JSON line per flag key to FILE (``key_trace.py``): the key's wall and GUI-thread CPU time, each
+step it ran (presenter, controller, model, selection, view) with its wall and CPU time, the
+garbage collector's time, where the other threads were when a key took 8 ms or more, and every
+entry into Python between the dispatch and the flagged tile's paint.
+
 "Prefetch everything" sets ``grid_view.PREFETCH_SCREENS`` (the view's prefetch band, in screens)
 so large that the band covers the whole actor (the view has no other knob for it) during the load
 phase only; scroll and resize run with the view's default band.

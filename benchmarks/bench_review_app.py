@@ -210,7 +210,7 @@ def measure_session(window: MainWindow, args: argparse.Namespace) -> dict[str, o
     }
 
 
-TRACE = bench_app.TRACE  # TDM_BENCH_TRACE: what each key spends its time on (key_trace.py)
+TRACE = bench_app.TRACE  # TDM_BENCH_KEY_TRACE: what each key spends its time on (key_trace.py)
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""What one flag key spends its time on, for the benchmarks' keys (``TDM_BENCH_TRACE=FILE``).
+"""What one flag key spends its time on, for the benchmarks' keys (``TDM_BENCH_KEY_TRACE=FILE``).
 
 ``KeyTrace.wrap(owner, "name", ...)`` times methods the key runs on the GUI thread (nested calls
 are kept apart by their depth). Around each key the trace takes the wall time, the GUI thread's
@@ -147,7 +147,7 @@ class KeyTrace:
 
 
 def trace_keys(trace: KeyTrace) -> None:
-    """What a flag key runs on the GUI thread, step by step (``TDM_BENCH_TRACE``)."""
+    """What a flag key runs on the GUI thread, step by step (``TDM_BENCH_KEY_TRACE``)."""
     from tdm_desktop.ui.common.jobs import JobRunner
     from tdm_desktop.ui.curation import presenter as curation_presenter
     from tdm_desktop.ui.curation.commands import FlagCommand
@@ -183,5 +183,5 @@ def trace_keys(trace: KeyTrace) -> None:
 def from_env() -> KeyTrace | None:
     import os
 
-    path = os.environ.get("TDM_BENCH_TRACE")
+    path = os.environ.get("TDM_BENCH_KEY_TRACE")
     return KeyTrace(Path(path)) if path else None
