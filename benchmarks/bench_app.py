@@ -43,6 +43,8 @@ JSON line per flag key to FILE (``key_trace.py``): the key's wall and GUI-thread
 step it ran (presenter, controller, model, selection, view) with its wall and CPU time, the
 garbage collector's time, where the other threads were when a key took 8 ms or more, and every
 entry into Python between the dispatch and the flagged tile's paint.
+``TDM_BENCH_SWITCH_S=0.005``: the interpreter's switch interval (default: the window's,
+``SWITCH_INTERVAL_S``; 0.005 is Python's own), here and in ``bench_review_app.py``.
 
 "Prefetch everything" sets ``grid_view.PREFETCH_SCREENS`` (the view's prefetch band, in screens)
 so large that the band covers the whole actor (the view has no other knob for it) during the load
