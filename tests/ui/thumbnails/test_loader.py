@@ -615,10 +615,12 @@ def test_without_the_copy_the_stalled_tile_would_wait(qtbot, make_loader, monkey
     monkeypatch.setattr(loader_module, "HEDGE_S", 3600.0)
     pool = StallingPool()
     loader = make_loader(FakeS3(), pool=pool, max_workers=2, pacer=fixed_pacer(4))
-    loader.request(["a", "b", "c"], 64, [f"p{i}" for i in range(12)])
-    wait_all_ready(qtbot, loader, ["b", "c"], 64)
+    visible = ["a", "b", "c"]
+    loader.request(visible, 64, [f"p{i}" for i in range(12)])
+    qtbot.waitUntil(lambda: bool(pool.held), timeout=5000)
+    held_key = pool.held[0]._result.key  # whichever visible GET ended first
+    wait_all_ready(qtbot, loader, [k for k in visible if k != held_key], 64)
     qtbot.wait(100)
-    held_key = pool.held[0]._result.key
     assert loader.pixmap(held_key, 64) is None
     pool.release()
     pool.waitForDone()
