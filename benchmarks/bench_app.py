@@ -38,6 +38,14 @@ timed (``QApplication.notify``, outermost dispatch only), and those of 8 ms or m
 stderr by type and receiver, with totals: which event makes a late heartbeat tick. The tracing
 itself costs some µs per event, so its runs' stall figures are not comparable to others'.
 
+``TDM_BENCH_KEY_TRACE=FILE``: the keys phase (and ``bench_review_app.py``'s session) writes one
+JSON line per flag key to FILE (``key_trace.py``): the key's wall and GUI-thread CPU time, each
+step it ran (presenter, controller, model, selection, view) with its wall and CPU time, the
+garbage collector's time, where the other threads were when a key took 8 ms or more, and every
+entry into Python between the dispatch and the flagged tile's paint.
+``TDM_BENCH_SWITCH_S=0.005``: the interpreter's switch interval (default: the window's,
+``SWITCH_INTERVAL_S``; 0.005 is Python's own), here and in ``bench_review_app.py``.
+
 "Prefetch everything" sets ``grid_view.PREFETCH_SCREENS`` (the view's prefetch band, in screens)
 so large that the band covers the whole actor (the view has no other knob for it) during the load
 phase only; scroll and resize run with the view's default band.
@@ -68,8 +76,10 @@ from PySide6.QtWidgets import QAbstractItemView, QApplication, QLabel, QWidget
 
 from bench_common import emit, peak_rss_mb, percentile, store_from_env
 from bench_dataset import BENCH_ACTOR_ID, IDLE_ACTOR_ID, sample_key
+from key_trace import from_env, trace_keys
 from tdm_desktop.core.training_data import ActorTrainingData, TrainingDataService, TrainingImage
-from tdm_desktop.ui.app import tune_gc
+from tdm_desktop.ui.app import SWITCH_INTERVAL_S as SWITCH_DEFAULT
+from tdm_desktop.ui.app import tune_gc, tune_switch_interval
 from tdm_desktop.ui.grid import view as grid_view
 from tdm_desktop.ui.grid.delegate import request_size
 from tdm_desktop.ui.grid.model import ImageGridModel
@@ -490,8 +500,14 @@ class TilePaintWatch(QObject):
         ):
             self.painted_at = time.perf_counter()
             self._rect = None
+            if TRACE is not None:
+                TRACE.painted()
         return False
 
+
+TRACE = from_env()
+if TRACE is not None:
+    trace_keys(TRACE)
 
 KEY_PATTERN = (Qt.Key.Key_B, Qt.Key.Key_B, Qt.Key.Key_G, Qt.Key.Key_T)  # T: good -> bad
 
@@ -527,15 +543,22 @@ def measure_keys(
     for i in range(count):
         index = grid.currentIndex()
         watch.arm(grid.visualRect(index))
+        if TRACE is not None:
+            TRACE.begin()
         pressed = time.perf_counter()
         QTest.keyClick(grid, KEY_PATTERN[i % len(KEY_PATTERN)])
         dispatch_ms.append((time.perf_counter() - pressed) * 1000)
+        if TRACE is not None:
+            TRACE.end()
+            TRACE.after_dispatch()
         try:
             wait_for(lambda: watch.painted_at is not None, 10, "the flagged tile's repaint")
         except TimeoutError:
             missed += 1
             continue
         repaint_ms.append((watch.painted_at - pressed) * 1000)
+        if TRACE is not None:
+            TRACE.note(repaint_ms=round(repaint_ms[-1], 2))
         idle(pause_ms)
     keys_s = time.perf_counter() - began
     beat.phase = "keys_settle"
@@ -602,6 +625,7 @@ def main() -> None:
     wait_for(lambda: window.session.actor_id == IDLE_ACTOR_ID, 60, "opening the idle actor")
     if not args.no_gc_freeze:
         tune_gc()  # as run_gui does once the window is up
+    tune_switch_interval(float(os.environ.get("TDM_BENCH_SWITCH_S", SWITCH_DEFAULT)))
     gc_pauses = GcPauses()
     size = request_size(window.grid.thumbnail_size(), window.grid.devicePixelRatioF())
     watch = LoadWatch(window, size)
@@ -706,6 +730,8 @@ def main() -> None:
     app.processEvents()
     result["peak_rss_mb"] = round(peak_rss_mb(), 1)
     settings_dir.cleanup()
+    if TRACE is not None:
+        TRACE.dump()
     emit(result)
 
 

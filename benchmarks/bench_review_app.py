@@ -31,6 +31,7 @@ from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
+import bench_app
 from bench_app import (
     Heartbeat,
     LoadCounter,
@@ -42,7 +43,8 @@ from bench_app import (
 )
 from bench_common import emit, peak_rss_mb, percentile, store_from_env
 from bench_dataset import BENCH_ACTOR_ID, IDLE_ACTOR_ID
-from tdm_desktop.ui.app import tune_gc
+from tdm_desktop.ui.app import SWITCH_INTERVAL_S as SWITCH_DEFAULT
+from tdm_desktop.ui.app import tune_gc, tune_switch_interval
 from tdm_desktop.ui.grid import view as grid_view
 from tdm_desktop.ui.grid.delegate import request_size
 from tdm_desktop.ui.grid.model import ImageGridModel
@@ -73,6 +75,7 @@ def build_window(
     window.show()
     wait_for(lambda: window.session.actor_id == IDLE_ACTOR_ID, 60, "opening the idle actor")
     tune_gc()  # as run_gui does once the window is up
+    tune_switch_interval(float(os.environ.get("TDM_BENCH_SWITCH_S", SWITCH_DEFAULT)))
     return window, service, settings_dir
 
 
@@ -144,6 +147,8 @@ def measure_session(window: MainWindow, args: argparse.Namespace) -> dict[str, o
             missed += 1
         else:
             repaint.append((tiles.painted_at - pressed_at[-1]) * 1000)
+            if TRACE is not None:
+                TRACE.note(repaint_ms=round(repaint[-1], 2))
 
     def press() -> None:
         settle_previous()
@@ -153,10 +158,15 @@ def measure_session(window: MainWindow, args: argparse.Namespace) -> dict[str, o
         key = index.data(ImageGridModel.KeyRole)
         loaded_at_key.append(bool(key) and loader.is_cached(key, size))
         tiles.arm(grid.visualRect(index))
+        if TRACE is not None:
+            TRACE.begin()
         began = time.perf_counter()
         pressed_at.append(began)
         QTest.keyClick(grid, KEYS[len(loaded_at_key) % len(KEYS)])
         dispatch.append((time.perf_counter() - began) * 1000)
+        if TRACE is not None:
+            TRACE.end()
+            TRACE.after_dispatch()
 
     timer = QTimer()
     timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -200,6 +210,9 @@ def measure_session(window: MainWindow, args: argparse.Namespace) -> dict[str, o
     }
 
 
+TRACE = bench_app.TRACE  # TDM_BENCH_KEY_TRACE: what each key spends its time on (key_trace.py)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data-dir", type=Path, required=True)
@@ -235,6 +248,8 @@ def main() -> None:
     app.processEvents()
     result["peak_rss_mb"] = round(peak_rss_mb(), 1)
     settings_dir.cleanup()
+    if TRACE is not None:
+        TRACE.dump()
     emit(result)
 
 

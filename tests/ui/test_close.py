@@ -290,3 +290,15 @@ def test_the_process_ends_although_s3_and_the_generator_never_answer(tmp_path):
     assert "✨ Generate Single Image for 0042 ('a lighthouse'): stopped when the window" in (
         done.stderr
     )
+
+
+def test_a_flag_key_right_before_closing_is_saved(qtbot, make_window, data_dir, store, actors):
+    names = actors[ACTOR_ID]
+    window = make_window(service_=TrainingDataService(data_dir, store), close_wait_s=5)
+    grid_focus(qtbot, window)
+    qtbot.keyClick(window.grid, Qt.Key.Key_B)  # its write has not started when the window closes
+
+    window.close()
+
+    assert window.close_report == []
+    assert bad_on_disk(data_dir) == {names[0]}

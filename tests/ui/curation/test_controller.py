@@ -46,6 +46,23 @@ def test_b_marks_bad_on_disk_and_moves_to_the_next_image(qtbot, window, data_dir
     assert window.flag_counts_label.text() == f"good {len(names) - 2} · bad 2"
 
 
+def test_keys_faster_than_the_writes_start_land_in_the_order_pressed(
+    qtbot, window, data_dir, actors
+):
+    names = actors[ACTOR_A[0]]
+    grid_focus(qtbot, window)
+    for key in (Qt.Key.Key_B, Qt.Key.Key_G, Qt.Key.Key_B, Qt.Key.Key_T):
+        window.selection.select_filename(names[0])
+        qtbot.keyClick(window.grid, key)  # no event loop between keys: no write has started
+    qtbot.keyClick(window.grid, Qt.Key.Key_B)  # names[1], the image the last key moved to
+    assert window.model.image_at(window.model.row_of(names[0])).good  # shown at once
+    assert window.controller.is_busy()
+    wait_idle(qtbot, window)
+    assert flags_on_disk(data_dir) == {names[0]: True, names[1]: False}  # T: bad -> good
+    assert window.flag_counts_label.text() == f"good {len(names) - 1} · bad 1"
+    assert not window.model.image_at(window.model.row_of(names[1])).good
+
+
 def test_g_and_t_on_a_selection(qtbot, window, data_dir, actors):
     names = actors[ACTOR_A[0]]
     grid_focus(qtbot, window)

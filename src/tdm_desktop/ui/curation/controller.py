@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 import shiboken6
-from PySide6.QtCore import QObject, Signal, SignalInstance
+from PySide6.QtCore import QObject, QTimer, Signal, SignalInstance
 from PySide6.QtGui import QUndoCommand, QUndoGroup, QUndoStack
 
 from tdm_desktop.core.errors import ReadOnlyCatalogError, S3Error, TdmError
@@ -59,6 +59,11 @@ _R = TypeVar("_R")
 NAMED_IMAGES = 5  # images named in the report of a write that did not land
 COPY_FETCHES = 8  # GETs at once for the copies a delete keeps for undo
 _DECISION = {True: "good", False: "bad", None: "unreviewed"}
+WRITE_START_MS = 40
+"""A write starts on the write queue this long after it was asked (writes asked meanwhile start
+with it, in order). The key that asked has its tile repainted by then: a write parses and
+renders ``prompt_metadata.json`` in Python, and while it runs, the GUI thread waits for the
+interpreter lock each time it enters Python."""
 
 
 class CurationService(Protocol):
@@ -175,6 +180,11 @@ class CurationController(QObject):
         self._busy = 0
         self._pending_flags: dict[tuple[str, str], _PendingFlag] = {}
         self._closed = False
+        self._unstarted: list[Callable[[], None]] = []  # asked, not on the write queue yet
+        self._start_timer = QTimer(self)
+        self._start_timer.setSingleShot(True)
+        self._start_timer.setInterval(WRITE_START_MS)
+        self._start_timer.timeout.connect(self._start_asked)
         self.undo_memory = UndoMemory()
         """The copies kept for undoing deletes, within a budget (``set_undo_memory``)."""
         self.write_serial = 0
@@ -242,6 +252,7 @@ class CurationController(QObject):
         return self._busy > 0
 
     def wait_for_jobs(self, msecs: int = -1) -> bool:
+        self._start_asked()
         return self._jobs.wait_for_done(msecs)
 
     # -- flags ---------------------------------------------------------------------------------
@@ -670,7 +681,18 @@ class CurationController(QObject):
                 self._set_busy(-1)
 
         what = what or context.removeprefix("Could not ").strip() or "a write"
-        self._jobs.run(work, on_result=done, on_error=failed, what=what)
+        self._unstarted.append(
+            lambda: self._jobs.run(work, on_result=done, on_error=failed, what=what)
+        )
+        if not self._start_timer.isActive():
+            self._start_timer.start()
+
+    def _start_asked(self) -> None:
+        """Put the writes asked so far on the write queue, in the order they were asked."""
+        self._start_timer.stop()
+        asked, self._unstarted = self._unstarted, []
+        for start in asked:
+            start()
 
     def shutdown(self, deadline: float) -> list[str]:
         """The window closes: the writes queued get until ``deadline`` (``time.monotonic()``) to
@@ -679,6 +701,7 @@ class CurationController(QObject):
         returned (and logged as errors) name each write not started ("not saved") and the one
         still waiting for S3 ("maybe not saved": S3 may still take it, unseen)."""
         self._closed = True
+        self._start_asked()  # queued like the others: they land by the deadline or are named
         unfinished = self._jobs.shutdown(deadline)
         lines = []
         if unfinished.not_started:
