@@ -506,8 +506,21 @@ class TilePaintWatch(QObject):
 
 
 TRACE = from_env()
+
 if TRACE is not None:
     trace_keys(TRACE)
+
+
+def finish(app: QApplication, window, settings_dir, result: dict) -> None:
+    """Close the window, add the peak RSS, drop the settings, dump the key trace, print the JSON."""
+    window.close()
+    app.processEvents()
+    result["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    settings_dir.cleanup()
+    if TRACE is not None:
+        TRACE.dump()
+    emit(result)
+
 
 KEY_PATTERN = (Qt.Key.Key_B, Qt.Key.Key_B, Qt.Key.Key_G, Qt.Key.Key_T)  # T: good -> bad
 
@@ -726,13 +739,7 @@ def main() -> None:
         "pixmap_cache_mb": round(loader.cache_bytes() / 2**20, 1),
         "cache_budget_mb": round((loader.pixmap_budget() + COMPRESSED_BUDGET) / 2**20, 1),
     }
-    window.close()
-    app.processEvents()
-    result["peak_rss_mb"] = round(peak_rss_mb(), 1)
-    settings_dir.cleanup()
-    if TRACE is not None:
-        TRACE.dump()
-    emit(result)
+    finish(app, window, settings_dir, result)
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ from bench_app import (
     idle,
     wait_for,
 )
-from bench_common import emit, peak_rss_mb, percentile, store_from_env
+from bench_common import percentile, store_from_env
 from bench_dataset import BENCH_ACTOR_ID, IDLE_ACTOR_ID
 from tdm_desktop.ui.app import SWITCH_INTERVAL_S as SWITCH_DEFAULT
 from tdm_desktop.ui.app import tune_gc, tune_switch_interval
@@ -244,13 +244,7 @@ def main() -> None:
             "load_actor_calls": service.load_calls,
         }
     )
-    window.close()
-    app.processEvents()
-    result["peak_rss_mb"] = round(peak_rss_mb(), 1)
-    settings_dir.cleanup()
-    if TRACE is not None:
-        TRACE.dump()
-    emit(result)
+    bench_app.finish(app, window, settings_dir, result)
 
 
 if __name__ == "__main__":
