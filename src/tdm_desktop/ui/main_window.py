@@ -198,6 +198,7 @@ class MainWindow(QMainWindow):
             rows=self.rows,
             delegate=self.delegate,
             view=self.grid,
+            status_text=self.statusBar().currentMessage,
             parent=self,
         )
         self.curation = CurationPresenter(

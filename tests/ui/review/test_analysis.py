@@ -14,9 +14,10 @@ from PySide6.QtWidgets import QStyleOptionViewItem
 
 from tdm_desktop.core.training_data import TrainingDataService
 from tdm_desktop.ui.grid.delegate import duplicate_rect, problem_rect
+from tdm_desktop.ui.review.advance import NONE_LEFT
 from tdm_desktop.ui.settings.model import KEY_RESOLUTION, load_settings
 from tests.images import blurred, jpeg, picture, upload_actor
-from tests.ui.conftest import grid_focus
+from tests.ui.conftest import grid_focus, wait_idle
 
 ACTOR_ID, NAME = "0061", "0061_greek_33_male"
 
@@ -105,6 +106,13 @@ def test_marks_say_which_check_and_which_group_and_each_image_is_fetched_once(qt
     assert window.statusBar().currentMessage() == (
         f"{n(6)}: near-duplicates: group 2, 2 images alike (C compares)"
     )
+
+    # Its flag landing changes its row: the marks are not said again over another message.
+    window.statusBar().showMessage(NONE_LEFT, 5000)
+    assert window.controller.mark([n(6)], True)
+    wait_idle(qtbot, window)
+    assert window.model.image_at(window.model.row_of(n(6))).good is True
+    assert window.statusBar().currentMessage() == NONE_LEFT
 
     # A lower training resolution: the 200 px image is no longer too small.
     values = load_settings(window._settings)

@@ -4,6 +4,7 @@ list, ``U`` (a jump to the next unreviewed image in the grid's order), and what 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from PySide6.QtCore import QModelIndex, QObject, Signal
@@ -56,11 +57,15 @@ class ReviewPresenter(QObject):
         rows: GridFilter,
         delegate: ThumbnailDelegate,
         view: ThumbnailGridView,
+        status_text: Callable[[], str] = str,
         parent: QObject | None = None,
     ) -> None:
         """``analysis``: the thumbnail loader's analysis hook; ``rows``: what the grid shows of
-        the model (its filter and sort read what analysis found)."""
+        the model (its filter and sort read what analysis found); ``status_text``: what the
+        status bar says now (marks found late never talk over another message)."""
         super().__init__(parent)
+        self._status_text = status_text
+        self._marks_said: tuple[str, str] | None = None  # (filename, text) said last
         self._model = model = rows.model
         self._selection = selection
         self._header = header
@@ -128,12 +133,25 @@ class ReviewPresenter(QObject):
         return f"{filename}: {' · '.join(parts)}" if parts else None
 
     def _on_current_changed(self, current: QModelIndex) -> None:
-        """The keyboard's way to read a tile's marks: the status bar says them."""
+        """The keyboard's way to read a tile's marks: the status bar says them when an image
+        becomes current. When the same image's row changes (its thumbnail or its flag landed),
+        only marks not said yet are said, and only if the status bar says nothing else: a flag
+        landing must not replace "No unreviewed image left…" with the marks said before."""
         self.analysis.hold()
         image = current.data(ImageGridModel.ImageRole) if current.isValid() else None
-        text = self.marks_text(image.filename) if image is not None else None
-        if text:
-            self.status_message.emit(text, 5000)
+        if image is None:
+            self._marks_said = None
+            return
+        text = self.marks_text(image.filename)
+        said = self._marks_said
+        if said is not None and said[0] == image.filename:
+            if text is None or text == said[1] or self._status_text() not in ("", said[1]):
+                return
+        elif text is None:
+            self._marks_said = (image.filename, "")
+            return
+        self._marks_said = (image.filename, text)
+        self.status_message.emit(text, 5000)
 
     def _on_analysis(self) -> None:
         self._grid_rows.facts_changed()
