@@ -202,6 +202,10 @@ class AnalysisController(QObject):
         """Nothing waits for analysis in the loader (what landed is analysed)."""
         return self._backlog() == 0
 
+    def is_settled(self) -> bool:
+        """Done, and the marks say all of it (no regrouping pending)."""
+        return self.is_done() and not self._notify.isActive()
+
     # -- the work ------------------------------------------------------------------------------
 
     def _on_done(self, serial: int, key: str, result: ImageAnalysis | None) -> None:
