@@ -67,6 +67,24 @@ class FakeS3:
             raise S3Error(key, "NoSuchKey", "The specified key does not exist.")
         return self.default
 
+    def wait_started(self, qtbot, count: int = 1) -> None:
+        """Wait, the event loop running, until ``count`` more GETs have begun (the loader starts
+        work in slices of the event loop, so a test must not block it while it waits)."""
+        got = 0
+
+        def begun() -> bool:
+            nonlocal got
+            while got < count and self.started.acquire(blocking=False):
+                got += 1
+            return got == count
+
+        qtbot.waitUntil(begun, timeout=5000)
+
+    def none_started(self, qtbot, ms: int) -> bool:
+        """True when no further GET begins within ``ms``, the event loop running."""
+        qtbot.wait(ms)
+        return not self.started.acquire(blocking=False)
+
     def count(self, key: str) -> int:
         with self._lock:
             return self.calls.count(key)
@@ -140,7 +158,7 @@ def test_in_flight_requests_are_fetched_once(qtbot, make_loader):
     loader.request(["same"] * 20, 64)
     for _ in range(19):
         loader.request(["same"], 64)
-    assert fetch.started.acquire(timeout=5)
+    fetch.wait_started(qtbot)
     fetch.gate.set()
     wait_all_ready(qtbot, loader, ["same"], 64)
     loader.request(["same"], 64)  # cached now: nothing to do
@@ -155,7 +173,7 @@ def test_reprioritising_drops_keys_no_longer_requested(qtbot, make_loader):
     loader = make_loader(fetch, max_workers=2, pacer=fixed_pacer(2))
     first = [f"old{i}" for i in range(8)]
     loader.request(first, 64)
-    assert fetch.started.acquire(timeout=5) and fetch.started.acquire(timeout=5)
+    fetch.wait_started(qtbot, 2)
     assert loader.pending_count() == 6  # only as many GETs as the pacer allows are out
 
     loader.request(["new0", "new1", "new2"], 64)
@@ -215,7 +233,7 @@ def test_a_size_change_while_fetching_waits_for_the_one_fetch(qtbot, make_loader
     fetch.gate = threading.Event()
     loader = make_loader(fetch)
     loader.request(["a"], 64)
-    assert fetch.started.acquire(timeout=5)
+    fetch.wait_started(qtbot)
     loader.request(["a"], 128)
     fetch.gate.set()
     wait_all_ready(qtbot, loader, ["a"], 128)
@@ -290,7 +308,7 @@ def test_clear_drops_everything_and_late_results(qtbot, make_loader):
     fetch.gate = threading.Event()
     loader = make_loader(fetch)
     loader.request(["a", "b"], 64)
-    assert fetch.started.acquire(timeout=5)
+    fetch.wait_started(qtbot)
     loader.clear()
     fetch.gate.set()
     loader._pool.waitForDone()
@@ -473,9 +491,8 @@ def test_gets_in_flight_do_not_depend_on_the_decode_workers(qtbot, make_loader):
     loader = make_loader(fetch, max_workers=1, pacer=fixed_pacer(4))
     keys = [f"k{i}" for i in range(7)]
     loader.request(keys, 64)
-    for _ in range(4):
-        assert fetch.started.acquire(timeout=5)
-    assert not fetch.started.acquire(timeout=0.3)  # the others wait for a GET to end
+    fetch.wait_started(qtbot, 4)
+    assert fetch.none_started(qtbot, 300)  # the others wait for a GET to end
     assert len(fetch.calls) == 4 and loader.requests_in_flight() == 4
     fetch.gate.set()
     wait_all_ready(qtbot, loader, keys, 64)
@@ -490,8 +507,8 @@ def test_the_first_get_has_the_link_to_itself_then_more_follow(qtbot, make_loade
     loader = make_loader(fetch, max_requests=16)
     keys = [f"k{i}" for i in range(40)]
     loader.request(keys[:20], 64, keys[20:])
-    assert fetch.started.acquire(timeout=5)
-    assert not fetch.started.acquire(timeout=0.2)
+    fetch.wait_started(qtbot)
+    assert fetch.none_started(qtbot, 200)
     assert fetch.calls == ["k0"]
     fetch.gate.set()
     wait_all_ready(qtbot, loader, keys, 64)
