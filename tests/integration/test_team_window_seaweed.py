@@ -85,7 +85,7 @@ def test_a_read_only_account_opens_read_only_and_a_flag_key_writes_nothing(
     assert window.error_text().startswith(f"Read-only: this account can only read {CATALOG_URL}")
 
     window.grid.setFocus()
-    qtbot.waitUntil(window.grid.hasFocus, timeout=2000)
+    qtbot.waitUntil(window.grid.hasFocus, timeout=10000)
     qtbot.keyClick(window.grid, Qt.Key.Key_B)
     qtbot.waitUntil(lambda: not window.controller.is_busy(), timeout=5000)
     assert window.model.good_bad_counts() == (3, 0)

@@ -126,4 +126,4 @@ def wait_idle(qtbot, window) -> None:
 
 def grid_focus(qtbot, window) -> None:
     window.grid.setFocus()
-    qtbot.waitUntil(window.grid.hasFocus, timeout=2000)
+    qtbot.waitUntil(window.grid.hasFocus, timeout=10000)

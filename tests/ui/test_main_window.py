@@ -52,7 +52,7 @@ def test_base_image_is_shown_in_the_header(qtbot, window):
     """The actor's own base image (the fixture's 32×32 orange PNG), fitted to the 64 px header;
     an actor without one says so."""
     label = window.header.base_image_label
-    qtbot.waitUntil(lambda: not label.pixmap().isNull(), timeout=3000)
+    qtbot.waitUntil(lambda: not label.pixmap().isNull(), timeout=10000)
     image = label.pixmap().toImage()
     assert (image.width(), image.height()) == (64, 64)
     shown = image.pixelColor(32, 32)
@@ -60,7 +60,7 @@ def test_base_image_is_shown_in_the_header(qtbot, window):
 
     with qtbot.waitSignal(window.actor_opened, timeout=5000):
         window.session.open_actor(ACTOR_B[0])
-    qtbot.waitUntil(lambda: label.text() == "no base\nimage", timeout=3000)
+    qtbot.waitUntil(lambda: label.text() == "no base\nimage", timeout=10000)
     assert label.pixmap().isNull()
 
 
@@ -175,7 +175,7 @@ def test_unreachable_endpoint_is_shown_on_the_tile_not_a_crash(qtbot, make_windo
 
 def test_arrows_in_the_actor_list_browse_and_enter_goes_to_the_grid(qtbot, window):
     window.actor_list.setFocus()
-    qtbot.waitUntil(window.actor_list.hasFocus, timeout=2000)
+    qtbot.waitUntil(window.actor_list.hasFocus, timeout=10000)
     with qtbot.waitSignal(window.actor_opened, timeout=5000):
         qtbot.keyClick(window.actor_list, Qt.Key.Key_Down)
     assert window.session.actor_id == ACTOR_B[0]
@@ -199,7 +199,7 @@ def test_an_actor_asked_for_that_does_not_exist_is_said_clearly(qtbot, make_wind
 
 
 def test_the_log_dock_shows_the_s3_only_lines(qtbot, window):
-    qtbot.waitUntil(lambda: "[S3-ONLY]" in window.log_dock.view.toPlainText(), timeout=3000)
+    qtbot.waitUntil(lambda: "[S3-ONLY]" in window.log_dock.view.toPlainText(), timeout=10000)
     assert f"Loading training data for actor {ACTOR_A[0]}" in window.log_dock.view.toPlainText()
 
 
@@ -262,7 +262,7 @@ def test_opening_and_browsing_writes_nothing(qtbot, window, data_dir, store):
     window.grid.selectAll()
     qtbot.keyClick(window.grid, Qt.Key.Key_Right)
     qtbot.keyClick(window.grid, Qt.Key.Key_Space)  # the full-size preview, then close it
-    qtbot.waitUntil(lambda: window.preview_presenter.dialog is not None, timeout=3000)
+    qtbot.waitUntil(lambda: window.preview_presenter.dialog is not None, timeout=10000)
     qtbot.waitUntil(window.preview_presenter.dialog.has_picture, timeout=5000)
     window.preview_presenter.close()
     with qtbot.waitSignal(window.actor_opened, timeout=5000):

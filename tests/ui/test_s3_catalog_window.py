@@ -41,7 +41,7 @@ def test_the_window_opens_an_actor_of_an_s3_catalog(qtbot, s3_window):
     assert window.header.image_count_label.text() == "4 images in S3 · 0 reviewed"
     label = window.header.base_image_label  # read from S3, not from a file
     qtbot.waitUntil(
-        lambda: label.pixmap() is not None and not label.pixmap().isNull(), timeout=3000
+        lambda: label.pixmap() is not None and not label.pixmap().isNull(), timeout=10000
     )
 
 

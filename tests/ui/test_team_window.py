@@ -83,7 +83,7 @@ def test_added_and_deleted_images_are_said_and_the_place_and_scroll_kept(
     window.resize(520, 420)  # a grid that scrolls
     window.selection.select_filename(names[3])
     bar = window.grid.verticalScrollBar()
-    qtbot.waitUntil(lambda: bar.maximum() > 0, timeout=3000)
+    qtbot.waitUntil(lambda: bar.maximum() > 0, timeout=10000)
     bar.setValue(bar.maximum() // 2 or 1)
     scroll = bar.value()
     assert scroll > 0
@@ -127,7 +127,7 @@ def test_two_windows_as_two_curators_see_each_others_flags(qtbot, open_as, names
     assert bob.curator_label.text() == "Curator: bob"
 
     alice.activateWindow()
-    qtbot.waitUntil(alice.isActiveWindow, timeout=2000)
+    qtbot.waitUntil(alice.isActiveWindow, timeout=10000)
     grid_focus(qtbot, alice)
     qtbot.keyClick(alice.grid, Qt.Key.Key_B)
     wait_idle(qtbot, alice)
@@ -188,7 +188,7 @@ def test_a_read_only_account_is_told_once_and_writes_nothing(
     manifest_before = raw_bytes(s3_catalog, manifest_name(ACTOR_ID))
     window = open_as("alice")
 
-    qtbot.waitUntil(window.access_label.isVisible, timeout=3000)
+    qtbot.waitUntil(window.access_label.isVisible, timeout=10000)
     assert window.error_text().startswith(
         f"Read-only: this account can only read {CATALOG_URL}: AccessDenied"
     )
@@ -239,7 +239,7 @@ def test_polling_pauses_while_the_window_is_minimised_and_catches_up_after(
     window = open_as("alice")
     assert window.session.watcher.is_polling()
     window.showMinimized()
-    qtbot.waitUntil(lambda: not window.session.watcher.is_polling(), timeout=3000)
+    qtbot.waitUntil(lambda: not window.session.watcher.is_polling(), timeout=10000)
     polls = window.session.watcher.polls
     TrainingDataService(s3_catalog, store, curator="bob").mark(ACTOR_ID, [names[0]], good=False)
     qtbot.wait(5 * POLL_MS)

@@ -35,7 +35,7 @@ def test_documents_with_no_local_file_are_polled_off_the_gui_thread(qtbot):
     assert len(documents.threads) > 2
 
     documents.version = 2  # another curator saved
-    with qtbot.waitSignal(watcher.documents_changed, timeout=3000):
+    with qtbot.waitSignal(watcher.documents_changed, timeout=10000):
         pass
     assert threading.get_ident() not in documents.threads[1:]
     with qtbot.assertNotEmitted(watcher.documents_changed, wait=200):

@@ -72,7 +72,7 @@ def test_c_compares_the_selection_and_flag_keys_act_on_the_focused_pane(
 
     qtbot.keyClick(window.grid, Qt.Key.Key_C)
     assert window.grid_stack.currentWidget() is presenter.widget
-    qtbot.waitUntil(presenter.widget.hasFocus, timeout=2000)
+    qtbot.waitUntil(presenter.widget.hasFocus, timeout=10000)
     panes = presenter.widget.shown_panes()
     assert len(panes) == 3
     wait_pictures(qtbot, presenter)
@@ -109,7 +109,7 @@ def test_c_compares_the_selection_and_flag_keys_act_on_the_focused_pane(
     # Esc: the grid again, with the same three selected and the focused image current.
     qtbot.keyClick(presenter.widget, Qt.Key.Key_Escape)
     assert window.grid_stack.currentWidget() is window.grid
-    qtbot.waitUntil(window.grid.hasFocus, timeout=2000)
+    qtbot.waitUntil(window.grid.hasFocus, timeout=10000)
     assert window.selection.selected_filenames() == names[1:4]
     assert window.selection.current_filename() == names[2]
 

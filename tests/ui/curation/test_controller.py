@@ -148,13 +148,13 @@ def test_marking_bad_under_the_bad_filter_keeps_a_current_image(qtbot, window, d
 
 def test_single_letters_in_the_search_box_do_not_flag(qtbot, window, data_dir):
     window.search_box.setFocus()
-    qtbot.waitUntil(window.search_box.hasFocus, timeout=2000)
+    qtbot.waitUntil(window.search_box.hasFocus, timeout=10000)
     qtbot.keyClicks(window.search_box, "gbtpx")
     assert window.search_box.text() == "gbtpx"
     wait_idle(qtbot, window)
     assert flags_on_disk(data_dir) == {}
     window.actor_list.setFocus()
-    qtbot.waitUntil(window.actor_list.hasFocus, timeout=2000)
+    qtbot.waitUntil(window.actor_list.hasFocus, timeout=10000)
     for key in (Qt.Key.Key_G, Qt.Key.Key_B, Qt.Key.Key_T, Qt.Key.Key_Delete):
         qtbot.keyClick(window.actor_list, key)
     wait_idle(qtbot, window)
@@ -169,13 +169,13 @@ def test_preview_shows_the_image_and_flags_with_the_same_keys(qtbot, window, dat
     qtbot.keyClick(window.grid, Qt.Key.Key_Space)
     preview = window.preview_presenter.dialog
     assert preview is not None and preview.isVisible()
-    qtbot.waitUntil(preview.has_picture, timeout=3000)
+    qtbot.waitUntil(preview.has_picture, timeout=10000)
     assert preview.info_text().startswith(f"{names[0]} · unreviewed · ")  # nobody decided yet
     assert "64×48" in preview.info_text()
 
     preview.activateWindow()
     preview.setFocus()
-    qtbot.waitUntil(preview.hasFocus, timeout=2000)
+    qtbot.waitUntil(preview.hasFocus, timeout=10000)
     qtbot.keyClick(preview, Qt.Key.Key_Right)
     assert preview.image.filename == names[1]
     qtbot.keyClick(preview, Qt.Key.Key_B)

@@ -268,7 +268,7 @@ def test_a_failed_delete_all_closes_its_progress_and_reports_once(
         progress = window.findChild(QProgressDialog, "deleteAllProgress")
         return progress is None or not progress.isVisible()
 
-    qtbot.waitUntil(progress_gone, timeout=3000)
+    qtbot.waitUntil(progress_gone, timeout=10000)
     assert len(errors) == 1 and "training_data must be an array" in errors[0]
     assert "training_data must be an array" in window.error_text()
     assert dialogs.reports == []
@@ -286,7 +286,7 @@ def test_a_failed_delete_clears_the_deleting_status_and_reports_once(
     window.curation.delete_selected()
     assert window.statusBar().currentMessage().startswith("Deleting")
     wait_idle(qtbot, window)
-    qtbot.waitUntil(lambda: "Deleting" not in window.statusBar().currentMessage(), timeout=3000)
+    qtbot.waitUntil(lambda: "Deleting" not in window.statusBar().currentMessage(), timeout=10000)
     assert len(errors) == 1
     assert dialogs.reports == []
     assert window.selection.current_filename() == f"{NAME}_1.jpg"  # nothing was deleted: stay

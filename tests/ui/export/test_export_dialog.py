@@ -24,7 +24,7 @@ PROMPT = "portrait photo of a 30 year old european man"
 
 def open_dialog(qtbot, window):
     window.findChild(QAction, "actionExport").trigger()
-    qtbot.waitUntil(lambda: window.export_presenter.dialog is not None, timeout=3000)
+    qtbot.waitUntil(lambda: window.export_presenter.dialog is not None, timeout=10000)
     return window.export_presenter.dialog
 
 

@@ -228,7 +228,7 @@ def test_generate_single_uploads_records_and_shows_the_new_image(
     assert request.base_image is not None
     assert fake.on_gui_thread == [False]
     qtbot.waitUntil(
-        lambda: window.findChild(QProgressDialog, "generateSingleProgress") is None, timeout=2000
+        lambda: window.findChild(QProgressDialog, "generateSingleProgress") is None, timeout=10000
     )
     assert action(window, "actionGenerateSingle").isEnabled()
 
@@ -296,7 +296,9 @@ def test_generate_all_lands_the_others_and_lists_the_failure(
     assert len(names) == len(set(names)) == START_COUNT + 3
     assert window.header.image_count_label.text() == f"{START_COUNT + 3} images in S3 · 0 reviewed"
     assert fake.on_gui_thread == [False] * 4
-    qtbot.waitUntil(lambda: window.generation_presenter.generate_all_progress is None, timeout=2000)
+    qtbot.waitUntil(
+        lambda: window.generation_presenter.generate_all_progress is None, timeout=10000
+    )
 
 
 def test_generate_all_cancel_finishes_only_the_image_in_flight(

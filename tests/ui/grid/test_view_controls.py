@@ -33,6 +33,6 @@ def test_a_slider_drag_saves_the_size_once_it_has_settled(qtbot, window, setting
     assert window.grid.iconSize().width() == 312  # the grid follows every step at once
     assert "grid/thumbnailSize" not in settings.writes
 
-    qtbot.waitUntil(lambda: "grid/thumbnailSize" in settings.writes, timeout=3000)
+    qtbot.waitUntil(lambda: "grid/thumbnailSize" in settings.writes, timeout=10000)
     assert settings.writes.count("grid/thumbnailSize") == 1
     assert int(settings.value("grid/thumbnailSize")) == 312

@@ -244,7 +244,7 @@ def test_the_actor_list_marks_what_the_last_check_found_until_it_comes_back_clea
         f"actor {ACTOR_ID}: 3 images",
         mark.text,
     ]
-    qtbot.waitUntil(lambda: badge_painted(window, ACTOR_ID, FOUND_COLOR), timeout=3000)
+    qtbot.waitUntil(lambda: badge_painted(window, ACTOR_ID, FOUND_COLOR), timeout=10000)
     assert not badge_painted(window, CLEAN_ID, FOUND_COLOR)
 
     wait_repair(qtbot, window, dialog.fix_buttons[Fix.DROP_DANGLING])
@@ -254,7 +254,7 @@ def test_the_actor_list_marks_what_the_last_check_found_until_it_comes_back_clea
         dialog.status_label.text() == "Clean: the manifest and S3 match (3 listed, 3 objects in S3)"
     )
     assert window.integrity.delegate.mark_at(row) is None
-    qtbot.waitUntil(lambda: not badge_painted(window, ACTOR_ID, FOUND_COLOR), timeout=3000)
+    qtbot.waitUntil(lambda: not badge_painted(window, ACTOR_ID, FOUND_COLOR), timeout=10000)
     assert set(listed(world)) == {name(0), name(1), name(7)}
     with qtbot.waitSignal(window.integrity.controller.checked, timeout=10_000):
         qtbot.mouseClick(dialog.again_button, Qt.MouseButton.LeftButton)
@@ -302,7 +302,7 @@ def test_an_incomplete_check_says_so_and_offers_no_fix(qtbot, world, open_window
     assert "dangling" not in dialog.found_rows()  # cannot be told from half a listing
     mark = window.integrity.delegate.mark_at(list_index(window, ACTOR_ID))
     assert mark is not None and not mark.complete
-    qtbot.waitUntil(lambda: badge_painted(window, ACTOR_ID, INCOMPLETE_COLOR), timeout=3000)
+    qtbot.waitUntil(lambda: badge_painted(window, ACTOR_ID, INCOMPLETE_COLOR), timeout=10000)
 
 
 class ReadOnlyIntegrity(RecordingIntegrity):

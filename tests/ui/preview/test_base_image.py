@@ -13,12 +13,12 @@ from tests.ui.conftest import ACTOR_A, ACTOR_B, grid_focus, wait_idle
 def open_preview(qtbot, window):
     grid_focus(qtbot, window)
     qtbot.keyClick(window.grid, Qt.Key.Key_Space)
-    qtbot.waitUntil(lambda: window.preview_presenter.dialog is not None, timeout=3000)
+    qtbot.waitUntil(lambda: window.preview_presenter.dialog is not None, timeout=10000)
     dialog = window.preview_presenter.dialog
     qtbot.waitUntil(dialog.has_picture, timeout=5000)
     dialog.activateWindow()
     dialog.setFocus()
-    qtbot.waitUntil(dialog.hasFocus, timeout=2000)
+    qtbot.waitUntil(dialog.hasFocus, timeout=10000)
     return dialog
 
 
@@ -43,7 +43,7 @@ def test_c_shows_the_base_image_beside_the_candidate_and_flags_still_work(
     wait_idle(qtbot, window)
     metadata = json.loads((data_dir / "actors" / ACTOR_A[1] / "prompt_metadata.json").read_text())
     assert metadata["images"][names[0]]["good"] is False
-    qtbot.waitUntil(lambda: dialog.image.filename == names[1], timeout=3000)
+    qtbot.waitUntil(lambda: dialog.image.filename == names[1], timeout=10000)
     assert dialog.base_shown()
     qtbot.waitUntil(lambda: dialog.picture_pane.caption().startswith(f"Candidate: {names[1]}"))
 

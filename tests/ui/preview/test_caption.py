@@ -30,7 +30,7 @@ def open_preview(qtbot, window):
     qtbot.waitUntil(dialog.has_picture, timeout=5000)
     dialog.activateWindow()
     dialog.setFocus()
-    qtbot.waitUntil(dialog.hasFocus, timeout=2000)
+    qtbot.waitUntil(dialog.hasFocus, timeout=10000)
     return dialog, window.preview_presenter.caption_editor
 
 
@@ -55,7 +55,7 @@ def test_a_caption_is_the_prompt_until_edited_and_the_edit_is_undoable(
 
     # Type a caption of two lines with [trigger] twice; letters typed here flag nothing.
     editor.edit.setFocus()
-    qtbot.waitUntil(editor.edit.hasFocus, timeout=2000)
+    qtbot.waitUntil(editor.edit.hasFocus, timeout=10000)
     editor.edit.selectAll()
     typed = "[trigger] smiling, gb\n[trigger] at the beach"
     type_into(qtbot, editor.edit, typed)
@@ -66,7 +66,7 @@ def test_a_caption_is_the_prompt_until_edited_and_the_edit_is_undoable(
     assert caption_on_disk(data_dir, names[0]) == typed  # kept exactly as typed
     assert metadata_on_disk(data_dir)["images"][names[0]]["prompt"] == PROMPT
     assert window.controller.undo_stack.undoText() == f"Edit Caption ({names[0]})"
-    qtbot.waitUntil(lambda: editor.state_text() == "edited", timeout=3000)
+    qtbot.waitUntil(lambda: editor.state_text() == "edited", timeout=10000)
     assert dialog.hasFocus()  # Ctrl+Enter gave the keyboard back to the preview
     assert all(entry.get("good", True) for entry in metadata_on_disk(data_dir)["images"].values())
     assert window.controller.undo_stack.count() == 1  # the caption only: nothing was flagged
@@ -75,19 +75,19 @@ def test_a_caption_is_the_prompt_until_edited_and_the_edit_is_undoable(
     qtbot.keyClick(dialog, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     wait_idle(qtbot, window)
     assert caption_on_disk(data_dir, names[0]) is None
-    qtbot.waitUntil(lambda: editor.text() == PROMPT, timeout=3000)
+    qtbot.waitUntil(lambda: editor.text() == PROMPT, timeout=10000)
     shift_control = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
     qtbot.keyClick(dialog, Qt.Key.Key_Z, shift_control)
     wait_idle(qtbot, window)
     assert caption_on_disk(data_dir, names[0]) == typed
-    qtbot.waitUntil(lambda: editor.text() == typed, timeout=3000)
+    qtbot.waitUntil(lambda: editor.text() == typed, timeout=10000)
 
     # "Use prompt" drops the caption (undoable too).
-    qtbot.waitUntil(editor.use_prompt_button.isEnabled, timeout=3000)
+    qtbot.waitUntil(editor.use_prompt_button.isEnabled, timeout=10000)
     qtbot.mouseClick(editor.use_prompt_button, Qt.MouseButton.LeftButton)
     wait_idle(qtbot, window)
     assert caption_on_disk(data_dir, names[0]) is None
-    qtbot.waitUntil(lambda: editor.text() == PROMPT, timeout=3000)
+    qtbot.waitUntil(lambda: editor.text() == PROMPT, timeout=10000)
 
 
 def test_the_preview_opens_with_the_keyboard_on_the_image_not_in_the_caption(
@@ -98,7 +98,7 @@ def test_the_preview_opens_with_the_keyboard_on_the_image_not_in_the_caption(
     qtbot.keyClick(window.grid, Qt.Key.Key_Space)
     dialog = window.preview_presenter.dialog
     editor = window.preview_presenter.caption_editor
-    qtbot.waitUntil(lambda: QApplication.focusWidget() is dialog, timeout=3000)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is dialog, timeout=10000)
     qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_B)  # where a key press goes
     wait_idle(qtbot, window)
     assert metadata_on_disk(data_dir)["images"][names[0]]["good"] is False
@@ -130,7 +130,7 @@ def test_esc_in_the_caption_puts_it_back_and_moving_on_keeps_an_edit(
 
 def test_the_trigger_word_is_edited_in_the_header_and_undone(qtbot, data_dir, actors, window):
     field = window.header.trigger_word_edit
-    qtbot.waitUntil(field.isEnabled, timeout=3000)
+    qtbot.waitUntil(field.isEnabled, timeout=10000)
     assert field.text() == "" and field.placeholderText() == ACTOR_A[1]
 
     field.setFocus()
@@ -145,7 +145,7 @@ def test_the_trigger_word_is_edited_in_the_header_and_undone(qtbot, data_dir, ac
     qtbot.keyClick(window.grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     wait_idle(qtbot, window)
     assert "trigger_word" not in metadata_on_disk(data_dir)
-    qtbot.waitUntil(lambda: field.text() == "", timeout=3000)
+    qtbot.waitUntil(lambda: field.text() == "", timeout=10000)
 
     # A word that cannot name a kohya folder: one clear line, nothing written.
     field.setFocus()

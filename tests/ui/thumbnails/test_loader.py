@@ -641,4 +641,4 @@ def test_without_the_copy_the_stalled_tile_would_wait(qtbot, make_loader, monkey
     assert loader.pixmap(held_key, 64) is None
     pool.release()
     pool.waitForDone()
-    qtbot.waitUntil(lambda: loader.pixmap(held_key, 64) is not None, timeout=3000)
+    qtbot.waitUntil(lambda: loader.pixmap(held_key, 64) is not None, timeout=10000)
