@@ -60,9 +60,7 @@ def review_window(qtbot, data_dir, store, review_actor, settings, make_window):
     with qtbot.waitSignal(window.actor_opened, timeout=10000):
         window.session.open_actor(ACTOR_ID)
     analysis = window.review.analysis
-    qtbot.waitUntil(
-        lambda: analysis.analysed_count() == 8 and analysis.is_settled(), timeout=20000
-    )
+    qtbot.waitUntil(lambda: analysis.analysed_count() == 8 and analysis.is_settled(), timeout=20000)
     return window, service
 
 
@@ -172,9 +170,7 @@ def test_an_image_that_does_not_decode_is_a_problem_not_a_crash(
     with qtbot.waitSignal(window.actor_opened, timeout=10000):
         window.session.open_actor(other_id)
     analysis = window.review.analysis
-    qtbot.waitUntil(
-        lambda: analysis.analysed_count() == 2 and analysis.is_settled(), timeout=20000
-    )
+    qtbot.waitUntil(lambda: analysis.analysed_count() == 2 and analysis.is_settled(), timeout=20000)
 
     assert analysis.problems(broken) == ["not an image: its bytes do not decode as an image"]
     assert analysis.problems(good) == []
