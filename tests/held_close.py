@@ -46,7 +46,7 @@ def main() -> int:
     silent.listen(8)
 
     class HeldFlags(TrainingDataService):
-        def flag(self, actor_id, flags, known_filenames=None):
+        def flag_each(self, actor_id, flag_sets, known_filenames=None):
             NEVER.wait()
             raise AssertionError("unreachable")
 

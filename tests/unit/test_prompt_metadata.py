@@ -20,6 +20,7 @@ from tdm_desktop.core.prompt_metadata import (
 from tests.catalogs import BUCKET, put_raw, raw_bytes, stored_identity
 
 ACTOR = "0042_european_30_male"
+OTHER_ACTOR = "0043_asian_25_female"
 
 
 def fixed_clock():
@@ -416,3 +417,37 @@ def test_injected_default_prompts(data_dir):
     metadata = PromptMetadata.for_actor(data_dir, ACTOR)
     metadata = PromptMetadata(metadata.path, ACTOR, default_prompts=["{subject} smiling"])
     assert metadata.prompts() == ["30 year old european man smiling"]
+
+
+def test_decide_each_stores_what_the_decides_one_by_one_store_in_one_write(catalog):
+    """Several flag writes merged into one (the window's queued keys): the same bytes, the same
+    per-write changes (undo's records) as the writes one after another, and one write only."""
+    ticks = iter(range(100))
+
+    def clock():
+        return datetime(2026, 1, 2, 3, 4, next(ticks), tzinfo=UTC)
+
+    sets = [{"a.jpg": False}, {"b.jpg": False, "a.jpg": True}, {"a.jpg": False}, {"c.jpg": True}]
+    one_by_one = PromptMetadata.for_actor(catalog, ACTOR, clock=clock)
+    one_by_one.set_flags({"c.jpg": False}, curator="bob")
+    singles = [one_by_one.decide(flags, curator="alice") for flags in sets]
+    expected = stored(one_by_one)
+
+    ticks = iter(range(100))
+    merged = PromptMetadata.for_actor(catalog, OTHER_ACTOR, clock=clock)
+    merged.set_flags({"c.jpg": False}, curator="bob")
+    changes = []
+    real_change = catalog.change
+
+    def counted_change(name, apply):
+        changes.append(name)
+        return real_change(name, apply)
+
+    catalog.change = counted_change  # the read-modify-writes of documents
+    each = merged.decide_each(sets, curator="alice")
+
+    assert each == singles
+    assert stored(merged) == expected.replace(ACTOR.encode(), OTHER_ACTOR.encode())
+    assert changes == [f"actors/{OTHER_ACTOR}/prompt_metadata.json"]
+    assert merged.review("a.jpg") == Review("bad", "alice", "2026-01-02T03:04:03.000000")
+    assert merged.review("c.jpg") == Review("good", "alice", "2026-01-02T03:04:04.000000")

@@ -220,15 +220,25 @@ class PromptMetadata(DocumentBacked):
     def decide(self, flags: Mapping[str, bool], *, curator: str | None = None) -> list[FlagChange]:
         """``set_flags`` returning, per image whose decision changed, its decision keys before and
         after (what ``undo`` needs)."""
-        for filename, good in flags.items():
-            check_filename(filename)
-            if not isinstance(good, bool):
-                raise TypeError(f"flag for {filename!r} must be True or False, got {good!r}")
+        return self.decide_each([flags], curator=curator)[0]
+
+    def decide_each(
+        self, flag_sets: Sequence[Mapping[str, bool]], *, curator: str | None = None
+    ) -> list[list[FlagChange]]:
+        """``decide`` each of ``flag_sets`` in turn, all in one write (one read, one check, one
+        render of the document): what each returns is exactly what ``decide`` of it alone, right
+        after the ones before it, would return. A later set's decision on an image wins; each set
+        records its own time (``reviewed_at``), no earlier than the set's before it."""
+        flag_sets = [dict(flags) for flags in flag_sets]
+        for flags in flag_sets:
+            for filename, good in flags.items():
+                check_filename(filename)
+                if not isinstance(good, bool):
+                    raise TypeError(f"flag for {filename!r} must be True or False, got {good!r}")
         if curator is not None:
             check_curator(curator)
 
-        def apply(data: dict[str, Any]) -> list[FlagChange]:
-            images = data.setdefault("images", {})
+        def apply_one(images: dict[str, Any], flags: Mapping[str, bool]) -> list[FlagChange]:
             now = manifest_now(self._clock)
             changes = []
             for filename, good in flags.items():
@@ -247,10 +257,15 @@ class PromptMetadata(DocumentBacked):
                 changes.append(FlagChange(filename, before, _decision_keys(entry)))
             return changes
 
-        changes = self._change(apply)
-        if changes:
-            logger.debug("[S3-ONLY] Flagged %d images of %s", len(changes), self._actor_name)
-        return changes
+        def apply(data: dict[str, Any]) -> list[list[FlagChange]]:
+            images = data.setdefault("images", {})
+            return [apply_one(images, flags) for flags in flag_sets]
+
+        each = self._change(apply, changed=any)
+        changed = sum(len(changes) for changes in each)
+        if changed:
+            logger.debug("[S3-ONLY] Flagged %d images of %s", changed, self._actor_name)
+        return each
 
     def undo(self, changes: Iterable[FlagChange]) -> FlagUndo:
         """Give each image its decision from before ``changes`` back, where it is still exactly as

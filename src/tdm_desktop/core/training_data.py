@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -306,20 +306,35 @@ class TrainingDataService:
     ) -> list[FlagChange]:
         """``set_flags`` returning what changed per image (its decision keys before and after),
         for ``undo_flags``. Images already decided that way are not in it."""
-        name = self._listed_actor_name(actor_id, flags, known_filenames)
+        return self.flag_each(actor_id, [flags], known_filenames)[0]
+
+    def flag_each(
+        self,
+        actor_id: str,
+        flag_sets: Sequence[Mapping[str, bool]],
+        known_filenames: Collection[str] | None = None,
+    ) -> list[list[FlagChange]]:
+        """``flag`` each of ``flag_sets`` in turn, in one write of prompt_metadata.json (one read,
+        one check, one render: ``PromptMetadata.decide_each``); per set, what ``flag`` of it
+        alone would have returned after the sets before it. An unknown filename in any set
+        refuses them all, before anything is written. Each set is logged as ``flag`` logs it."""
+        flag_sets = [dict(flags) for flags in flag_sets]
+        every_name = {filename: None for flags in flag_sets for filename in flags}
+        name = self._listed_actor_name(actor_id, every_name, known_filenames)
         metadata = self.catalog.prompt_metadata(name)
-        changes = metadata.decide(dict(flags), curator=self.curator)
-        bad = sum(1 for good in flags.values() if not good)
-        log.info(
-            "[S3-ONLY] Flagged %d images of %s (%d good, %d bad) as %s in %s",
-            len(flags),
-            name,
-            len(flags) - bad,
-            bad,
-            self.curator or "an unnamed curator",
-            metadata.url,
-        )
-        return changes
+        each = metadata.decide_each(flag_sets, curator=self.curator)
+        for flags in flag_sets:
+            bad = sum(1 for good in flags.values() if not good)
+            log.info(
+                "[S3-ONLY] Flagged %d images of %s (%d good, %d bad) as %s in %s",
+                len(flags),
+                name,
+                len(flags) - bad,
+                bad,
+                self.curator or "an unnamed curator",
+                metadata.url,
+            )
+        return each
 
     def undo_flags(self, actor_id: str, changes: Iterable[FlagChange]) -> FlagUndo:
         """Undo ``changes`` (what ``flag`` returned) where each image is still as they left it,

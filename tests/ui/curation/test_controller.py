@@ -247,17 +247,19 @@ def test_a_failed_flag_write_is_reported_and_not_undoable(qtbot, service, data_d
 
 class _FlagsFailService(TrainingDataService):
     """Flag writes fail (as when another process holds prompt_metadata.json's lock too long)
-    for the calls numbered in ``failing`` (1-based; every call when None)."""
+    for the writes numbered in ``failing`` (1-based; every write when None). ``calls``: the
+    flags of each write asked, ``writes``: how many writes there were (one merges several)."""
 
     def __init__(self, *args, failing: set[int] | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.failing = failing
         self.calls: list[dict[str, bool]] = []
+        self.writes = 0
 
-    def flag(self, actor_id, flags, known_filenames=None):
-        self.calls.append(dict(flags))
+    def flag_each(self, actor_id, flag_sets, known_filenames=None):
+        self.calls.extend(dict(flags) for flags in flag_sets)
         self._maybe_fail()
-        return super().flag(actor_id, flags, known_filenames=known_filenames)
+        return super().flag_each(actor_id, flag_sets, known_filenames=known_filenames)
 
     def undo_flags(self, actor_id, changes):
         changes = list(changes)
@@ -266,7 +268,8 @@ class _FlagsFailService(TrainingDataService):
         return super().undo_flags(actor_id, changes)
 
     def _maybe_fail(self) -> None:
-        if self.failing is None or len(self.calls) in self.failing:
+        self.writes += 1
+        if self.failing is None or self.writes in self.failing:
             path = self.prompt_metadata_path(NAME)
             raise PromptMetadataError(path, "locked by another process for 30 s")
 
@@ -280,12 +283,12 @@ class _GatedService(TrainingDataService):
         self.threads: list[int] = []
         self.known: list[object] = []
 
-    def flag(self, actor_id, flags, known_filenames=None):
+    def flag_each(self, actor_id, flag_sets, known_filenames=None):
         self.threads.append(threading.get_ident())
         self.known.append(known_filenames)
         if not self.gate.wait(5):
             raise AssertionError("the gate was never opened")
-        return super().flag(actor_id, flags, known_filenames=known_filenames)
+        return super().flag_each(actor_id, flag_sets, known_filenames=known_filenames)
 
 
 def test_a_flag_key_shows_at_once_and_writes_off_the_gui_thread(
@@ -344,6 +347,7 @@ def test_undo_of_a_failed_flag_command_writes_nothing(qtbot, data_dir, store, ac
     errors: list[str] = []
     controller.error_reported.connect(errors.append)
     controller.mark([names[0]], False)  # fails
+    controller.wait_for_jobs()  # it ran: the next write is one of its own, not merged into it
     controller.mark([names[1]], False)  # queued before the failure is known: written
     controller_idle(qtbot, controller)
     assert len(errors) == 1
@@ -368,6 +372,7 @@ def test_a_later_write_of_the_same_image_wins_over_an_earlier_failure(
     service = _FlagsFailService(data_dir, store, failing={1})
     controller, model = make_controller(service)
     controller.mark([names[0]], False)  # fails
+    controller.wait_for_jobs()  # it ran: the next writes are not merged into it
     controller.toggle([names[0], names[1]])  # shown: names[0] good, names[1] bad; written
     controller.mark([names[0]], False)  # written
     controller_idle(qtbot, controller)

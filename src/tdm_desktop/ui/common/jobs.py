@@ -32,7 +32,7 @@ from PySide6.QtCore import (
     Slot,
 )
 
-from tdm_desktop.core.threads import DaemonPool
+from tdm_desktop.core.threads import DaemonPool, PoolJob
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +104,7 @@ class JobRunner(QObject):
         self._signals.job_failed.connect(self._on_failed)
         self._ids = itertools.count(1)
         self._callbacks: dict[int, tuple[ResultCallback | None, ErrorCallback | None]] = {}
+        self._queued: dict[int, PoolJob] = {}  # job id -> the pool's job, until its callback
         self._closed = False
 
     def run(
@@ -121,8 +122,15 @@ class JobRunner(QObject):
             log.info("not started, the window is closing: %s", what or f"job {job_id}")
             return job_id
         self._callbacks[job_id] = (on_result, on_error)
-        self._pool.start(_Job(job_id, fn, self._signals, self), what)
+        self._queued[job_id] = self._pool.start(_Job(job_id, fn, self._signals, self), what)
         return job_id
+
+    def rename(self, job_id: int, what: str) -> None:
+        """Name job ``job_id`` ``what`` from now on (a job that took on more work while queued);
+        a job that has ended is left as it was."""
+        job = self._queued.get(job_id)
+        if job is not None:
+            job.what = what
 
     def pending(self) -> int:
         """Jobs queued or running whose callbacks have not run yet."""
@@ -145,6 +153,7 @@ class JobRunner(QObject):
         self._closed = True
         running = [job.what for job in self._pool.running()]
         self._callbacks.clear()
+        self._queued.clear()
         return Unfinished(running, not_started)
 
     def deliver_finished(self) -> None:
@@ -154,12 +163,14 @@ class JobRunner(QObject):
 
     @Slot(int, object)
     def _on_succeeded(self, job_id: int, result: object) -> None:
+        self._queued.pop(job_id, None)
         on_result, _ = self._callbacks.pop(job_id, (None, None))
         if on_result is not None:
             on_result(result)
 
     @Slot(int, object)
     def _on_failed(self, job_id: int, error: object) -> None:
+        self._queued.pop(job_id, None)
         _, on_error = self._callbacks.pop(job_id, (None, None))
         if on_error is not None:
             on_error(error)  # type: ignore[arg-type]

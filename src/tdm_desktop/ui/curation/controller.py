@@ -7,6 +7,17 @@ actor's ``QUndoStack`` (one stack per actor in a ``QUndoGroup``), named the way 
 delete all) runs on one one-thread ``JobRunner``, so the GUI thread never waits on the files and
 writes land in the order they were asked (an undo never overtakes the write it undoes).
 
+Flag keys pressed while their writes wait become one write: each write re-reads, checks and
+re-renders the whole prompt_metadata.json (seconds on a 100,000-entry actor), so one per key
+would queue up without end. A flag write that has not started yet, and is the last write asked,
+takes in the flag writes of its actor asked after it (``_FlagBatch``): the keys of the start
+delay and every key pressed while the write before it runs. They are applied in the order asked,
+each as its own write would have (``TrainingDataService.flag_each``); each still has its own
+undo command and its own record of what it changed. A write of another kind (delete, caption,
+undo or redo of flags, which are compare-and-set on the record of an earlier write) is never
+merged and closes the batch before it, so nothing overtakes anything. A merged write that fails
+fails each of its parts (their rows go back, their commands are dropped) and is reported once.
+
 In a team, undo and redo of a flag are compare-and-set (``TrainingDataService.undo_flags`` /
 ``redo_flags``): they touch only images still as this curator left them; the others keep what
 someone else decided since, and ``left_alone_reported`` names who ("2 images were changed by
@@ -19,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import sys
+import threading
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -74,12 +86,12 @@ class CurationService(Protocol):
 
     def load_actor(self, actor_id: str) -> ActorTrainingData: ...
 
-    def flag(
+    def flag_each(
         self,
         actor_id: str,
-        flags: Mapping[str, bool],
+        flag_sets: Sequence[Mapping[str, bool]],
         known_filenames: Collection[str] | None = None,
-    ) -> list[FlagChange]: ...
+    ) -> list[list[FlagChange]]: ...
 
     def undo_flags(self, actor_id: str, changes: Iterable[FlagChange]) -> FlagUndo: ...
 
@@ -117,6 +129,74 @@ class _PendingFlag:
 
     writes: int
     saved: Review
+
+
+@dataclass(frozen=True)
+class _FlagPart:
+    """One flag write asked (a flag command's first redo): its flags, the flagged names the model
+    lists, the record its changes go to, and what runs on the GUI thread once it is stored (with
+    its changes) or failed, and to drop its command after a failure."""
+
+    flags: dict[str, bool]
+    known: frozenset[str] | None
+    record: FlagRecord
+    stored: Callable[[list[FlagChange]], None]
+    failed: Callable[[], None]
+    drop: Callable[[], None]
+
+
+class _FlagBatch:
+    """Flag writes of one actor that become one write of prompt_metadata.json.
+
+    A batch is one job on the write queue. Until that job starts it takes more flag writes of its
+    actor (``add``), as long as it is the last write asked: the keys pressed during the start
+    delay, and those pressed while the write before it runs, however long that takes. The job's
+    first step (``take``, on the queue's thread) closes it; flags asked from then on go to a new
+    batch, after it. A write of another kind asked after a batch closes it too, so no flag
+    overtakes a delete, a caption or an undo. The parts are applied in the order asked, each as
+    its own write would have (``TrainingDataService.flag_each``)."""
+
+    def __init__(self, actor_id: str) -> None:
+        self.actor_id = actor_id
+        self.job_id: int | None = None
+        self._parts: list[_FlagPart] = []
+        self._taken = False
+        self._lock = threading.Lock()
+
+    def add(self, part: _FlagPart) -> bool:
+        """Take ``part`` in; False once the write has started (it cannot take more)."""
+        with self._lock:
+            if self._taken:
+                return False
+            self._parts.append(part)
+            return True
+
+    def take(self) -> list[_FlagPart]:
+        """The parts to write now; none is added afterwards."""
+        with self._lock:
+            self._taken = True
+            return list(self._parts)
+
+    def parts(self) -> list[_FlagPart]:
+        with self._lock:
+            return list(self._parts)
+
+    def finish(self) -> list[_FlagPart]:
+        """The parts, for their callbacks; the batch lets go of them (and of their commands)."""
+        with self._lock:
+            self._taken = True
+            parts, self._parts = self._parts, []
+            return parts
+
+    def flags(self) -> dict[str, bool]:
+        """Every image's decision, the last asked winning."""
+        merged: dict[str, bool] = {}
+        for part in self.parts():
+            merged.update(part.flags)
+        return merged
+
+    def started(self, job_id: int) -> None:
+        self.job_id = job_id
 
 
 @dataclass(frozen=True)
@@ -181,6 +261,7 @@ class CurationController(QObject):
         self._pending_flags: dict[tuple[str, str], _PendingFlag] = {}
         self._closed = False
         self._unstarted: list[Callable[[], None]] = []  # asked, not on the write queue yet
+        self._open_flags: _FlagBatch | None = None  # the last write asked, while it takes more
         self._start_timer = QTimer(self)
         self._start_timer.setSingleShot(True)
         self._start_timer.setInterval(WRITE_START_MS)
@@ -300,9 +381,10 @@ class CurationController(QObject):
         command: QUndoCommand | None = None,
     ) -> None:
         """Decide ``flags``: shown in the model at once (if it shows ``actor_id``), written through
-        the service in the background after every write asked before; ``record`` gets what each
-        image was before. If the write fails, the error is reported once, the rows go back to what
-        is stored and ``command`` (the redo that asked for it) is dropped from its undo stack."""
+        the service in the background after every write asked before (in one write with the
+        flags asked just before and after it, see the module); ``record`` gets what each image
+        was before. If the write fails, the error is reported once, the rows go back to what is
+        stored and ``command`` (the redo that asked for it) is dropped from its undo stack."""
         flags = dict(flags)
         shown = actor_id == self._actor_id
         # The flagged names the model lists, taken here (the job reads them on another thread):
@@ -314,21 +396,81 @@ class CurationController(QObject):
             image = self._model.image_at(self._model.row_of(name)) if shown else None
             if image is not None:
                 display[name] = self._decided(image, good)
+        names = list(flags)
+        self._note_pending(actor_id, names, display)
+
+        def stored(changes: list[FlagChange]) -> None:
+            self._flags_settled(actor_id, names, {c.filename: c.after_review for c in changes})
+
+        def failed() -> None:
+            self._flags_settled(actor_id, names, {})
+
+        def drop() -> None:
+            if command is not None:
+                self.drop_command(actor_id, command)
+
+        self.write_serial += 1
+        self._ask_flags(actor_id, _FlagPart(flags, known, record, stored, failed, drop))
+
+    def _ask_flags(self, actor_id: str, part: _FlagPart) -> None:
+        """Queue ``part``: merged into the last write asked when that is a flag write of the
+        same actor that has not started yet, else a new write (see ``_FlagBatch``)."""
+        batch = self._open_flags
+        joins = batch is not None and batch.actor_id == actor_id and not self._closed
+        if batch is not None and joins and batch.add(part):
+            if batch.job_id is not None:  # on the write queue already: named anew
+                self._jobs.rename(batch.job_id, self._flags_what(batch))
+            return
+        batch = _FlagBatch(actor_id)
+        batch.add(part)
         service = self._service
 
-        def work() -> _FlagsStored:
-            record.changes = service.flag(actor_id, flags, known_filenames=known)
-            return _FlagsStored({c.filename: c.after_review for c in record.changes}, {})
+        def work() -> list[list[FlagChange]]:
+            parts = batch.take()  # from here on, flags asked go to a write after this one
+            known = _known_names(parts)
+            each = service.flag_each(actor_id, [p.flags for p in parts], known_filenames=known)
+            for p, changes in zip(parts, each, strict=True):
+                p.record.changes = changes
+            return each
 
-        self._queue_flags(
-            actor_id,
-            list(flags),
-            display,
+        def done(each: list[list[FlagChange]]) -> None:
+            self._forget_batch(batch)
+            for p, changes in zip(batch.finish(), each, strict=True):
+                p.stored(changes)
+
+        def failed() -> None:
+            self._forget_batch(batch)
+            parts = batch.finish()
+            for p in parts:
+                p.failed()
+            for p in reversed(parts):  # the newest first: each is on top of its stack then
+                p.drop()
+
+        self._start_job(
             work,
-            on_failure=lambda: self.drop_command(actor_id, command) if command else None,
-            context=f"Could not save the flags of {images_phrase(len(flags))}",
-            what=f"the flags of {self._named(actor_id, flags)}",
+            done,
+            failed,
+            context=lambda: self._flags_context(batch),
+            what=lambda: self._flags_what(batch),
+            started=batch.started,
         )
+        if not self._closed:
+            self._open_flags = batch  # after _start_job, which closes the one before
+
+    def _forget_batch(self, batch: _FlagBatch) -> None:
+        if self._open_flags is batch:
+            self._open_flags = None
+
+    def _flags_what(self, batch: _FlagBatch) -> str:
+        return f"the flags of {self._named(batch.actor_id, batch.flags())}"
+
+    def _flags_context(self, batch: _FlagBatch) -> str:
+        """The start of the one line that reports a failed flag write; a merged write names its
+        images (several keys' worth)."""
+        flags = batch.flags()
+        if len(batch.parts()) == 1:
+            return f"Could not save the flags of {images_phrase(len(flags))}"
+        return f"Could not save the flags of {self._named(batch.actor_id, flags)}"
 
     def take_back_flags(
         self,
@@ -388,16 +530,7 @@ class CurationController(QObject):
     ) -> None:
         """Show ``display`` now and run ``work`` on the write queue; once no write of an image
         is left, its row shows what is stored (after a failure: what it was)."""
-        for name in names:
-            pending = self._pending_flags.get((actor_id, name))
-            if pending is None:
-                row = self._model.row_of(name) if actor_id == self._actor_id else -1
-                image = self._model.image_at(row)
-                saved = image.review if image is not None else Review()
-                pending = self._pending_flags[(actor_id, name)] = _PendingFlag(0, saved)
-            pending.writes += 1
-        if display:
-            self._model.set_reviews(display)
+        self._note_pending(actor_id, names, display)
 
         def done(result: _FlagsStored) -> None:
             self._flags_settled(actor_id, names, result.saved)
@@ -411,6 +544,19 @@ class CurationController(QObject):
 
         self.write_serial += 1
         self._start_job(work, done, failed, context=context, what=what)
+
+    def _note_pending(self, actor_id: str, names: list[str], display: dict[str, Review]) -> None:
+        """One more write of each of ``names`` is queued; ``display`` is shown now."""
+        for name in names:
+            pending = self._pending_flags.get((actor_id, name))
+            if pending is None:
+                row = self._model.row_of(name) if actor_id == self._actor_id else -1
+                image = self._model.image_at(row)
+                saved = image.review if image is not None else Review()
+                pending = self._pending_flags[(actor_id, name)] = _PendingFlag(0, saved)
+            pending.writes += 1
+        if display:
+            self._model.set_reviews(display)
 
     def _flags_settled(self, actor_id: str, names: list[str], saved: Mapping[str, Review]) -> None:
         """A flag write ended; ``saved``: the decisions it knows are stored now. Once no write of
@@ -648,15 +794,27 @@ class CurationController(QObject):
         on_result: Callable[[_R], None],
         on_failure: Callable[[], None] | None = None,
         *,
-        context: str = "",
-        what: str = "",
+        context: str | Callable[[], str] = "",
+        what: str | Callable[[], str] = "",
+        started: Callable[[int], None] | None = None,
     ) -> None:
         """Run ``work`` in the background; on an error it is reported once (after ``context``),
         then ``on_failure`` runs (so whatever the start showed can end). ``what`` names the
-        write if the window closes before it lands (default: ``context``'s words)."""
+        write if the window closes before it lands (default: ``context``'s words); either may
+        be a function, asked when the words are needed (a flag write that merges later keys).
+        ``started`` gets the write queue's job id once the write is on it."""
+
+        def context_text() -> str:
+            return context() if callable(context) else context
+
+        def what_text() -> str:
+            named = what() if callable(what) else what
+            return named or context_text().removeprefix("Could not ").strip() or "a write"
+
         if self._closed:  # asked while closing (nothing shows it now): said in the log
-            log.error("Not saved, the window is closing: %s", what or context)
+            log.error("Not saved, the window is closing: %s", what_text())
             return
+        self._open_flags = None  # flags asked after this write are written after it
         self._set_busy(+1)
 
         # Not busy only once the result is shown: a reload that waits for our writes to land
@@ -674,16 +832,18 @@ class CurationController(QObject):
                     self.access.set_read_only(str(error))
                     self.access.allows_writes()
                 else:
-                    self._report(failure_text(error, context))
+                    self._report(failure_text(error, context_text()))
                 if on_failure is not None:
                     on_failure()
             finally:
                 self._set_busy(-1)
 
-        what = what or context.removeprefix("Could not ").strip() or "a write"
-        self._unstarted.append(
-            lambda: self._jobs.run(work, on_result=done, on_error=failed, what=what)
-        )
+        def start() -> None:
+            job_id = self._jobs.run(work, on_result=done, on_error=failed, what=what_text())
+            if started is not None:
+                started(job_id)
+
+        self._unstarted.append(start)
         if not self._start_timer.isActive():
             self._start_timer.start()
 
@@ -745,6 +905,14 @@ class CurationController(QObject):
 
     def _report(self, message: str) -> None:
         self.error_reported.emit(message)  # the window shows it and logs it
+
+
+def _known_names(parts: Sequence[_FlagPart]) -> frozenset[str] | None:
+    """The flagged names the model lists, for all of ``parts`` (None: one of them was asked for
+    an actor not shown, so the service reads the manifest)."""
+    if any(part.known is None for part in parts):
+        return None
+    return frozenset().union(*(part.known for part in parts if part.known is not None))
 
 
 def _by_old_place(filenames: Sequence[str], kept: Mapping[str, DeletedImage]) -> list[str]:
