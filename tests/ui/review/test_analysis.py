@@ -106,6 +106,11 @@ def test_marks_say_which_check_and_which_group_and_each_image_is_fetched_once(qt
         f"{n(6)}: near-duplicates: group 2, 2 images alike (C compares)"
     )
 
+    # An image without marks: the status bar no longer says the one before's.
+    window.selection.select_filename(n(0))
+    assert window.statusBar().currentMessage() == ""
+    window.selection.select_filename(n(6))
+
     # Its flag landing changes its row: the marks are not said again over another message.
     window.statusBar().showMessage(NONE_LEFT, 5000)
     assert window.controller.mark([n(6)], True)

@@ -134,7 +134,8 @@ class ReviewPresenter(QObject):
 
     def _on_current_changed(self, current: QModelIndex) -> None:
         """The keyboard's way to read a tile's marks: the status bar says them when an image
-        becomes current. When the same image's row changes (its thumbnail or its flag landed),
+        becomes current (and the marks of the image before, still shown, go when this one has
+        none). When the same image's row changes (its thumbnail or its flag landed),
         only marks not said yet are said, and only if the status bar says nothing else: a flag
         landing must not replace "No unreviewed image left…" with the marks said before."""
         self.analysis.hold()
@@ -148,6 +149,8 @@ class ReviewPresenter(QObject):
             if text is None or text == said[1] or self._status_text() not in ("", said[1]):
                 return
         elif text is None:
+            if said is not None and said[1] and self._status_text() == said[1]:
+                self.status_message.emit("", 0)  # the last image's marks: not this one's
             self._marks_said = (image.filename, "")
             return
         self._marks_said = (image.filename, text)
