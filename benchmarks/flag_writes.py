@@ -4,8 +4,9 @@ keys cost, and how long after the last key its decision is stored.
 A curator presses a flag key every ``--interval-ms`` (default 200 ms: 5 keys/s) on an actor with
 ``--entries`` decided images (default 10,000), through ``CurationController`` (the window's
 curation, without the window) on an S3 catalog served by ``moto_server`` in its own process (so
-the server does not share this process's interpreter lock). Each write of the document re-reads,
-checks and re-renders it whole; the figures:
+the server does not share this process's interpreter lock). Each write of the document re-reads
+and re-renders it whole and checks the entries that changed (benchmarks/document_write.py times
+one write); the figures:
 
 - ``keys`` pressed and ``metadata_puts``: PUTs of prompt_metadata.json (counted at the S3 client);
 - ``last_key_to_stored_s``: from the last key until no write of ours is left (its decision is

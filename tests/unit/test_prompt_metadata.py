@@ -451,3 +451,126 @@ def test_decide_each_stores_what_the_decides_one_by_one_store_in_one_write(catal
     assert changes == [f"actors/{OTHER_ACTOR}/prompt_metadata.json"]
     assert merged.review("a.jpg") == Review("bad", "alice", "2026-01-02T03:04:03.000000")
     assert merged.review("c.jpg") == Review("good", "alice", "2026-01-02T03:04:04.000000")
+
+
+# -- what earlier reads found valid is not checked again; what someone changed always is -------
+
+MANY = [f"{ACTOR}_{i}.jpg" for i in range(40)]
+HOSTILE_EDITS = [
+    pytest.param({"good": 1}, id="good-1-equals-true"),  # 1 == True in Python, not in the checks
+    pytest.param({"good": 1.0}, id="good-1.0-equals-true"),
+    pytest.param({"seed": 5.0}, id="seed-5.0-equals-5"),
+    pytest.param({"reviewed_at": "yesterday"}, id="reviewed_at-not-a-timestamp"),
+    pytest.param({"reviewed_by": "ann\n"}, id="reviewed_by-control-character"),
+    pytest.param(None, id="entry-not-an-object"),
+]
+
+
+def _two_writes(catalog):
+    """A catalog that wrote the actor's document twice (so its reads remember valid entries)."""
+    from tdm_desktop.core.actors import ActorCatalog
+
+    shared = ActorCatalog(catalog, clock=fixed_clock)
+    shared.prompt_metadata(ACTOR).set_flags(dict.fromkeys(MANY, True), curator="ann")
+    shared.prompt_metadata(ACTOR).record_generation(MANY[1], prompt="p", seed=5)
+    shared.prompt_metadata(ACTOR).set_flags({MANY[2]: False}, curator="ann")
+    return shared
+
+
+def _hostile(metadata, edit) -> bytes:
+    """The document with ``MANY[1]``'s entry edited as another curator's tool might."""
+    doc = on_disk(metadata)
+    if edit is None:
+        doc["images"][MANY[1]] = ["not", "an", "object"]
+    else:
+        doc["images"][MANY[1]].update(edit)
+    return json.dumps(doc, indent=2).encode()
+
+
+def _fresh_error(catalog) -> str:
+    """What a reader that remembers nothing says of the stored document."""
+    with pytest.raises(PromptMetadataError) as caught:
+        PromptMetadata.for_actor(catalog, ACTOR).load()
+    return str(caught.value)
+
+
+@pytest.mark.parametrize("edit", HOSTILE_EDITS)
+def test_an_entry_someone_broke_between_two_writes_is_refused_and_nothing_is_written(catalog, edit):
+    shared = _two_writes(catalog)
+    metadata = shared.prompt_metadata(ACTOR)
+    broken = _hostile(metadata, edit)
+    put_raw(catalog, metadata.document.name, broken)
+    expected = _fresh_error(catalog)
+
+    with pytest.raises(PromptMetadataError) as caught:
+        shared.prompt_metadata(ACTOR).set_flags({MANY[3]: False}, curator="bob")
+
+    assert str(caught.value) == expected
+    assert f"images[{json.dumps(MANY[1])}]" in expected and "\n" not in expected
+    assert stored(metadata) == broken
+
+
+@pytest.mark.parametrize("edit", HOSTILE_EDITS)
+def test_an_entry_someone_broke_during_our_write_in_s3_is_refused_on_the_re_read(s3_client, edit):
+    from tdm_desktop.core.actors import ActorCatalog
+    from tests.catalogs import ClientWrapper
+
+    documents = S3Documents(s3_client, BUCKET, "team")
+    _two_writes(documents)
+    metadata = PromptMetadata.for_actor(documents, ACTOR)
+    broken = _hostile(metadata, edit)
+
+    class OtherCuratorFirst(ClientWrapper):
+        """When armed, someone's write lands between our read and our conditional PUT."""
+
+        armed = False
+
+        def put_object(self, **kwargs):
+            if self.armed and "IfMatch" in kwargs:
+                self.armed = False
+                put_raw(documents, metadata.document.name, broken)
+            return self._client.put_object(**kwargs)
+
+    client = OtherCuratorFirst(s3_client)
+    shared = ActorCatalog(S3Documents(client, BUCKET, "team"), clock=fixed_clock)
+    shared.prompt_metadata(ACTOR).set_flags({MANY[4]: False}, curator="bob")  # remembers all
+    client.armed = True
+    with pytest.raises(PromptMetadataError) as caught:
+        shared.prompt_metadata(ACTOR).set_flags({MANY[3]: False}, curator="bob")
+
+    assert not client.armed  # the other write did land between our read and our write
+    assert str(caught.value) == _fresh_error(documents)
+    assert stored(metadata) == broken
+
+
+def test_a_valid_change_someone_made_between_two_writes_is_kept(catalog):
+    shared = _two_writes(catalog)
+    metadata = shared.prompt_metadata(ACTOR)
+    doc = on_disk(metadata)
+    doc["images"][MANY[5]] = {"good": False, "reviewed_by": "cy", "reviewed_at": NOW, "x": [1]}
+    put_raw(catalog, metadata.document.name, json.dumps(doc).encode())
+
+    shared.prompt_metadata(ACTOR).set_flags({MANY[6]: False}, curator="bob")
+
+    images = on_disk(metadata)["images"]
+    assert images[MANY[5]] == {"good": False, "reviewed_by": "cy", "reviewed_at": NOW, "x": [1]}
+    assert images[MANY[6]]["reviewed_by"] == "bob"
+    assert (
+        stored(metadata)
+        == (json.dumps(on_disk(metadata), indent=2, ensure_ascii=False) + "\n").encode()
+    )
+
+
+def test_an_invalid_record_our_own_write_put_in_an_entry_is_refused_by_the_next_read(catalog):
+    shared = _two_writes(catalog)
+    # MANY[2], changed by the last write, is checked by this one's read, then edited in place
+    shared.prompt_metadata(ACTOR).restore_entry(MANY[2], {"reviewed_at": "yesterday"})
+    expected = _fresh_error(catalog)
+    before = stored(shared.prompt_metadata(ACTOR))
+
+    with pytest.raises(PromptMetadataError) as caught:
+        shared.prompt_metadata(ACTOR).set_flags({MANY[3]: False}, curator="bob")
+
+    assert str(caught.value) == expected
+    assert "reviewed_at must be a timestamp" in expected
+    assert stored(shared.prompt_metadata(ACTOR)) == before

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,7 @@ from tdm_desktop.core.layout import (
 )
 from tdm_desktop.core.manifest import TrainingDataManifest
 from tdm_desktop.core.names import normalize_actor_id
-from tdm_desktop.core.prompt_metadata import PromptMetadata
+from tdm_desktop.core.prompt_metadata import CheckedEntries, PromptMetadata
 from tdm_desktop.core.threads import map_unordered
 from tdm_desktop.core.timestamps import Clock
 
@@ -128,9 +129,13 @@ class ActorCatalog:
     """Finds actors and their documents in a data dir: a folder, or a ``DocumentStore`` (layout:
     README.md, "Files in the data dir")."""
 
+    CHECKED_DOCUMENTS = 4  # prompt metadata documents whose valid entries are remembered
+
     def __init__(self, data_dir: Path | str | DocumentStore, clock: Clock | None = None) -> None:
         self.documents = open_documents(data_dir)
         self._clock = clock
+        self._checked: OrderedDict[str, CheckedEntries] = OrderedDict()
+        self._checked_lock = threading.Lock()
 
     @property
     def location(self) -> str:
@@ -214,8 +219,21 @@ class ActorCatalog:
         return self.documents.local_path(prompt_metadata_name(actor_name))
 
     def prompt_metadata(self, actor_name: str) -> PromptMetadata:
-        document = DocumentRef(self.documents, prompt_metadata_name(actor_name))
-        return PromptMetadata(document, actor_name, clock=self._clock)
+        """The actor's prompt metadata; the objects made for one actor share what their reads
+        found valid (``CheckedEntries``), for the actors used last."""
+        name = prompt_metadata_name(actor_name)
+        document = DocumentRef(self.documents, name)
+        return PromptMetadata(
+            document, actor_name, clock=self._clock, checked=self._checked_of(name)
+        )
+
+    def _checked_of(self, name: str) -> CheckedEntries:
+        with self._checked_lock:
+            checked = self._checked.pop(name, None) or CheckedEntries()
+            self._checked[name] = checked
+            while len(self._checked) > self.CHECKED_DOCUMENTS:
+                self._checked.popitem(last=False)
+            return checked
 
     def base_image(self, actor_name: str) -> BaseImage | None:
         """The actor's base image when it has one (a listing of its folder, not a download)."""

@@ -25,6 +25,7 @@ from typing import Any
 import filelock
 
 from tdm_desktop.core.errors import DataFileError, TdmError
+from tdm_desktop.core.json_render import render
 
 logger = logging.getLogger(__name__)
 
@@ -129,8 +130,11 @@ def locked(path: Path | str) -> Iterator[None]:
 
 
 def dump_json(obj: Any) -> bytes:
-    """``obj`` as UTF-8 JSON: 2-space indent, non-ASCII kept as is, trailing newline."""
-    return (json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+    """``obj`` as UTF-8 JSON: 2-space indent, non-ASCII kept as is, trailing newline.
+
+    The bytes of ``json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False) + "\\n"``,
+    rendered by ``core.json_render`` (several times faster on a big document)."""
+    return (render(obj) + "\n").encode("utf-8")
 
 
 def read_json_object(path: Path | str, error_cls: type[DataFileError]) -> dict[str, Any]:
@@ -183,7 +187,10 @@ class _StrictJsonError(ValueError):
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj: dict[str, Any] = {}
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    obj = {}  # some key is repeated: name the first one seen twice
     for key, value in pairs:
         if key in obj:
             raise _StrictJsonError(

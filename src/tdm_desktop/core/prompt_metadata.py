@@ -120,7 +120,9 @@ class FlagUndo:
 class PromptMetadata(DocumentBacked):
     """One actor's ``prompt_metadata.json``. Reads are lazy; every change is made on a fresh read.
 
-    ``document``: a ``DocumentRef`` (any store), or the path of a local file.
+    ``document``: a ``DocumentRef`` (any store), or the path of a local file. ``checked``: what
+    earlier reads of this document found valid (``CheckedEntries``; share one between the objects
+    made for one document, as ``ActorCatalog`` does, so each read checks only what changed).
     """
 
     def __init__(
@@ -129,6 +131,7 @@ class PromptMetadata(DocumentBacked):
         actor_name: str,
         clock: Clock | None = None,
         default_prompts: Sequence[str] | None = None,
+        checked: CheckedEntries | None = None,
     ) -> None:
         self._ref = document if isinstance(document, DocumentRef) else DocumentRef.local(document)
         self._actor_name = check_actor_name(actor_name)
@@ -136,6 +139,7 @@ class PromptMetadata(DocumentBacked):
         self._default_templates = default_prompts
         self._data: dict[str, Any] | None = None
         self._version: str | None = None
+        self._checked = CheckedEntries() if checked is None else checked
 
     @classmethod
     def for_actor(
@@ -431,7 +435,7 @@ class PromptMetadata(DocumentBacked):
         if current.data is None:
             return {}
         data = parse_json_object(self.url, current.data, PromptMetadataError)
-        _Validator(self.url, self._actor_name).check(data)
+        _Validator(self.url, self._actor_name).check(data, self._checked)
         return data
 
     def _change(
@@ -521,12 +525,38 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _where(filename: str) -> str:
+    return f"images[{_shown(filename)}]"
+
+
+_KnownEntry = tuple[dict[str, Any], tuple[type, ...]]
+
+
+class CheckedEntries:
+    """The ``images`` entries of one prompt_metadata.json as last found valid, so the next read
+    checks only the entries that differ (each write is a read of the whole document, and most
+    entries are as they were). ``entries``: ``{filename: (copy of the entry, its value types)}``;
+    copies, because a change edits the entries it was given in place.
+
+    Comparing values and their types (``1`` and ``true`` are equal in Python, and only one is a
+    valid ``good``) and keys is enough: an entry's checks look at nothing else. The document's
+    other checks (``actor_name``, ``trigger_word``, ``prompts``, the types of ``images``) run on
+    every read. Replaced whole on each read that passes, so threads sharing it see one read's
+    entries or the next's."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, _KnownEntry] = {}
+
+
 class _Validator:
     def __init__(self, url: str, actor_name: str) -> None:
         self._url = url
         self._actor_name = actor_name
 
-    def check(self, data: dict[str, Any]) -> None:
+    def check(self, data: dict[str, Any], known: CheckedEntries | None = None) -> None:
+        """Raise ``PromptMetadataError`` on the first problem of ``data``. ``known``: entries
+        found valid before; an entry equal to one of them (same keys, values and value types)
+        is not checked again, and ``known`` then holds the entries of ``data``."""
         name = data.get("actor_name", self._actor_name)
         if name != self._actor_name:
             self._fail(
@@ -544,22 +574,36 @@ class _Validator:
         images = data.get("images", {})
         if not isinstance(images, dict):
             self._fail(f"images must be an object {{filename: {{...}}}}, got {_shown(images)}")
+        if known is None:
+            for filename, entry in images.items():
+                self._check_image(filename, entry)
+            return
+        before = known.entries
+        now: dict[str, _KnownEntry] = {}
         for filename, entry in images.items():
-            self._check_image(filename, entry)
+            seen = before.get(filename)
+            if seen is None or seen[0] != entry or seen[1] != tuple(map(type, entry.values())):
+                self._check_image(filename, entry)
+                seen = (dict(entry), tuple(map(type, entry.values())))
+            now[filename] = seen
+        known.entries = now
 
     def _check_image(self, filename: str, entry: Any) -> None:
-        where = f"images[{_shown(filename)}]"
+        """What this says of an entry depends on ``filename`` and ``entry`` alone: on its keys,
+        and on each value's type and value (``CheckedEntries`` relies on that)."""
         try:
             check_filename(filename)
         except InvalidNameError:
-            self._fail(f"{where}: the key must be a valid file name (no '/', '\\', '..')")
+            self._fail(
+                f"{_where(filename)}: the key must be a valid file name (no '/', '\\', '..')"
+            )
         if not isinstance(entry, dict):
-            self._fail(f"{where} must be an object {{...}}, got {_shown(entry)}")
+            self._fail(f"{_where(filename)} must be an object {{...}}, got {_shown(entry)}")
         for key, value in entry.items():
             check = _FIELD_CHECKS.get(key)
             problem = check(value) if check else None
             if problem:
-                self._fail(f"{where}.{problem}")
+                self._fail(f"{_where(filename)}.{problem}")
 
     def _fail(self, problem: str) -> NoReturn:
         raise PromptMetadataError(self._url, problem)

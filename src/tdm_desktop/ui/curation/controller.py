@@ -7,9 +7,9 @@ actor's ``QUndoStack`` (one stack per actor in a ``QUndoGroup``), named the way 
 delete all) runs on one one-thread ``JobRunner``, so the GUI thread never waits on the files and
 writes land in the order they were asked (an undo never overtakes the write it undoes).
 
-Flag keys pressed while their writes wait become one write: each write re-reads, checks and
-re-renders the whole prompt_metadata.json (seconds on a 100,000-entry actor), so one per key
-would queue up without end. A flag write that has not started yet, and is the last write asked,
+Flag keys pressed while their writes wait become one write: each write re-reads and re-renders
+the whole prompt_metadata.json (and checks the entries that changed), a few hundred ms on a
+100,000-entry actor, so one per key would queue up on a big actor. A flag write that has not started yet, and is the last write asked,
 takes in the flag writes of its actor asked after it (``_FlagBatch``): the keys of the start
 delay and every key pressed while the write before it runs. They are applied in the order asked,
 each as its own write would have (``TrainingDataService.flag_each``); each still has its own
