@@ -36,16 +36,11 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-for _name, _value in (
-    ("AWS_ACCESS_KEY_ID", "bench"),
-    ("AWS_SECRET_ACCESS_KEY", "bench"),
-    ("AWS_DEFAULT_REGION", "us-east-1"),
-    ("AWS_EC2_METADATA_DISABLED", "true"),
-):
-    os.environ[_name] = _value
 
 from bench_common import emit  # noqa: E402
-from flag_writes import free_port, start_moto  # noqa: E402
+from bench_moto import free_port, start_moto, use_fake_aws  # noqa: E402
+
+use_fake_aws()
 
 BUCKET = "story-boards-assets"
 ACTOR = "0951_bench_document"

@@ -27,55 +27,25 @@ import itertools
 import json
 import logging
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-for _name, _value in (
-    ("AWS_ACCESS_KEY_ID", "bench"),
-    ("AWS_SECRET_ACCESS_KEY", "bench"),
-    ("AWS_DEFAULT_REGION", "us-east-1"),
-    ("AWS_EC2_METADATA_DISABLED", "true"),
-):
-    os.environ[_name] = _value
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from bench_common import emit  # noqa: E402
+from bench_moto import free_port, start_moto, use_fake_aws  # noqa: E402
+
+use_fake_aws()
 
 BUCKET = "story-boards-assets"
 ACTOR_ID, ACTOR = "0950", "0950_bench_flags"
 CURATOR = "bench"
 log = logging.getLogger("bench.flag_writes")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_moto(port: int) -> subprocess.Popen:
-    server = Path(sys.executable).with_name("moto_server")
-    proc = subprocess.Popen(
-        [str(server), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("moto_server did not start")
 
 
 def seed_actor(documents, store, entries: int) -> list[str]:
