@@ -443,3 +443,19 @@ def test_watch_actor_follows_files_locally_and_polls_s3(catalog, store, service,
     assert watch.state() != seen
     if not isinstance(catalog, LocalDocuments):  # two conditional GETs, nothing else
         assert sent == ["GetObject", "GetObject"]
+
+
+def test_the_flag_log_lines_count_in_words(catalog, store, service, caplog):
+    names = make_actor(catalog, store, count=3)
+    caplog.set_level(logging.INFO, logger="tdm_desktop")
+    one = service.flag("0042", {names[0]: False})
+    service.flag("0042", {names[1]: True, names[2]: False})
+    service.undo_flags("0042", one)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("[S3-ONLY] ")]
+    said = [line.split(" in ")[0] for line in lines if " of 0042_" in line]
+    actor = service.load_actor("0042").actor_name
+    assert said == [
+        f"[S3-ONLY] Flagged 1 image of {actor} (0 good, 1 bad) as alice",
+        f"[S3-ONLY] Flagged 2 images of {actor} (1 good, 1 bad) as alice",
+        f"[S3-ONLY] Undid 1 flag of {actor}",
+    ]

@@ -326,8 +326,8 @@ class TrainingDataService:
         for flags in flag_sets:
             bad = sum(1 for good in flags.values() if not good)
             log.info(
-                "[S3-ONLY] Flagged %d images of %s (%d good, %d bad) as %s in %s",
-                len(flags),
+                "[S3-ONLY] Flagged %s of %s (%d good, %d bad) as %s in %s",
+                _counted(len(flags), "image"),
                 name,
                 len(flags) - bad,
                 bad,
@@ -354,9 +354,9 @@ class TrainingDataService:
         metadata = self.catalog.prompt_metadata(name)
         outcome = metadata.redo(changes) if redo else metadata.undo(changes)
         log.info(
-            "[S3-ONLY] %s %d flags of %s in %s; %d left alone (changed since)",
+            "[S3-ONLY] %s %s of %s in %s; %d left alone (changed since)",
             "Redid" if redo else "Undid",
-            len(outcome.undone),
+            _counted(len(outcome.undone), "flag"),
             name,
             metadata.url,
             len(outcome.left_alone),
@@ -552,3 +552,8 @@ class TrainingDataService:
 def _content_type(filename: str) -> str:
     suffix = filename.rsplit(".", 1)[-1].lower()
     return {"png": "image/png", "webp": "image/webp"}.get(suffix, "image/jpeg")
+
+
+def _counted(count: int, noun: str) -> str:
+    """``"1 image"``, ``"3 images"`` (for the log lines)."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
