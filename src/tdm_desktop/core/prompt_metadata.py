@@ -553,7 +553,7 @@ class _Validator:
         self._url = url
         self._actor_name = actor_name
 
-    def check(self, data: dict[str, Any], known: CheckedEntries | None = None) -> None:
+    def check(self, data: dict[str, Any], known: CheckedEntries) -> None:
         """Raise ``PromptMetadataError`` on the first problem of ``data``. ``known``: entries
         found valid before; an entry equal to one of them (same keys, values and value types)
         is not checked again, and ``known`` then holds the entries of ``data``."""
@@ -574,16 +574,12 @@ class _Validator:
         images = data.get("images", {})
         if not isinstance(images, dict):
             self._fail(f"images must be an object {{filename: {{...}}}}, got {_shown(images)}")
-        if known is None:
-            for filename, entry in images.items():
-                self._check_image(filename, entry)
-            return
         before = known.entries
         now: dict[str, _KnownEntry] = {}
         for filename, entry in images.items():
             seen = before.get(filename)
             if seen is None or seen[0] != entry or seen[1] != tuple(map(type, entry.values())):
-                self._check_image(filename, entry)
+                self._check_image(filename, entry)  # raises unless ``entry`` is a valid dict
                 seen = (dict(entry), tuple(map(type, entry.values())))
             now[filename] = seen
         known.entries = now
